@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, bottom to top. Each target only sees the ones below it:
+//   NetlinkCodec   pure bytes <-> values, no I/O
+//   NetlinkSocket  sockets, namespaces, the namespace thread
+//   Rtnetlink      typed link/address/route/neighbour operations and events
+//   CLI (sandnet)  argument parsing and printing only
+let package = Package(
+    name: "sandnet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sandnet", targets: ["sandnet"]),
+        .library(name: "NetlinkCodec", targets: ["NetlinkCodec"]),
+        .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
+        .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "NetlinkCodec"),
+        .target(name: "CSandnetLinux"),
+        .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
+        .target(name: "Rtnetlink", dependencies: ["NetlinkCodec", "NetlinkSocket"]),
+        .executableTarget(
+            name: "sandnet",
+            dependencies: [
+                "Rtnetlink", "NetlinkSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
+        .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
+        .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
+        .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

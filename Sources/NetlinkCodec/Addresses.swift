@@ -1,0 +1,149 @@
+/// An IPv4 or IPv6 address as raw network-order bytes.
+public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
+    case v4(UInt8, UInt8, UInt8, UInt8)
+    case v6([UInt8])   // always 16 bytes
+
+    public init?(bytes: some Collection<UInt8>) {
+        let b = Array(bytes)
+        switch b.count {
+        case 4: self = .v4(b[0], b[1], b[2], b[3])
+        case 16: self = .v6(b)
+        default: return nil
+        }
+    }
+
+    public var bytes: [UInt8] {
+        switch self { case let .v4(a, b, c, d): return [a, b, c, d]; case let .v6(b): return b }
+    }
+    public var family: UInt8 { if case .v4 = self { return AddressFamily.INET } else { return AddressFamily.INET6 } }
+    public var isIPv4: Bool { family == AddressFamily.INET }
+    public var bitLength: Int { isIPv4 ? 32 : 128 }
+
+    /// Parses dotted quad or RFC 4291 text (with `::` and an embedded IPv4 tail).
+    public init?(_ text: String) {
+        if text.contains(":") {
+            guard let b = IPAddress.parseV6(text) else { return nil }
+            self = .v6(b)
+        } else {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var out: [UInt8] = []
+            for p in parts {
+                guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isNumber), let v = UInt8(p) else { return nil }
+                out.append(v)
+            }
+            self = .v4(out[0], out[1], out[2], out[3])
+        }
+    }
+
+    private static func parseV6(_ text: String) -> [UInt8]? {
+        var halves: [String] = []
+        if let r = text.firstRange(of: "::") {
+            halves = [String(text[..<r.lowerBound]), String(text[r.upperBound...])]
+            if halves[1].contains("::") { return nil }
+        } else { halves = [text] }
+        func groups(_ s: String) -> [UInt16]? {
+            if s.isEmpty { return [] }
+            var out: [UInt16] = []
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, p) in parts.enumerated() {
+                if i == parts.count - 1, p.contains("."), case let .v4(a, b, c, d)? = IPAddress(String(p)) {
+                    out.append(UInt16(a) << 8 | UInt16(b)); out.append(UInt16(c) << 8 | UInt16(d))
+                } else {
+                    guard !p.isEmpty, p.count <= 4, let v = UInt16(p, radix: 16) else { return nil }
+                    out.append(v)
+                }
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        var all: [UInt16]
+        if halves.count == 2 {
+            guard let tail = groups(halves[1]), head.count + tail.count < 8 else { return nil }
+            all = head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
+        } else {
+            guard head.count == 8 else { return nil }
+            all = head
+        }
+        return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }
+    }
+
+    /// Canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed).
+    public var description: String {
+        switch self {
+        case let .v4(a, b, c, d): return "\(a).\(b).\(c).\(d)"
+        case let .v6(b):
+            let g = (0..<8).map { UInt16(b[2 * $0]) << 8 | UInt16(b[2 * $0 + 1]) }
+            var bestStart = -1, bestLen = 0, i = 0
+            while i < 8 {
+                if g[i] == 0 {
+                    var j = i; while j < 8 && g[j] == 0 { j += 1 }
+                    if j - i > bestLen && j - i > 1 { bestStart = i; bestLen = j - i }
+                    i = j
+                } else { i += 1 }
+            }
+            func hex(_ r: ArraySlice<UInt16>) -> String { r.map { String($0, radix: 16) }.joined(separator: ":") }
+            if bestStart < 0 { return hex(g[...]) }
+            return hex(g[0..<bestStart]) + "::" + hex(g[(bestStart + bestLen)...])
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let a = IPAddress(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IP address \(s)")) }
+        self = a
+    }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+}
+
+/// An address with a prefix length, written `198.51.100.2/24`.
+public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Codable {
+    public var address: IPAddress
+    public var length: Int
+    public init(address: IPAddress, length: Int) { self.address = address; self.length = length }
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let a = IPAddress(String(parts[0])) else { return nil }
+        if parts.count == 2 {
+            guard let l = Int(parts[1]), l >= 0, l <= a.bitLength else { return nil }
+            self.init(address: a, length: l)
+        } else { self.init(address: a, length: a.bitLength) }
+    }
+    public var description: String { "\(address)/\(length)" }
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let p = IPPrefix(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad prefix \(s)")) }
+        self = p
+    }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+}
+
+/// A link-layer (MAC) address. Usually 6 bytes, but kept as given.
+public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
+    public var bytes: [UInt8]
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 6 else { return nil }
+        var b: [UInt8] = []
+        for p in parts { guard p.count == 2, let v = UInt8(p, radix: 16) else { return nil }; b.append(v) }
+        bytes = b
+    }
+    public var description: String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+    }
+    public var isLocallyAdministered: Bool { (bytes.first ?? 0) & 0x02 != 0 }
+    public var isMulticast: Bool { (bytes.first ?? 0) & 0x01 != 0 }
+    /// A random unicast, locally administered address.
+    public static func randomLocal() -> MACAddress {
+        var b = (0..<6).map { _ in UInt8.random(in: 0...255) }
+        b[0] = (b[0] & 0xfe) | 0x02
+        return MACAddress(bytes: b)
+    }
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let m = MACAddress(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad MAC \(s)")) }
+        self = m
+    }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+}

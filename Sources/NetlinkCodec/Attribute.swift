@@ -1,0 +1,99 @@
+/// One netlink attribute (struct nlattr + payload). Unknown types stay raw; callers
+/// decide what they understand.
+public struct NetlinkAttribute: Equatable, Sendable {
+    public static let nestedFlag: UInt16 = 0x8000   // NLA_F_NESTED
+    public static let byteOrderFlag: UInt16 = 0x4000 // NLA_F_NET_BYTEORDER
+    public static let typeMask: UInt16 = 0x3fff
+
+    /// Type with the NESTED/NET_BYTEORDER bits removed.
+    public var type: UInt16
+    public var isNested: Bool
+    public var payload: [UInt8]
+
+    public init(type: UInt16, payload: [UInt8], nested: Bool = false) {
+        self.type = type & Self.typeMask; self.payload = payload; self.isNested = nested
+    }
+
+    // MARK: payload readers (all bounds-checked)
+    public func u8() throws -> UInt8 { var r = ByteReader(payload); return try r.u8("attribute \(type) u8") }
+    public func u16() throws -> UInt16 { var r = ByteReader(payload); return try r.u16("attribute \(type) u16") }
+    public func u32() throws -> UInt32 { var r = ByteReader(payload); return try r.u32("attribute \(type) u32") }
+    public func i32() throws -> Int32 { Int32(bitPattern: try u32()) }
+    public func u64() throws -> UInt64 { var r = ByteReader(payload); return try r.u64("attribute \(type) u64") }
+    /// Big-endian u16 (ports).
+    public func be16() throws -> UInt16 { UInt16(bigEndian: try u16()) }
+    /// Big-endian u32 (vxlan VNI is host order, but u32 keys/ids are often network order).
+    public func be32() throws -> UInt32 { UInt32(bigEndian: try u32()) }
+    /// NUL-terminated string; a missing terminator is accepted.
+    public func string() -> String {
+        let end = payload.firstIndex(of: 0) ?? payload.endIndex
+        return String(decoding: payload[..<end], as: UTF8.self)
+    }
+    /// Children of a nested attribute.
+    public func nested() throws -> [NetlinkAttribute] { try NetlinkAttribute.decodeAll(payload[...]) }
+
+    public func encode(into w: inout ByteWriter) {
+        let length = 4 + payload.count
+        w.u16(UInt16(length)); w.u16(type | (isNested ? Self.nestedFlag : 0))
+        w.append(payload); w.pad()
+    }
+
+    /// Decodes a run of attributes that fills `bytes` exactly (modulo final padding).
+    public static func decodeAll(_ bytes: ArraySlice<UInt8>) throws -> [NetlinkAttribute] {
+        var r = ByteReader(bytes)
+        var out: [NetlinkAttribute] = []
+        while r.remaining >= 4 {
+            let start = r.offset
+            let length = Int(try r.u16("nlattr.nla_len"))
+            let rawType = try r.u16("nlattr.nla_type")
+            guard length >= 4 else { throw DecodeError.badLength(what: "nlattr", length: length) }
+            let payload = try r.take(length - 4, "nlattr payload (type \(rawType & typeMask))")
+            var a = NetlinkAttribute(type: rawType, payload: Array(payload))
+            a.isNested = rawType & nestedFlag != 0
+            out.append(a)
+            r.skipPadding(after: r.offset - start)
+        }
+        // Fewer than 4 trailing bytes can only be padding; anything else is garbage.
+        if r.remaining > 0 && bytes[r.offset...].contains(where: { $0 != 0 }) {
+            throw DecodeError.truncated(what: "nlattr header", need: 4, have: r.remaining)
+        }
+        return out
+    }
+}
+
+extension Array where Element == NetlinkAttribute {
+    public func first(_ type: UInt16) -> NetlinkAttribute? { first { $0.type == type } }
+    public func all(_ type: UInt16) -> [NetlinkAttribute] { filter { $0.type == type } }
+}
+
+/// Builds attribute runs, including nests, into a request body.
+public struct AttributeWriter {
+    public var writer = ByteWriter()
+    public init() {}
+    public var bytes: [UInt8] { writer.bytes }
+
+    public mutating func add(_ type: UInt16, _ payload: [UInt8]) {
+        NetlinkAttribute(type: type, payload: payload).encode(into: &writer)
+    }
+    public mutating func add(_ type: UInt16, u8 v: UInt8) { add(type, [v]) }
+    public mutating func add(_ type: UInt16, u16 v: UInt16) { var w = ByteWriter(); w.u16(v); add(type, w.bytes) }
+    public mutating func add(_ type: UInt16, u32 v: UInt32) { var w = ByteWriter(); w.u32(v); add(type, w.bytes) }
+    public mutating func add(_ type: UInt16, i32 v: Int32) { add(type, u32: UInt32(bitPattern: v)) }
+    public mutating func add(_ type: UInt16, u64 v: UInt64) { var w = ByteWriter(); w.u64(v); add(type, w.bytes) }
+    public mutating func add(_ type: UInt16, be16 v: UInt16) { add(type, u16: v.bigEndian) }
+    public mutating func add(_ type: UInt16, be32 v: UInt32) { add(type, u32: v.bigEndian) }
+    /// NUL-terminated string, as the kernel expects for names and kinds.
+    public mutating func add(_ type: UInt16, string s: String) { add(type, Array(s.utf8) + [0]) }
+    public mutating func addFlag(_ type: UInt16) { add(type, []) }
+
+    /// A nested attribute whose children are written by `body`.
+    public mutating func nest(_ type: UInt16, nestedFlag: Bool = false, _ body: (inout AttributeWriter) throws -> Void) rethrows {
+        let start = writer.count
+        writer.u16(0); writer.u16(type | (nestedFlag ? NetlinkAttribute.nestedFlag : 0))
+        var inner = AttributeWriter()
+        try body(&inner)
+        writer.append(inner.bytes)
+        writer.patchU16(at: start, UInt16(writer.count - start))
+        writer.pad()
+    }
+}

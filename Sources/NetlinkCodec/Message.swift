@@ -1,0 +1,96 @@
+/// A decoded netlink message: its header and the bytes after the header.
+public struct NetlinkMessage: Equatable, Sendable {
+    public var header: NetlinkHeader
+    public var payload: [UInt8]
+
+    public init(header: NetlinkHeader, payload: [UInt8]) { self.header = header; self.payload = payload }
+
+    /// Builds a request: a family header (ifinfomsg, rtmsg, ...) followed by attributes.
+    public init(type: UInt16, flags: NetlinkFlags, body: [UInt8], attributes: AttributeWriter = AttributeWriter()) {
+        var payload = body
+        let pad = netlinkAlign(payload.count) - payload.count
+        payload.append(contentsOf: repeatElement(0, count: pad))
+        payload.append(contentsOf: attributes.bytes)
+        self.header = NetlinkHeader(length: UInt32(NetlinkHeader.size + payload.count), type: type, flags: flags)
+        self.payload = payload
+    }
+
+    /// Wire bytes with the given sequence number and port. Length is always recomputed.
+    public func encode(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
+        var h = header
+        h.length = UInt32(NetlinkHeader.size + payload.count)
+        h.sequence = sequence; h.portID = portID
+        var w = ByteWriter()
+        h.encode(into: &w)
+        w.append(payload)
+        return w.bytes
+    }
+
+    /// Attributes that follow a fixed family header of `fixedSize` bytes.
+    public func attributes(after fixedSize: Int) throws -> [NetlinkAttribute] {
+        let start = netlinkAlign(fixedSize)
+        guard payload.count >= fixedSize else {
+            throw DecodeError.truncated(what: "family header of message type \(header.type)", need: fixedSize, have: payload.count)
+        }
+        if start >= payload.count { return [] }
+        return try NetlinkAttribute.decodeAll(payload[start...])
+    }
+
+    /// Splits one received datagram into messages. Hostile lengths throw, never trap.
+    public static func decodeStream(_ bytes: ArraySlice<UInt8>) throws -> [NetlinkMessage] {
+        var r = ByteReader(bytes)
+        var out: [NetlinkMessage] = []
+        while r.remaining > 0 {
+            let start = r.offset
+            let header = try NetlinkHeader.decode(&r)
+            let length = Int(header.length)
+            guard length >= NetlinkHeader.size else { throw DecodeError.badLength(what: "nlmsghdr", length: length) }
+            guard length - NetlinkHeader.size <= r.remaining else {
+                throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
+            }
+            let payload = try r.take(length - NetlinkHeader.size, "message payload")
+            out.append(NetlinkMessage(header: header, payload: Array(payload)))
+            r.skipPadding(after: r.offset - start)
+        }
+        return out
+    }
+    public static func decodeStream(_ bytes: [UInt8]) throws -> [NetlinkMessage] { try decodeStream(bytes[...]) }
+}
+
+/// NLMSG_ERROR payload: errno (0 = ACK), the request's header, and extended-ACK TLVs.
+public struct NetlinkErrorMessage: Equatable, Sendable {
+    /// Positive errno; 0 means success (an ACK).
+    public var errno: Int32
+    public var request: NetlinkHeader
+    public var extAckMessage: String?
+    public var extAckOffset: UInt32?
+    public var missingAttribute: UInt32?
+
+    // NLMSGERR_ATTR_*
+    static let attrMessage: UInt16 = 1, attrOffset: UInt16 = 2, attrMissingType: UInt16 = 5
+
+    public init(errno: Int32, request: NetlinkHeader, extAckMessage: String? = nil, extAckOffset: UInt32? = nil, missingAttribute: UInt32? = nil) {
+        self.errno = errno; self.request = request; self.extAckMessage = extAckMessage
+        self.extAckOffset = extAckOffset; self.missingAttribute = missingAttribute
+    }
+
+    public static func decode(_ message: NetlinkMessage) throws -> NetlinkErrorMessage {
+        var r = ByteReader(message.payload)
+        let err = try r.i32("nlmsgerr.error")
+        let original = try NetlinkHeader.decode(&r)
+        // Without NLM_F_CAPPED the kernel echoes the whole request after its header.
+        if !message.header.flags.contains(.capped) {
+            let echoed = max(0, Int(original.length) - NetlinkHeader.size)
+            try r.skip(min(echoed, r.remaining), "echoed request")
+            r.skipPadding(after: echoed)
+        }
+        var result = NetlinkErrorMessage(errno: -err, request: original)
+        if message.header.flags.contains(.ackTLVs), r.remaining > 0 {
+            let attrs = try NetlinkAttribute.decodeAll(message.payload[r.offset...])
+            result.extAckMessage = attrs.first(attrMessage)?.string()
+            result.extAckOffset = try attrs.first(attrOffset)?.u32()
+            result.missingAttribute = try attrs.first(attrMissingType)?.u32()
+        }
+        return result
+    }
+}

@@ -1,0 +1,227 @@
+import CSandnetLinux
+import NetlinkCodec
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Socket options at SOL_NETLINK (<linux/netlink.h>).
+enum NetlinkSocketOption {
+    static let addMembership: Int32 = 1     // NETLINK_ADD_MEMBERSHIP
+    static let dropMembership: Int32 = 2    // NETLINK_DROP_MEMBERSHIP
+    static let noENOBUFS: Int32 = 5         // NETLINK_NO_ENOBUFS
+    static let capAck: Int32 = 10           // NETLINK_CAP_ACK
+    static let extAck: Int32 = 11           // NETLINK_EXT_ACK
+    static let strictCheck: Int32 = 12      // NETLINK_GET_STRICT_CHK
+}
+
+/// One bound netlink socket of one protocol family. Not thread-safe: a handle is used
+/// by one caller at a time (the types above serialize with a lock).
+public final class NetlinkSocket {
+    public let proto: NetlinkProtocol
+    public let fd: Int32
+    /// Port id the kernel assigned at bind time.
+    public let portID: UInt32
+    /// Whether the kernel accepted NETLINK_EXT_ACK / NETLINK_GET_STRICT_CHK.
+    public private(set) var extendedAck = false
+    public private(set) var strictChecking = false
+
+    private var sequence: UInt32
+    private var buffer: [UInt8]
+    private var closed = false
+
+    /// Dumps interrupted by concurrent changes are retried this many times.
+    public var dumpRetries = 5
+    static let receiveBufferBytes: Int32 = 4 << 20
+
+    /// Opens and binds a socket in the calling thread's network namespace.
+    public init(protocol proto: NetlinkProtocol, groups: UInt32 = 0) throws {
+        let fd = sandnet_netlink_open(proto.rawValue)
+        if fd < 0 {
+            let e = Glibc.errno
+            if e == EPROTONOSUPPORT { throw NetlinkError.protocolUnavailable(proto, errno: e) }
+            throw NetlinkError.system(operation: "open \(proto.kernelName) socket", object: nil, errno: e)
+        }
+        var port: UInt32 = 0
+        if sandnet_netlink_bind(fd, groups, &port) < 0 {
+            let e = Glibc.errno; Glibc.close(fd)
+            throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: e)
+        }
+        self.proto = proto; self.fd = fd; self.portID = port
+        // Sequence numbers start from the clock so a reused port never matches stale replies.
+        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
+        self.sequence = UInt32(truncatingIfNeeded: ts.tv_nsec ^ ts.tv_sec)
+        self.buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        let sol = sandnet_SOL_NETLINK()
+        // Large dumps (thousands of links) arrive faster than we read; a big buffer
+        // avoids ENOBUFS. SO_RCVBUFFORCE passes the rmem_max cap when we are root.
+        if setsockopt_int(SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, Self.receiveBufferBytes) != 0 {
+            _ = setsockopt_int(SOL_SOCKET, SO_RCVBUF, Self.receiveBufferBytes)
+        }
+        extendedAck = setsockopt_int(sol, NetlinkSocketOption.extAck, 1) == 0
+        strictChecking = setsockopt_int(sol, NetlinkSocketOption.strictCheck, 1) == 0
+        // Errors need only the request header echoed back, not the whole request.
+        _ = setsockopt_int(sol, NetlinkSocketOption.capAck, 1)
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if !closed { closed = true; _ = Glibc.close(fd) }
+    }
+
+    private func setsockopt_int(_ level: Int32, _ name: Int32, _ value: Int32) -> Int32 {
+        sandnet_setsockopt_int(fd, level, name, value)
+    }
+
+    /// Joins a multicast group (RTNLGRP_*).
+    public func join(group: UInt32) throws {
+        if setsockopt_int(sandnet_SOL_NETLINK(), NetlinkSocketOption.addMembership, Int32(group)) != 0 {
+            throw NetlinkError.system(operation: "join multicast group", object: "\(group)", errno: Glibc.errno)
+        }
+    }
+
+    public func nextSequence() -> UInt32 { sequence &+= 1; if sequence == 0 { sequence = 1 }; return sequence }
+
+    // MARK: send / receive
+
+    public func send(_ bytes: [UInt8], operation: String) throws {
+        while true {
+            let n = bytes.withUnsafeBytes { sandnet_netlink_send(fd, $0.baseAddress, $0.count) }
+            if n >= 0 { return }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            throw NetlinkError.system(operation: "\(operation): send", object: nil, errno: e)
+        }
+    }
+
+    /// Receives one datagram, sized with MSG_PEEK|MSG_TRUNC first so nothing is cut.
+    /// Returns nil when the socket would block (only with MSG_DONTWAIT).
+    public func receiveDatagram(operation: String, dontWait: Bool = false) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
+        let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
+        while true {
+            var sender: UInt32 = 0
+            let peeked = buffer.withUnsafeMutableBytes {
+                sandnet_netlink_recv(fd, $0.baseAddress, 0, Int32(MSG_PEEK | MSG_TRUNC) | extra, &sender)
+            }
+            if peeked < 0 {
+                let e = Glibc.errno
+                if e == EINTR { continue }
+                if e == EAGAIN && dontWait { return nil }
+                throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
+            }
+            if peeked > buffer.count { buffer = [UInt8](repeating: 0, count: netlinkAlign(peeked)) }
+            let n = buffer.withUnsafeMutableBytes { sandnet_netlink_recv(fd, $0.baseAddress, $0.count, extra, &sender) }
+            if n < 0 {
+                let e = Glibc.errno
+                if e == EINTR { continue }
+                if e == EAGAIN && dontWait { return nil }
+                throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
+            }
+            return (buffer[0..<n], sender)
+        }
+    }
+
+    /// Sends a request and waits for its ACK. Returns any reply messages that came
+    /// before the ACK (for example the object a GET asked for).
+    @discardableResult
+    public func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+        var m = message
+        m.header.flags.formUnion([.request, .ack])
+        let seq = nextSequence()
+        try send(m.encode(sequence: seq, portID: portID), operation: operation)
+        var replies: [NetlinkMessage] = []
+        while true {
+            for reply in try receiveMatching(sequence: seq, operation: operation) {
+                switch reply.header.type {
+                case NetlinkMessageType.error:
+                    let err = try decodeError(reply, operation: operation)
+                    if err.errno == 0 { return replies }
+                    throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
+                                                            kernelMessage: err.extAckMessage, offset: err.extAckOffset))
+                case NetlinkMessageType.done:
+                    return replies
+                case NetlinkMessageType.noop:
+                    continue
+                default:
+                    replies.append(reply)
+                }
+            }
+        }
+    }
+
+    /// Sends a dump request and collects every reply until NLMSG_DONE. A dump marked
+    /// NLM_F_DUMP_INTR (the table changed under it) is drained and run again.
+    public func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+        var attempts = 0
+        while true {
+            attempts += 1
+            var m = message
+            m.header.flags.formUnion([.request, .dump])
+            let seq = nextSequence()
+            try send(m.encode(sequence: seq, portID: portID), operation: operation)
+            var out: [NetlinkMessage] = []
+            var interrupted = false
+            var finished = false
+            do {
+                while !finished {
+                    for reply in try receiveMatching(sequence: seq, operation: operation) {
+                        if reply.header.flags.contains(.dumpInterrupted) { interrupted = true }
+                        switch reply.header.type {
+                        case NetlinkMessageType.done:
+                            // NLMSG_DONE carries an int: a negative errno if the dump failed midway.
+                            var r = ByteReader(reply.payload)
+                            let status = (try? r.i32()) ?? 0
+                            if status < 0 {
+                                let tlvs = reply.payload.count > 4 ? (try? NetlinkAttribute.decodeAll(reply.payload[4...])) : nil
+                                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: -status,
+                                                                        kernelMessage: tlvs?.first(1)?.string()))
+                            }
+                            finished = true
+                        case NetlinkMessageType.error:
+                            let err = try decodeError(reply, operation: operation)
+                            if err.errno == 0 { finished = true; break }
+                            throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
+                                                                    kernelMessage: err.extAckMessage, offset: err.extAckOffset))
+                        case NetlinkMessageType.noop:
+                            break
+                        default:
+                            out.append(reply)
+                        }
+                        if finished { break }
+                    }
+                }
+            } catch let NetlinkError.system(_, _, e) where e == ENOBUFS {
+                // The socket overflowed mid-dump: what we have is incomplete. Drain and retry.
+                drainPending(operation: operation)
+                interrupted = true
+            }
+            if !interrupted { return out }
+            if attempts > dumpRetries { throw NetlinkError.dumpInterrupted(operation: operation, attempts: attempts) }
+        }
+    }
+
+    /// Reads datagrams until one holds messages for `sequence` from the kernel to us.
+    /// Stale replies (older sequences, other senders) are dropped.
+    private func receiveMatching(sequence seq: UInt32, operation: String) throws -> [NetlinkMessage] {
+        while true {
+            guard let (bytes, sender) = try receiveDatagram(operation: operation) else { continue }
+            guard sender == 0 else { continue }   // only the kernel may answer
+            let messages: [NetlinkMessage]
+            do { messages = try NetlinkMessage.decodeStream(bytes) } catch let d as DecodeError {
+                throw NetlinkError.malformedReply(operation: operation, d)
+            }
+            let ours = messages.filter { $0.header.sequence == seq && ($0.header.portID == portID || $0.header.portID == 0) }
+            if !ours.isEmpty { return ours }
+        }
+    }
+
+    private func decodeError(_ message: NetlinkMessage, operation: String) throws -> NetlinkErrorMessage {
+        do { return try NetlinkErrorMessage.decode(message) } catch let d as DecodeError {
+            throw NetlinkError.malformedReply(operation: operation, d)
+        }
+    }
+
+    private func drainPending(operation: String) {
+        while let _ = try? receiveDatagram(operation: operation, dontWait: true) {}
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a link is, by name or index.
+public enum LinkReference: Sendable, Hashable, CustomStringConvertible {
+    case name(String)
+    case index(Int32)
+    public var description: String {
+        switch self { case let .name(n): return n; case let .index(i): return "ifindex \(i)" }
+    }
+}
+
+/// What to create with `ip link add`.
+public enum LinkKindSpec: Sendable, Equatable {
+    /// A veth pair; the peer may be created straight into another namespace.
+    case veth(peerName: String, peerNamespace: NetworkNamespace? = nil)
+    case dummy
+    case bridge
+    case macvlan(parent: LinkReference, mode: MacvlanMode)
+    case macvtap(parent: LinkReference, mode: MacvlanMode)
+    case ipvlan(parent: LinkReference, mode: IpvlanMode, flags: UInt16 = 0)
+    case vlan(parent: LinkReference, id: UInt16)
+    case vxlan(vni: UInt32, port: UInt16? = nil, group: IPAddress? = nil, local: IPAddress? = nil, parent: LinkReference? = nil, learning: Bool? = nil)
+
+    public var kindName: String {
+        switch self {
+        case .veth: return "veth"; case .dummy: return "dummy"; case .bridge: return "bridge"
+        case .macvlan: return "macvlan"; case .macvtap: return "macvtap"; case .ipvlan: return "ipvlan"
+        case .vlan: return "vlan"; case .vxlan: return "vxlan"
+        }
+    }
+}
+
+/// A link to create: its kind plus the common attributes.
+public struct LinkSpec: Sendable, Equatable {
+    public var name: String
+    public var kind: LinkKindSpec
+    public var mtu: UInt32?
+    public var address: MACAddress?
+    public var txQueueLength: UInt32?
+    public var up: Bool
+    public var group: UInt32?
+    /// Ask for a specific ifindex (macvtap's /dev/tapN number follows it).
+    public var index: Int32?
+    public var numTxQueues: UInt32?
+    public var numRxQueues: UInt32?
+
+    public init(name: String, kind: LinkKindSpec, mtu: UInt32? = nil, address: MACAddress? = nil, txQueueLength: UInt32? = nil,
+                up: Bool = false, group: UInt32? = nil, index: Int32? = nil, numTxQueues: UInt32? = nil, numRxQueues: UInt32? = nil) {
+        self.name = name; self.kind = kind; self.mtu = mtu; self.address = address; self.txQueueLength = txQueueLength
+        self.up = up; self.group = group; self.index = index; self.numTxQueues = numTxQueues; self.numRxQueues = numRxQueues
+    }
+}
+
+/// Changes for `ip link set`. Every nil field is left alone.
+public struct LinkChange: Sendable, Equatable {
+    public var up: Bool?
+    public var mtu: UInt32?
+    public var address: MACAddress?
+    public var name: String?
+    /// Enslave to this master; `.index(0)` releases (`nomaster`).
+    public var master: LinkReference?
+    public var txQueueLength: UInt32?
+    public var group: UInt32?
+    /// Move the link into another namespace (`ip link set DEV netns NS`).
+    public var namespace: NetworkNamespace?
+    public init(up: Bool? = nil, mtu: UInt32? = nil, address: MACAddress? = nil, name: String? = nil, master: LinkReference? = nil,
+                txQueueLength: UInt32? = nil, group: UInt32? = nil, namespace: NetworkNamespace? = nil) {
+        self.up = up; self.mtu = mtu; self.address = address; self.name = name; self.master = master
+        self.txQueueLength = txQueueLength; self.group = group; self.namespace = namespace
+    }
+}
+
+extension Rtnetlink {
+    // MARK: read
+
+    /// `ip -d -s link show`
+    public func links() throws -> [Link] {
+        let op = "list links"
+        let req = NetlinkMessage(type: RTM.GETLINK, flags: [], body: IfInfoMessage().bytes)
+        return try decodeAll(try dump(req, operation: op), type: RTM.NEWLINK, operation: op) { try Link.decode($0) }
+    }
+
+    /// `ip -d link show dev NAME` / by index. A missing link throws ENODEV.
+    public func link(_ ref: LinkReference) throws -> Link {
+        let op = "get link"
+        var attrs = AttributeWriter()
+        var h = IfInfoMessage()
+        switch ref {
+        case let .name(n):
+            try InterfaceName.validate(n, operation: op)
+            attrs.add(IFLA.IFNAME, string: n)
+        case let .index(i): h.index = i
+        }
+        let replies = try execute(NetlinkMessage(type: RTM.GETLINK, flags: [], body: h.bytes, attributes: attrs),
+                                  operation: op, object: ref.description)
+        guard let link = try decodeAll(replies, type: RTM.NEWLINK, operation: op, { try Link.decode($0) }).first else {
+            throw NetlinkError.kernel(KernelRefusal(operation: op, object: ref.description, errno: ENODEV, kernelMessage: nil))
+        }
+        return link
+    }
+    public func link(named name: String) throws -> Link { try link(.name(name)) }
+    public func link(index: Int32) throws -> Link { try link(.index(index)) }
+
+    /// Index of a link by name (resolving LinkReference).
+    public func index(of ref: LinkReference) throws -> Int32 {
+        if case let .index(i) = ref { return i }
+        return try link(ref).index
+    }
+
+    // MARK: write
+
+    /// `ip link add NAME [mtu M] [address MAC] [txqueuelen N] [group G] type KIND ...`
+    public func linkAdd(_ spec: LinkSpec) throws {
+        let op = "add \(spec.kind.kindName) link"
+        try InterfaceName.validate(spec.name, operation: op)
+        if case let .veth(peer, _) = spec.kind { try InterfaceName.validate(peer, operation: op) }
+        var peerNamespaceFD: Int32 = -1
+        defer { if peerNamespaceFD >= 0 { Glibc.close(peerNamespaceFD) } }
+        if case let .veth(_, ns?) = spec.kind { peerNamespaceFD = try ns.open() }
+        let parentIndex: Int32? = try {
+            switch spec.kind {
+            case let .macvlan(p, _), let .macvtap(p, _), let .ipvlan(p, _, _), let .vlan(p, _): return try index(of: p)
+            case let .vxlan(_, _, _, _, p?, _): return try index(of: p)
+            default: return nil
+            }
+        }()
+        let message = Self.linkAddRequest(spec, parentIndex: parentIndex, peerNamespaceFD: peerNamespaceFD)
+        try execute(message, operation: op, object: spec.name)
+    }
+
+    /// Builds RTM_NEWLINK for `spec`. Pure: tested byte for byte.
+    public static func linkAddRequest(_ spec: LinkSpec, parentIndex: Int32?, peerNamespaceFD: Int32 = -1) -> NetlinkMessage {
+        var a = AttributeWriter()
+        a.add(IFLA.IFNAME, string: spec.name)
+        if let m = spec.mtu { a.add(IFLA.MTU, u32: m) }
+        if let mac = spec.address { a.add(IFLA.ADDRESS, mac.bytes) }
+        if let q = spec.txQueueLength { a.add(IFLA.TXQLEN, u32: q) }
+        if let g = spec.group { a.add(IFLA.GROUP, u32: g) }
+        if let n = spec.numTxQueues { a.add(IFLA.NUM_TX_QUEUES, u32: n) }
+        if let n = spec.numRxQueues { a.add(IFLA.NUM_RX_QUEUES, u32: n) }
+        if let p = parentIndex { a.add(IFLA.LINK, i32: p) }
+        a.nest(IFLA.LINKINFO) { info in
+            info.add(IFLA_INFO.KIND, string: spec.kind.kindName)
+            switch spec.kind {
+            case let .veth(peer, _):
+                info.nest(IFLA_INFO.DATA) { d in
+                    d.nest(VETH_INFO.PEER) { p in
+                        // The peer is an ifinfomsg followed by its own attributes.
+                        p.writer.append(IfInfoMessage().bytes)
+                        p.add(IFLA.IFNAME, string: peer)
+                        if let m = spec.mtu { p.add(IFLA.MTU, u32: m) }
+                        if peerNamespaceFD >= 0 { p.add(IFLA.NET_NS_FD, u32: UInt32(peerNamespaceFD)) }
+                    }
+                }
+            case let .macvlan(_, mode), let .macvtap(_, mode):
+                info.nest(IFLA_INFO.DATA) { $0.add(IFLA_MACVLAN.MODE, u32: mode.kernelValue) }
+            case let .ipvlan(_, mode, flags):
+                info.nest(IFLA_INFO.DATA) { d in
+                    d.add(IFLA_IPVLAN.MODE, u16: mode.kernelValue)
+                    if flags != 0 { d.add(IFLA_IPVLAN.FLAGS, u16: flags) }
+                }
+            case let .vlan(_, id):
+                info.nest(IFLA_INFO.DATA) { $0.add(IFLA_VLAN.ID, u16: id) }
+            case let .vxlan(vni, port, group, local, parent, learning):
+                info.nest(IFLA_INFO.DATA) { d in
+                    d.add(IFLA_VXLAN.ID, u32: vni)
+                    if let g = group { d.add(g.isIPv4 ? IFLA_VXLAN.GROUP : IFLA_VXLAN.GROUP6, g.bytes) }
+                    if let l = local { d.add(l.isIPv4 ? IFLA_VXLAN.LOCAL : IFLA_VXLAN.LOCAL6, l.bytes) }
+                    if parent != nil, let p = parentIndex { d.add(IFLA_VXLAN.LINK, u32: UInt32(p)) }
+                    if let l = learning { d.add(IFLA_VXLAN.LEARNING, u8: l ? 1 : 0) }
+                    d.add(IFLA_VXLAN.PORT, be16: port ?? 4789)
+                }
+            case .dummy, .bridge:
+                break
+            }
+        }
+        var h = IfInfoMessage()
+        if let i = spec.index { h.index = i }
+        if spec.up { h.flags = IFF.UP; h.change = IFF.UP }
+        return NetlinkMessage(type: RTM.NEWLINK, flags: [.create, .exclusive], body: h.bytes, attributes: a)
+    }
+
+    /// `ip link del DEV`
+    public func linkDelete(_ ref: LinkReference) throws {
+        let op = "delete link"
+        var h = IfInfoMessage()
+        var a = AttributeWriter()
+        switch ref {
+        case let .name(n): try InterfaceName.validate(n, operation: op); a.add(IFLA.IFNAME, string: n)
+        case let .index(i): h.index = i
+        }
+        try execute(NetlinkMessage(type: RTM.DELLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
+    }
+
+    /// `ip link del group N`: every link in the group goes in one request, so the kernel
+    /// pays one unregister (RCU grace period) for the lot instead of one per link.
+    public func linkDeleteGroup(_ group: UInt32) throws {
+        guard group != 0 else {
+            throw NetlinkError.invalidArgument(operation: "delete link group", reason: "group 0 is the default group of every link")
+        }
+        var a = AttributeWriter()
+        a.add(IFLA.GROUP, u32: group)
+        try execute(NetlinkMessage(type: RTM.DELLINK, flags: [], body: IfInfoMessage().bytes, attributes: a),
+                    operation: "delete link group", object: "\(group)")
+    }
+
+    /// `ip link set DEV [up|down] [mtu M] [address MAC] [name N] [master M|nomaster] [txqueuelen Q] [group G] [netns NS]`
+    public func linkSet(_ ref: LinkReference, _ change: LinkChange) throws {
+        let op = "set link"
+        if let n = change.name { try InterfaceName.validate(n, operation: op) }
+        var h = IfInfoMessage()
+        var a = AttributeWriter()
+        switch ref {
+        case let .name(n): try InterfaceName.validate(n, operation: op); h.index = try index(of: ref)
+        case let .index(i): h.index = i
+        }
+        if let up = change.up { h.change = IFF.UP; h.flags = up ? IFF.UP : 0 }
+        if let m = change.mtu { a.add(IFLA.MTU, u32: m) }
+        if let mac = change.address { a.add(IFLA.ADDRESS, mac.bytes) }
+        if let n = change.name { a.add(IFLA.IFNAME, string: n) }
+        if let m = change.master { a.add(IFLA.MASTER, i32: try index(of: m)) }
+        if let q = change.txQueueLength { a.add(IFLA.TXQLEN, u32: q) }
+        if let g = change.group { a.add(IFLA.GROUP, u32: g) }
+        var nsFD: Int32 = -1
+        defer { if nsFD >= 0 { Glibc.close(nsFD) } }
+        if let ns = change.namespace { nsFD = try ns.open(); a.add(IFLA.NET_NS_FD, u32: UInt32(nsFD)) }
+        try execute(NetlinkMessage(type: RTM.NEWLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
+    }
+}

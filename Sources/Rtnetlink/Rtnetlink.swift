@@ -1,0 +1,61 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+
+/// Typed rtnetlink operations in one network namespace. Opens NETLINK_ROUTE and nothing
+/// else: link, address, route, neighbour and tc requests all travel over it.
+///
+/// Operations are named after iproute2 verbs; each carries the `ip ...` it mirrors.
+public final class Rtnetlink: @unchecked Sendable {
+    public let handle: NetlinkHandle
+    public var namespace: NetworkNamespace? { handle.namespace }
+
+    /// Opens a NETLINK_ROUTE socket in `namespace` (nil: the caller's namespace).
+    public init(namespace: NetworkNamespace? = nil) throws {
+        handle = try NetlinkHandle(namespace: namespace, families: [.route])
+    }
+
+    public func close() { handle.close() }
+
+    /// Sends a request and waits for the kernel's ACK.
+    @discardableResult
+    public func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+        try handle.withSocket(.route) { try $0.execute(message, operation: operation, object: object) }
+    }
+
+    /// Runs a dump and returns every reply message.
+    public func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+        try handle.withSocket(.route) { try $0.dump(message, operation: operation, object: object) }
+    }
+
+    /// Decodes every reply, turning codec failures into a typed error naming the operation.
+    func decodeAll<T>(_ messages: [NetlinkMessage], type: UInt16, operation: String,
+                      _ decode: (NetlinkMessage) throws -> T?) throws -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(messages.count)
+        for m in messages where m.header.type == type {
+            do { if let v = try decode(m) { out.append(v) } } catch let d as DecodeError {
+                throw NetlinkError.malformedReply(operation: operation, d)
+            }
+        }
+        return out
+    }
+}
+
+/// Interface names as the kernel's dev_valid_name() accepts them, checked before
+/// anything is sent so the error can say exactly what is wrong.
+public enum InterfaceName {
+    public static let maxBytes = 15   // IFNAMSIZ - 1
+
+    public static func validate(_ name: String, operation: String) throws {
+        let reason: String?
+        if name.isEmpty { reason = "an interface name cannot be empty" }
+        else if name.utf8.count > maxBytes { reason = "interface name \"\(name)\" is \(name.utf8.count) bytes; the kernel allows at most \(maxBytes)" }
+        else if name == "." || name == ".." { reason = "\"\(name)\" is not a valid interface name" }
+        else if name.contains("/") { reason = "interface name \"\(name)\" contains '/'" }
+        else if name.contains(":") { reason = "interface name \"\(name)\" contains ':'" }
+        else if name.unicodeScalars.contains(where: { $0.properties.isWhitespace }) { reason = "interface name \"\(name)\" contains whitespace" }
+        else { reason = nil }
+        if let reason { throw NetlinkError.invalidArgument(operation: operation, reason: reason) }
+    }
+}

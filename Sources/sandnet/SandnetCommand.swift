@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct SandnetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandnet",
+        abstract: "Network plumbing for VM-isolated containers: netlink, tc, taps, QEMU wiring, host checks.",
+        subcommands: [])
+}
