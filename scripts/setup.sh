@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what sandnet's build, demo and tests need on a fresh Debian machine (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(iproute2 qemu-system-x86 qemu-system-arm containernetworking-plugins busybox-static cpio libmnl-dev kmod)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
