@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "NetlinkCodec", targets: ["NetlinkCodec"]),
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
+        .library(name: "QemuWiring", targets: ["QemuWiring"]),
+        .library(name: "SandboxNetwork", targets: ["SandboxNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +25,10 @@ let package = Package(
         .target(name: "CSandnetLinux"),
         .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
         .target(name: "Rtnetlink", dependencies: ["NetlinkCodec", "NetlinkSocket"]),
+        // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
+        .target(name: "QemuWiring", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
+        // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
+        .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring"]),
         .executableTarget(
             name: "sandnet",
             dependencies: [
@@ -32,6 +38,8 @@ let package = Package(
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
+        .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
+        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,77 @@
+/// One `pcie-root-port` on the root bus. Root ports are packed eight to a slot as
+/// functions of one multifunction device (as libvirt does), so 16 ports take two slots
+/// of `pcie.0` and leave the rest of the bus to the caller's own devices.
+public struct PCIeRootPort: Sendable, Equatable, Codable {
+    /// QEMU device id; a NIC names it as its `bus=`.
+    public var id: String
+    /// The bus the port sits on (`pcie.0`).
+    public var bus: String
+    /// Device (slot) number on the root bus.
+    public var device: Int
+    /// Function number within that device, 0...7.
+    public var function: Int
+    /// Chassis number; unique per port so each (chassis, slot) pair is unique.
+    public var chassis: Int
+    /// Physical slot number advertised in the port's slot capability.
+    public var slot: Int
+    /// Set on function 0 when more functions share its device number.
+    public var multifunction: Bool
+    /// Whether a sandbox NIC occupies the port at boot; false for spare (hotplug) ports.
+    public var occupied: Bool
+
+    /// `addr=` value: `0x10.0x1`.
+    public var qemuAddress: String { "0x\(String(device, radix: 16)).0x\(String(function, radix: 16))" }
+    /// Where the guest sees the port: `00:10.1` (bus 00 of domain 0000).
+    public var guestAddress: String { "00:\(hex2(device)).\(function)" }
+
+    /// `-device pcie-root-port,...` value.
+    public var deviceArgument: String {
+        var s = "pcie-root-port,id=\(id),bus=\(bus),chassis=\(chassis),slot=\(slot),addr=\(qemuAddress)"
+        if multifunction { s += ",multifunction=on" }
+        return s
+    }
+}
+
+func hex2(_ v: Int) -> String { (v < 16 ? "0" : "") + String(v, radix: 16) }
+
+/// The root ports of a sandbox VM: one per NIC, then the spare ones.
+public struct PCIeTopology: Sendable, Equatable, Codable {
+    /// At most this many root ports in total (NICs plus spares).
+    public static let maximumRootPorts = 16
+    /// First device number on `pcie.0` used for root ports. q35 keeps 00.0 (host bridge),
+    /// 01.0 (VGA) and 1f.x (ICH9); virt keeps 00.0. 0x10 is clear of both.
+    public static let defaultFirstDevice = 0x10
+
+    public var architecture: GuestArchitecture
+    public var rootPorts: [PCIeRootPort]
+
+    /// `occupiedPorts` NICs each get a port; `sparePorts` more are added for hotplug,
+    /// reduced when the total would exceed `maximumRootPorts`.
+    public init(architecture: GuestArchitecture, occupiedPorts: Int, sparePorts: Int,
+                idPrefix: String = "sn-rp", firstDevice: Int = PCIeTopology.defaultFirstDevice) throws {
+        guard occupiedPorts >= 0, sparePorts >= 0 else {
+            throw QemuWiringError.invalidTopology("port counts cannot be negative (\(occupiedPorts) NICs, \(sparePorts) spare)")
+        }
+        guard occupiedPorts <= Self.maximumRootPorts else {
+            throw QemuWiringError.invalidTopology("\(occupiedPorts) NICs need \(occupiedPorts) PCIe root ports; at most \(Self.maximumRootPorts) are supported")
+        }
+        guard firstDevice > 0, firstDevice + (Self.maximumRootPorts + 7) / 8 <= 0x1f else {
+            throw QemuWiringError.invalidTopology("root ports cannot start at device 0x\(String(firstDevice, radix: 16)) of pcie.0")
+        }
+        let total = min(occupiedPorts + sparePorts, Self.maximumRootPorts)
+        self.architecture = architecture
+        self.rootPorts = (0..<total).map { i in
+            let device = firstDevice + i / 8, function = i % 8
+            let sharesDevice = total > i - function + 1
+            return PCIeRootPort(id: "\(idPrefix)\(i)", bus: architecture.rootBus, device: device, function: function,
+                                chassis: i + 1, slot: i + 1, multifunction: function == 0 && sharesDevice,
+                                occupied: i < occupiedPorts)
+        }
+    }
+
+    public var occupiedPorts: [PCIeRootPort] { rootPorts.filter(\.occupied) }
+    public var sparePorts: [PCIeRootPort] { rootPorts.filter { !$0.occupied } }
+
+    /// `-device pcie-root-port,...` pairs for every port, in order.
+    public var arguments: [String] { rootPorts.flatMap { ["-device", $0.deviceArgument] } }
+}
