@@ -4,5 +4,7 @@ struct SandnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandnet",
         abstract: "Network plumbing for VM-isolated containers: netlink, tc, taps, QEMU wiring, host checks.",
-        subcommands: [])
+        subcommands: [
+            LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
+        ])
 }

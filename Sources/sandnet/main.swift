@@ -1,2 +1,2 @@
 import ArgumentParser
-SandnetCommand.main()
+SandnetCommand.runAsCLI()

@@ -1,0 +1,160 @@
+import NetlinkCodec
+import NetlinkSocket
+
+/// An IP address on an interface, as the kernel reports it (RTM_NEWADDR).
+public struct Address: Sendable, Equatable, Codable {
+    /// Interface index (ifa_index).
+    public var index: Int32
+    /// AF_INET or AF_INET6.
+    public var family: UInt8
+    /// The local address and its prefix length: what `ip addr` prints after `inet`.
+    public var prefix: IPPrefix
+    /// The other end of a point-to-point address (`peer`), when it differs from the local one.
+    public var peer: IPAddress?
+    public var broadcast: IPAddress?
+    /// RT_SCOPE_* (0 global, 253 link, 254 host).
+    public var scope: UInt8
+    /// IFA_F_* (IFA_FLAGS when present: it holds the bits above 0xff that ifa_flags cannot).
+    public var flags: UInt32
+    /// IFA_LABEL (IPv4 only, defaults to the interface name).
+    public var label: String?
+    /// Seconds left; nil or UInt32.max means forever (IFA_CACHEINFO).
+    public var validLifetime: UInt32?
+    public var preferredLifetime: UInt32?
+
+    public init(index: Int32, family: UInt8, prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil,
+                scope: UInt8 = RT_SCOPE.UNIVERSE, flags: UInt32 = 0, label: String? = nil,
+                validLifetime: UInt32? = nil, preferredLifetime: UInt32? = nil) {
+        self.index = index; self.family = family; self.prefix = prefix; self.peer = peer; self.broadcast = broadcast
+        self.scope = scope; self.flags = flags; self.label = label
+        self.validLifetime = validLifetime; self.preferredLifetime = preferredLifetime
+    }
+
+    public var isPermanent: Bool { flags & IFA_F.PERMANENT != 0 }
+    /// "global", "link", "host", ... as `ip` prints scopes.
+    public var scopeName: String { RouteNames.scope(scope) }
+    /// Flag names as `ip -j addr` lists them ("permanent", "nodad", ...).
+    public var flagNames: [String] { AddressFlagNames.names(flags) }
+}
+
+/// What to add with `ip addr add`.
+public struct AddressSpec: Sendable, Equatable {
+    public var prefix: IPPrefix
+    public var peer: IPAddress?
+    public var broadcast: IPAddress?
+    public var label: String?
+    /// nil: global for ordinary addresses, host for 127/8 (what `ip` does).
+    public var scope: UInt8?
+    /// IFA_F_* to set. IPv6 defaults to IFA_F_NODAD: the address is usable at once instead of
+    /// "tentative" for a second of duplicate-address detection, which makes tests race.
+    public var flags: UInt32
+    /// Replace an existing identical address instead of failing with EEXIST (`ip addr replace`).
+    public var replace: Bool
+
+    public init(_ prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil, label: String? = nil,
+                scope: UInt8? = nil, flags: UInt32? = nil, replace: Bool = false) {
+        self.prefix = prefix; self.peer = peer; self.broadcast = broadcast; self.label = label; self.scope = scope
+        self.flags = flags ?? (prefix.address.isIPv4 ? 0 : IFA_F.NODAD)
+        self.replace = replace
+    }
+}
+
+extension Address {
+    /// Decodes one RTM_NEWADDR/RTM_DELADDR message.
+    public static func decode(_ message: NetlinkMessage) throws -> Address? {
+        let (h, attrs) = try IfAddrMessage.decode(message)
+        // IPv4 puts the local address in IFA_LOCAL and the peer (or the same address) in
+        // IFA_ADDRESS; IPv6 sends only IFA_ADDRESS unless there is a peer.
+        let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payload) }
+        let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payload) }
+        guard let mine = local ?? address else { return nil }
+        var a = Address(index: Int32(bitPattern: h.index), family: h.family,
+                        prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: h.scope, flags: UInt32(h.flags))
+        if let local, let address, local != address { a.peer = address }
+        a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payload) }
+        a.label = attrs.first(IFA.LABEL)?.string()
+        if let f = try attrs.first(IFA.FLAGS)?.u32() { a.flags = f }
+        if let c = attrs.first(IFA.CACHEINFO) {
+            // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
+            var r = ByteReader(c.payload)
+            a.preferredLifetime = try r.u32("ifa_cacheinfo.ifa_prefered")
+            a.validLifetime = try r.u32("ifa_cacheinfo.ifa_valid")
+        }
+        return a
+    }
+}
+
+extension Rtnetlink {
+    // MARK: read
+
+    /// `ip addr show`
+    public func addresses(family: UInt8 = AddressFamily.UNSPEC) throws -> [Address] {
+        let op = "list addresses"
+        return try decodeAll(try dump(Self.addressDumpRequest(family: family), operation: op), type: RTM.NEWADDR,
+                             operation: op) { try Address.decode($0) }
+    }
+
+    /// `ip addr show dev DEV`
+    public func addresses(of link: LinkReference, family: UInt8 = AddressFamily.UNSPEC) throws -> [Address] {
+        let index = try index(of: link)
+        return try addresses(family: family).filter { $0.index == index }
+    }
+
+    // MARK: write
+
+    /// `ip addr add PREFIX [peer P] [broadcast B] [label L] [scope S] dev DEV` (IPv6: `nodad`)
+    public func addressAdd(_ spec: AddressSpec, to link: LinkReference) throws {
+        let op = "add address"
+        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
+        try execute(Self.addressAddRequest(spec, index: try index(of: link)), operation: op, object: "\(spec.prefix) dev \(link)")
+    }
+    public func addressAdd(_ prefix: IPPrefix, to link: LinkReference) throws { try addressAdd(AddressSpec(prefix), to: link) }
+
+    /// `ip addr del PREFIX dev DEV`
+    public func addressDelete(_ prefix: IPPrefix, from link: LinkReference) throws {
+        let op = "delete address"
+        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
+        try execute(Self.addressDeleteRequest(prefix, index: try index(of: link)), operation: op, object: "\(prefix) dev \(link)")
+    }
+
+    // MARK: pure request builders (tested byte for byte)
+
+    public static func addressDumpRequest(family: UInt8 = AddressFamily.UNSPEC) -> NetlinkMessage {
+        NetlinkMessage(type: RTM.GETADDR, flags: [], body: IfAddrMessage(family: family).bytes)
+    }
+
+    /// RTM_NEWADDR. Like iproute2: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the
+    /// address again); flags go in ifa_flags (low 8 bits) and in full in IFA_FLAGS.
+    public static func addressAddRequest(_ spec: AddressSpec, index: Int32) -> NetlinkMessage {
+        let address = spec.prefix.address
+        let scope = spec.scope ?? (address.isIPv4 && address.bytes[0] == 127 ? RT_SCOPE.HOST : RT_SCOPE.UNIVERSE)
+        let h = IfAddrMessage(family: address.family, prefixLength: UInt8(spec.prefix.length), flags: UInt8(spec.flags & 0xff),
+                              scope: scope, index: UInt32(bitPattern: index))
+        var a = AttributeWriter()
+        a.add(IFA.LOCAL, address.bytes)
+        a.add(IFA.ADDRESS, (spec.peer ?? address).bytes)
+        if let b = spec.broadcast { a.add(IFA.BROADCAST, b.bytes) }
+        if let l = spec.label { a.add(IFA.LABEL, string: l) }
+        if spec.flags != 0 { a.add(IFA.FLAGS, u32: spec.flags) }
+        let flags: NetlinkFlags = spec.replace ? [.create, .replace] : [.create, .exclusive]
+        return NetlinkMessage(type: RTM.NEWADDR, flags: flags, body: h.bytes, attributes: a)
+    }
+
+    /// RTM_DELADDR: the kernel matches on index, prefix length and IFA_LOCAL.
+    public static func addressDeleteRequest(_ prefix: IPPrefix, index: Int32) -> NetlinkMessage {
+        let h = IfAddrMessage(family: prefix.address.family, prefixLength: UInt8(prefix.length), index: UInt32(bitPattern: index))
+        var a = AttributeWriter()
+        a.add(IFA.LOCAL, prefix.address.bytes)
+        return NetlinkMessage(type: RTM.DELADDR, flags: [], body: h.bytes, attributes: a)
+    }
+}
+
+/// IFA_F_* names, in the order and spelling `ip -j addr` uses.
+enum AddressFlagNames {
+    static let table: [(UInt32, String)] = [
+        (0x01, "secondary"), (0x02, "nodad"), (0x04, "optimistic"), (0x08, "dadfailed"), (0x10, "home"),
+        (0x20, "deprecated"), (0x40, "tentative"), (0x80, "permanent"), (0x100, "mngtmpaddr"),
+        (0x200, "noprefixroute"), (0x400, "autojoin"), (0x800, "stable-privacy"),
+    ]
+    static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import NetlinkCodec
+import Rtnetlink
+
+/// `sandnet link`: the links of a namespace, like `ip -br -d link` plus kind, MTU and state.
+struct LinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link", abstract: "List network interfaces (read-only).")
+
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let rt = try Rtnetlink(namespace: try namespace.namespace())
+        defer { rt.close() }
+        let links = try rt.links().sorted { $0.index < $1.index }
+        let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        if output.json { return try Output.printJSON(links.map { LinkJSON($0, names: names) }) }
+        Output.printTable(links.map { l in
+            let parent = l.parent.flatMap { p in l.linkNetnsID == nil ? names[p] : "if\(p)" }
+            return [
+                l.name + (parent.map { "@\($0)" } ?? ""), l.kind ?? (l.isLoopback ? "loopback" : "device"), l.operStateName,
+                l.mtu.map(String.init) ?? "-", l.address?.description ?? "-",
+                [LinkJSON.kindSummary(l), l.master.flatMap { names[$0] }.map { "master \($0)" }]
+                    .compactMap { $0 }.joined(separator: " "),
+            ]
+        }, header: ["NAME", "KIND", "STATE", "MTU", "ADDRESS", "DETAILS"])
+    }
+}
+
+/// The JSON shape of one link (docs/cli-json.md). Keys are stable; absent means not applicable.
+struct LinkJSON: Encodable {
+    var index: Int32
+    var name: String
+    var kind: String?
+    var state: String
+    var flags: [String]
+    var mtu: UInt32?
+    var address: String?
+    var broadcast: String?
+    var master: String?
+    var masterIndex: Int32?
+    var parent: String?
+    var parentIndex: Int32?
+    var parentNetnsID: Int32?
+    var txQueueLength: UInt32?
+    var kindData: KindData?
+
+    struct KindData: Encodable {
+        var mode: String?
+        var vlanID: UInt16?
+        var vlanProtocol: String?
+        var vni: UInt32?
+        var port: UInt16?
+        var group: String?
+        var local: String?
+        var tunMode: String?
+        var persistent: Bool?
+        var multiQueue: Bool?
+        var vnetHeader: Bool?
+    }
+
+    init(_ l: Link, names: [Int32: String]) {
+        index = l.index; name = l.name; kind = l.kind; state = l.operStateName
+        flags = LinkFlagNames.names(l.flags); mtu = l.mtu
+        address = l.address?.description; broadcast = l.broadcast?.description
+        masterIndex = l.master; master = l.master.flatMap { names[$0] }
+        parentIndex = l.parent; parentNetnsID = l.linkNetnsID
+        if l.linkNetnsID == nil { parent = l.parent.flatMap { names[$0] } }
+        txQueueLength = l.txQueueLength
+        kindData = Self.kindData(l.kindData)
+    }
+
+    static func kindData(_ data: LinkKindData?) -> KindData? {
+        var d = KindData()
+        switch data {
+        case let .macvlan(mode)?, let .macvtap(mode)?: d.mode = mode.rawValue
+        case let .ipvlan(mode, _)?: d.mode = mode.rawValue
+        case let .vlan(id, proto)?: d.vlanID = id; d.vlanProtocol = proto == 0x88a8 ? "802.1ad" : "802.1Q"
+        case let .vxlan(v)?: d.vni = v.vni; d.port = v.port; d.group = v.group?.description; d.local = v.local?.description
+        case let .tun(t)?:
+            d.tunMode = t.mode?.rawValue; d.persistent = t.persistent; d.multiQueue = t.multiQueue; d.vnetHeader = t.vnetHeader
+        default: return nil
+        }
+        return d
+    }
+
+    /// "mode bridge", "id 100", "vni 42", ... for the table's DETAILS column.
+    static func kindSummary(_ l: Link) -> String? {
+        switch l.kindData {
+        case let .macvlan(mode)?, let .macvtap(mode)?: return "mode \(mode.rawValue)"
+        case let .ipvlan(mode, _)?: return "mode \(mode.rawValue)"
+        case let .vlan(id, _)?: return "id \(id)"
+        case let .vxlan(v)?: return "vni \(v.vni)" + (v.port.map { " port \($0)" } ?? "")
+        case let .tun(t)?: return t.mode?.rawValue
+        default: return nil
+        }
+    }
+}
+
+/// IFF_* names, spelled as `ip -j link` spells them.
+enum LinkFlagNames {
+    static let table: [(UInt32, String)] = [
+        (0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"), (0x10, "POINTOPOINT"), (0x20, "NOTRAILERS"),
+        (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x400, "MASTER"), (0x800, "SLAVE"),
+        (0x1000, "MULTICAST"), (0x2000, "PORTSEL"), (0x4000, "AUTOMEDIA"), (0x8000, "DYNAMIC"), (0x10000, "LOWER_UP"),
+        (0x20000, "DORMANT"), (0x40000, "ECHO"),
+    ]
+    static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
+}
