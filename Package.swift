@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
         .library(name: "QemuWiring", targets: ["QemuWiring"]),
         .library(name: "SandboxNetwork", targets: ["SandboxNetwork"]),
+        .library(name: "CNI", targets: ["CNI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,8 @@ let package = Package(
         .target(name: "QemuWiring", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
         .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring"]),
+        // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
+        .target(name: "CNI"),
         .executableTarget(
             name: "sandnet",
             dependencies: [
@@ -40,6 +43,7 @@ let package = Package(
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
