@@ -48,12 +48,12 @@ public struct BridgeNetwork: Sendable, Equatable {
     public func allocatedAddresses() -> [String] {
         let dir = (dataDirectory as NSString).appendingPathComponent(name)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return files.filter { IPPrefix.isAddress($0) }.sorted()
+        return files.filter { CIDRAddress.isAddress($0) }.sorted()
     }
 }
 
 /// "203.0.113.2/24" split and checked.
-public struct IPPrefix: Sendable, Equatable, CustomStringConvertible {
+public struct CIDRAddress: Sendable, Equatable, CustomStringConvertible {
     public var address: String
     public var length: Int
     public var isIPv6: Bool { address.contains(":") }

@@ -123,13 +123,16 @@ struct ProcessOutput {
         try p.run()
         // Write and read concurrently so neither side blocks on a full pipe.
         let group = DispatchGroup()
-        var outData = Data(), errData = Data()
-        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = DataBox(), errData = DataBox()
+        group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         input.fileHandleForWriting.write(stdin)
         try? input.fileHandleForWriting.close()
         group.wait()
         p.waitUntilExit()
-        return ProcessOutput(status: p.terminationStatus, stdout: outData, stderr: errData)
+        return ProcessOutput(status: p.terminationStatus, stdout: outData.data, stderr: errData.data)
     }
 }
+
+/// Written by one reader thread, read after DispatchGroup.wait(): the group orders the accesses.
+private final class DataBox: @unchecked Sendable { var data = Data() }

@@ -10,13 +10,13 @@ public struct CNIResult: Sendable, Equatable {
         public var sandbox: String?
     }
     public struct IPConfig: Sendable, Equatable {
-        public var address: IPPrefix
+        public var address: CIDRAddress
         public var gateway: String?
         /// Index into `interfaces`, when the plugin says which interface holds the address.
         public var interface: Int?
     }
     public struct Route: Sendable, Equatable {
-        public var destination: IPPrefix
+        public var destination: CIDRAddress
         public var gateway: String?
     }
     public struct DNS: Sendable, Equatable {
@@ -40,7 +40,7 @@ public struct CNIResult: Sendable, Equatable {
     }
 
     /// Addresses on the interface called `name`.
-    public func addresses(on name: String) -> [IPPrefix] {
+    public func addresses(on name: String) -> [CIDRAddress] {
         ips.filter { ip in ip.interface.map { interfaces[$0].name == name } ?? false }.map(\.address)
     }
 
@@ -65,9 +65,9 @@ public struct CNIResult: Sendable, Equatable {
         var ips: [IPConfig] = []
         for (i, item) in ((top["ips"] as? [Any]) ?? []).enumerated() {
             guard let o = item as? [String: Any], let text = o["address"] as? String else { throw bad("ips[\(i)] has no address") }
-            guard let prefix = IPPrefix(text) else { throw bad("ips[\(i)].address \"\(text)\" is not an address with prefix") }
+            guard let prefix = CIDRAddress(text) else { throw bad("ips[\(i)].address \"\(text)\" is not an address with prefix") }
             let gateway = o["gateway"] as? String
-            if let gateway, !IPPrefix.isAddress(gateway) { throw bad("ips[\(i)].gateway \"\(gateway)\" is not an address") }
+            if let gateway, !CIDRAddress.isAddress(gateway) { throw bad("ips[\(i)].gateway \"\(gateway)\" is not an address") }
             let index = o["interface"] as? Int
             if let index, !interfaces.indices.contains(index) {
                 throw bad("ips[\(i)].interface \(index) is not an index into interfaces (\(interfaces.count) given)")
@@ -76,11 +76,11 @@ public struct CNIResult: Sendable, Equatable {
         }
         var routes: [Route] = []
         for (i, item) in ((top["routes"] as? [Any]) ?? []).enumerated() {
-            guard let o = item as? [String: Any], let text = o["dst"] as? String, let dst = IPPrefix(text) else {
+            guard let o = item as? [String: Any], let text = o["dst"] as? String, let dst = CIDRAddress(text) else {
                 throw bad("routes[\(i)].dst is missing or not a prefix")
             }
             let gw = o["gw"] as? String
-            if let gw, !IPPrefix.isAddress(gw) { throw bad("routes[\(i)].gw \"\(gw)\" is not an address") }
+            if let gw, !CIDRAddress.isAddress(gw) { throw bad("routes[\(i)].gw \"\(gw)\" is not an address") }
             routes.append(Route(destination: dst, gateway: gw))
         }
         var dns = DNS()
