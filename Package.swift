@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "sandnet",
             dependencies: [
-                "Rtnetlink", "NetlinkSocket",
+                "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.

@@ -6,5 +6,6 @@ struct SandnetCommand: ParsableCommand {
         abstract: "Network plumbing for VM-isolated containers: netlink, tc, taps, QEMU wiring, host checks.",
         subcommands: [
             LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
+            ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
         ])
 }

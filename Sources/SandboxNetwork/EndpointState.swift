@@ -1,0 +1,74 @@
+import NetlinkCodec
+import NetlinkSocket
+import Rtnetlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes an endpoint's layer-3 state away and gives it back exactly (macvtap model).
+enum EndpointState {
+    /// What must be saved before the endpoint's addresses go: removing the last IPv4
+    /// address flushes every IPv4 route and neighbour of the link, so all are kept.
+    static func save(_ link: ScannedLink) -> SavedEndpointState {
+        SavedEndpointState(addresses: link.addresses.filter { !$0.isLinkLocal },
+                           routes: link.routes.filter { !$0.isKernelMade },
+                           neighbours: link.neighbours.filter(\.permanent))
+    }
+
+    /// Removes the saved addresses; the kernel drops the routes that depended on them.
+    static func remove(_ saved: SavedEndpointState, from link: String, rt: Rtnetlink, changed: () -> Void) throws {
+        for a in saved.addresses {
+            do { try rt.addressDelete(a.prefix, from: .name(link)) } catch let e as NetlinkError where e.errno == EADDRNOTAVAIL {}
+            changed()
+        }
+        // IPv6 routes through a gateway outlive the address; they would send the guest's traffic to the host.
+        for r in saved.routes where r.family == AddressFamily.INET6 {
+            do { try rt.routeDelete(r.spec(device: link)) } catch let e as NetlinkError where e.errno == ESRCH || e.errno == ENOENT {}
+            changed()
+        }
+    }
+
+    /// Re-adds addresses, then routes (on-link ones first so gateways resolve), then
+    /// permanent neighbours. Anything already present is left as it is.
+    static func restore(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink) -> [String] {
+        var failures: [String] = []
+        func attempt(_ what: String, _ body: () throws -> Void) {
+            do { try body() } catch let e as NetlinkError {
+                if e.errno == EEXIST { return }
+                if e.errno == ENODEV { return }   // the endpoint itself is gone: nothing to give back to
+                failures.append("\(what): \(e)")
+            } catch { failures.append("\(what): \(error)") }
+        }
+        for a in saved.addresses {
+            attempt("restore address \(a.prefix) on \(link)") {
+                var spec = AddressSpec(a.prefix, peer: a.peer, broadcast: a.broadcast, label: a.label, scope: a.scope,
+                                       flags: a.flags & SavedAddress.settableFlags)
+                spec.replace = false
+                try rt.addressAdd(spec, to: .name(link))
+            }
+        }
+        let ordered = saved.routes.filter { $0.gateway == nil } + saved.routes.filter { $0.gateway != nil }
+        for r in ordered {
+            attempt("restore route \(r.destination?.description ?? "default") on \(link)") { try rt.routeAdd(r.spec(device: link)) }
+        }
+        for n in saved.neighbours {
+            attempt("restore neighbour \(n.address) on \(link)") {
+                try rt.neighbourAdd(n.address, linkAddress: n.mac, on: .name(link))
+            }
+        }
+        return failures
+    }
+}
+
+extension SavedAddress {
+    /// IFA_F_* a caller may set on `ip addr add` (nodad, noprefixroute, mngtmpaddr, homeaddress).
+    static let settableFlags: UInt32 = IFA_F.NODAD | IFA_F.NOPREFIXROUTE | 0x100 | 0x10
+}
+
+extension SavedRoute {
+    func spec(device: String) -> RouteSpec {
+        RouteSpec(destination: destination, gateway: gateway, device: .name(device), preferredSource: preferredSource,
+                  scope: scope, protocolID: protocolID, table: table, type: type, priority: priority,
+                  metrics: RouteMetrics(mtu: mtu), onLink: onLink, family: family)
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One kernel change an attach is about to make, recorded before it is made, with what
+/// it takes to undo it. Every undo tolerates the change never having happened: the
+/// process may die between writing the intent and making the change.
+public enum JournalStep: Codable, Equatable, Sendable {
+    /// A link created in the sandbox's link group. All of them go with one group delete.
+    case createLink(name: String)
+    /// An ingress qdisc added to an endpoint that outlives the sandbox.
+    case addIngressQdisc(link: String)
+    /// A redirect filter; it goes away with the qdisc it hangs off.
+    case addRedirect(from: String, to: String)
+    /// The endpoint's MAC replaced (macvtap model).
+    case setMAC(link: String, original: MACAddress, replacement: MACAddress)
+    /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
+    case removeAddresses(link: String, saved: SavedEndpointState)
+
+    var summary: String {
+        switch self {
+        case let .createLink(n): return "create link \(n)"
+        case let .addIngressQdisc(l): return "add ingress qdisc on \(l)"
+        case let .addRedirect(f, t): return "redirect \(f) -> \(t)"
+        case let .setMAC(l, o, r): return "set MAC of \(l) \(o) -> \(r)"
+        case let .removeAddresses(l, s): return "remove \(s.addresses.count) addresses of \(l)"
+        }
+    }
+}
+
+/// What the macvtap model takes from an endpoint, to give it back exactly.
+public struct SavedEndpointState: Codable, Equatable, Sendable {
+    public var addresses: [SavedAddress]
+    public var routes: [SavedRoute]
+    public var neighbours: [SavedNeighbour]
+    public init(addresses: [SavedAddress], routes: [SavedRoute], neighbours: [SavedNeighbour]) {
+        self.addresses = addresses; self.routes = routes; self.neighbours = neighbours
+    }
+}
+public struct SavedAddress: Codable, Equatable, Sendable {
+    public var prefix: IPPrefix
+    public var peer: IPAddress?
+    public var broadcast: IPAddress?
+    public var label: String?
+    public var scope: UInt8
+    public var flags: UInt32
+}
+public struct SavedRoute: Codable, Equatable, Sendable {
+    public var family: UInt8
+    public var destination: IPPrefix?
+    public var gateway: IPAddress?
+    public var preferredSource: IPAddress?
+    public var scope: UInt8
+    public var protocolID: UInt8
+    public var table: UInt32
+    public var type: UInt8
+    public var priority: UInt32?
+    public var mtu: UInt32?
+    public var onLink: Bool
+}
+public struct SavedNeighbour: Codable, Equatable, Sendable {
+    public var address: IPAddress
+    public var mac: MACAddress
+    /// NUD_PERMANENT; others are cache entries (listed for the default gateway only).
+    public var permanent: Bool
+}
+
+/// The on-disk record of one sandbox: where it is, who is attaching it, and every change
+/// made so far. Written atomically (temp file, fsync, rename, fsync of the directory)
+/// before each kernel change, so `detach` and `gc` can undo an attach killed at any point.
+public struct SandboxJournal: Codable, Equatable, Sendable {
+    public static let formatVersion = 1
+
+    public enum State: String, Codable, Sendable { case attaching, attached, detaching }
+
+    public var format: Int
+    public var sandbox: String
+    /// The namespace file as given (`/run/netns/NAME`, `/proc/PID/ns/net`).
+    public var namespacePath: String
+    /// Its (device, inode) at attach time: a path that now names another namespace is not touched.
+    public var namespaceDevice: UInt64
+    public var namespaceInode: UInt64
+    /// The link group every created link is put in (`ip link del group N` removes them).
+    public var linkGroup: UInt32
+    public var state: State
+    /// The process that owns the sandbox while it lives: the attach itself, and after
+    /// `--exec`, QEMU (same pid). nil once attached without an owner: only `detach` undoes it.
+    public var ownerPID: Int32?
+    /// The owner's start time (/proc/PID/stat field 22), so a reused pid is not mistaken for it.
+    public var ownerStartTime: UInt64?
+    public var steps: [JournalStep]
+    /// What attach produced, for `detach` reports and for re-reading the plan.
+    public var summary: AttachSummary?
+
+    public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, linkGroup: UInt32) {
+        format = Self.formatVersion; self.sandbox = sandbox; self.namespacePath = namespacePath
+        namespaceDevice = identity.device; namespaceInode = identity.inode; self.linkGroup = linkGroup
+        state = .attaching; steps = []
+    }
+
+    public func isNamespace(_ id: NamespaceIdentity) -> Bool { id.device == namespaceDevice && id.inode == namespaceInode }
+
+    /// Whether the owning process still runs (same pid and start time).
+    public var ownerIsAlive: Bool {
+        guard let pid = ownerPID else { return false }
+        return ProcessIdentity.startTime(of: pid).map { $0 == ownerStartTime } ?? false
+    }
+}
+
+public enum ProcessIdentity {
+    /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or nil if no such process.
+    public static func startTime(of pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name (which may hold spaces): state is field 3.
+        let rest = text[text.index(after: close)...].split(separator: " ")
+        return rest.count > 19 ? UInt64(rest[19]) : nil
+    }
+}
+
+/// Where journals live and how they are read and written.
+public struct JournalStore: Sendable {
+    public static let defaultDirectory = "/run/sandnet"
+    public let directory: String
+
+    public init(directory: String? = nil) {
+        self.directory = directory ?? ProcessInfo.processInfo.environment["SANDNET_STATE_DIR"] ?? Self.defaultDirectory
+    }
+
+    var sandboxDirectory: String { "\(directory)/sandboxes" }
+    public func path(of sandbox: String) -> String { "\(sandboxDirectory)/\(sandbox).json" }
+
+    public static func validate(sandbox: String) throws {
+        guard !sandbox.isEmpty, sandbox.utf8.count <= 128,
+              sandbox.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), sandbox.first != "." else {
+            throw SandboxError.invalidSandboxID(sandbox)
+        }
+    }
+
+    func prepare() throws {
+        for d in [directory, sandboxDirectory] where mkdir(d, 0o700) != 0 && errno != EEXIST {
+            throw SandboxError.stateDirectory(d, errno: errno)
+        }
+    }
+
+    /// Atomically replaces the sandbox's journal.
+    public func write(_ journal: SandboxJournal) throws {
+        try prepare()
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try e.encode(journal)
+        let final = path(of: journal.sandbox)
+        let temp = "\(final).tmp.\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SandboxError.journalIO(final, "create \(temp)", errno: errno) }
+        let ok = data.withUnsafeBytes { buf -> Bool in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
+                off += n
+            }
+            return fsync(fd) == 0
+        }
+        let writeErrno = errno
+        close(fd)
+        guard ok else { unlink(temp); throw SandboxError.journalIO(final, "write", errno: writeErrno) }
+        guard rename(temp, final) == 0 else { let e = errno; unlink(temp); throw SandboxError.journalIO(final, "rename", errno: e) }
+        let dfd = open(sandboxDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Reads a journal. A missing one is `nil`; an unreadable, truncated or corrupted one
+    /// throws `journalCorrupted` and nothing else happens.
+    public func read(sandbox: String) throws -> SandboxJournal? {
+        try Self.validate(sandbox: sandbox)
+        let p = path(of: sandbox)
+        guard FileManager.default.fileExists(atPath: p) else { return nil }
+        return try read(path: p)
+    }
+
+    public func read(path p: String) throws -> SandboxJournal {
+        guard let data = FileManager.default.contents(atPath: p) else { throw SandboxError.journalIO(p, "read", errno: errno) }
+        struct Format: Decodable { var format: Int }
+        let journal: SandboxJournal
+        do {
+            let f = try JSONDecoder().decode(Format.self, from: data).format
+            guard f == SandboxJournal.formatVersion else {
+                throw SandboxError.journalCorrupted(p, "format \(f) is not the supported \(SandboxJournal.formatVersion)")
+            }
+            journal = try JSONDecoder().decode(SandboxJournal.self, from: data)
+        } catch let e as SandboxError { throw e } catch {
+            throw SandboxError.journalCorrupted(p, Self.describe(decoding: error, size: data.count))
+        }
+        guard journal.sandbox == URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent else {
+            throw SandboxError.journalCorrupted(p, "it names sandbox \(journal.sandbox), not the one its file name says")
+        }
+        return journal
+    }
+
+    public func remove(sandbox: String) throws {
+        if unlink(path(of: sandbox)) != 0 && errno != ENOENT { throw SandboxError.journalIO(path(of: sandbox), "remove", errno: errno) }
+    }
+
+    /// Every sandbox with a journal.
+    public func sandboxes() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sandboxDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    static func describe(decoding error: Error, size: Int) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c): return "not valid JSON (\(size) bytes; truncated?): \(c.debugDescription)"
+        case DecodingError.keyNotFound(let k, _): return "missing field \(k.stringValue)"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "bad field \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
+        default: return "\(error)"
+        }
+    }
+
+    /// Holds an exclusive flock on `name` in the state directory while `body` runs.
+    func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try prepare()
+        let p = "\(directory)/\(name).lock"
+        let fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SandboxError.journalIO(p, "open lock", errno: errno) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw SandboxError.journalIO(p, "lock", errno: errno) }
+        }
+        return try body()
+    }
+}

@@ -1,0 +1,40 @@
+import QemuWiring
+
+/// How an endpoint is carried into the VM.
+public enum NetworkModel: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
+    /// A multiqueue tap per endpoint, tied to it by ingress u32/mirred redirects both ways.
+    case tcfilter
+    /// A macvtap on the endpoint that takes over its MAC; the endpoint's addresses move to the guest.
+    case macvtap
+    /// No host plumbing; the endpoints are only described.
+    case none
+    public var description: String { rawValue }
+}
+
+/// What `sandnet attach` is asked to do.
+public struct AttachSettings: Sendable {
+    public var sandbox: String
+    public var namespace: String
+    public var model: NetworkModel
+    /// Per-endpoint model, by endpoint name; overrides `model`.
+    public var modelOverrides: [String: NetworkModel]
+    /// Queues per NIC: one per vCPU.
+    public var vcpus: Int
+    public var architecture: GuestArchitecture
+    public var sparePorts: Int
+    /// resolv.conf text to put into the guest description.
+    public var resolvConf: String?
+    /// Keep the attach as the sandbox's owner (set when QEMU will be exec'd in its place):
+    /// `gc` undoes the sandbox once that process is gone.
+    public var ownedByProcess: Bool
+
+    public init(sandbox: String, namespace: String, model: NetworkModel = .tcfilter, modelOverrides: [String: NetworkModel] = [:],
+                vcpus: Int = 1, architecture: GuestArchitecture = .x86_64, sparePorts: Int = 0, resolvConf: String? = nil,
+                ownedByProcess: Bool = false) {
+        self.sandbox = sandbox; self.namespace = namespace; self.model = model; self.modelOverrides = modelOverrides
+        self.vcpus = vcpus; self.architecture = architecture; self.sparePorts = sparePorts; self.resolvConf = resolvConf
+        self.ownedByProcess = ownedByProcess
+    }
+
+    public func model(for endpoint: String) -> NetworkModel { modelOverrides[endpoint] ?? model }
+}

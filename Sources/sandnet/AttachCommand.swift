@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import QemuWiring
+import SandboxNetwork
+
+/// `sandnet attach`: plumbs every endpoint of a pod's namespace for a VM, writes the
+/// guest description, and optionally execs QEMU with exactly the descriptors it needs.
+struct AttachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Connect every endpoint of a pod's namespace to a sandbox VM (tcfilter, macvtap or none).",
+        discussion: "With --exec, everything after `--` is the QEMU command line; sandnet appends its -device/-netdev arguments and execs it with only the queue and vhost descriptors open.")
+
+    @Option(name: .customLong("netns"), help: "The pod's network namespace: a name under /run/netns or a path.")
+    var netns: String
+    @Option(help: "Sandbox id (letters, digits, '-', '_', '.').") var sandbox: String
+    @Option(help: "Model for every endpoint: tcfilter, macvtap or none.") var model: String = "tcfilter"
+    @Option(name: .customLong("endpoint-model"), help: "Per-endpoint override NAME=MODEL (repeatable).")
+    var endpointModels: [String] = []
+    @Option(help: "vCPUs of the VM: one queue pair per vCPU.") var vcpus: Int = 1
+    @Option(help: "Guest architecture: x86_64 (q35) or arm64 (virt).") var arch: String = "x86_64"
+    @Option(name: .customLong("spare-ports"), help: "Extra empty PCIe root ports for hotplug (total capped at 16).")
+    var sparePorts: Int = 0
+    @Option(name: .customLong("resolv-conf"), help: "resolv.conf whose DNS lines go into the guest description.")
+    var resolvConf: String?
+    @Option(name: .customLong("guest-description"), help: "Write the guest description (docs/guest-description.md) here.")
+    var guestDescription: String?
+    @Option(name: .customLong("state-dir"), help: "Journal directory (default /run/sandnet, or $SANDNET_STATE_DIR).")
+    var stateDir: String?
+    @Flag(name: .customLong("exec"), help: "Exec the QEMU command line given after `--`.") var exec = false
+    @OptionGroup var output: OutputOptions
+    @Argument(parsing: .postTerminator, help: "QEMU command line (with --exec).") var qemu: [String] = []
+
+    func validate() throws {
+        guard NetworkModel(rawValue: model) != nil else { throw ValidationError("--model must be tcfilter, macvtap or none, not \(model)") }
+        guard GuestArchitecture(parsing: arch) != nil else { throw ValidationError("--arch must be x86_64 or arm64, not \(arch)") }
+        if exec && qemu.isEmpty { throw ValidationError("--exec needs the QEMU command line after `--`") }
+        if !exec && !qemu.isEmpty { throw ValidationError("a command line after `--` needs --exec") }
+        for o in endpointModels {
+            let p = o.split(separator: "=", maxSplits: 1)
+            guard p.count == 2, NetworkModel(rawValue: String(p[1])) != nil else {
+                throw ValidationError("--endpoint-model takes NAME=MODEL with MODEL tcfilter, macvtap or none, not \(o)")
+            }
+        }
+    }
+
+    func run() throws {
+        var overrides: [String: NetworkModel] = [:]
+        for o in endpointModels {
+            let p = o.split(separator: "=", maxSplits: 1)
+            overrides[String(p[0])] = NetworkModel(rawValue: String(p[1]))!
+        }
+        var resolv: String?
+        if let resolvConf {
+            guard let text = try? String(contentsOfFile: resolvConf, encoding: .utf8) else {
+                throw SandboxError.invalidArgument("cannot read --resolv-conf \(resolvConf)")
+            }
+            resolv = text
+        }
+        let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
+        let settings = AttachSettings(sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
+                                      modelOverrides: overrides, vcpus: vcpus, architecture: GuestArchitecture(parsing: arch)!,
+                                      sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
+        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir))
+        if let guestDescription {
+            do { try result.guestDescription.encoded().write(to: URL(fileURLWithPath: guestDescription), options: .atomic) } catch {
+                result.closeDescriptors()
+                throw SandboxError.invalidArgument("cannot write the guest description to \(guestDescription): \(error.localizedDescription); the sandbox stays attached (sandnet detach --sandbox \(sandbox))")
+            }
+        }
+        if exec {
+            let argv = qemu + result.summary.qemuArguments
+            try QemuExec.exec(path: argv[0], arguments: argv, keeping: result.descriptors)
+        }
+        result.closeDescriptors()
+        if output.json { return try Output.printJSON(result.summary) }
+        Output.printTable(result.summary.endpoints.map { e in
+            [e.name, e.linkClass.rawValue, e.model.rawValue, e.device ?? "-", e.guestMAC.description, "\(e.queues)", e.vhost ? "vhost" : "-"]
+        }, header: ["ENDPOINT", "CLASS", "MODEL", "DEVICE", "GUEST MAC", "QUEUES", "VHOST"])
+        print("link group \(result.summary.linkGroup), \(result.summary.kernelChanges) kernel changes")
+        if !result.summary.qemuArguments.isEmpty {
+            print("QEMU arguments (descriptors are valid only with --exec):")
+            print("  " + result.summary.qemuArguments.joined(separator: " "))
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import SandboxNetwork
+
+/// `sandnet detach --sandbox ID`: gives the namespace back exactly as attach found it.
+struct DetachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detach", abstract: "Undo an attach: delete its devices and give the endpoints back their MAC, addresses and routes.")
+
+    @Option(help: "Sandbox id given to attach.") var sandbox: String
+    @Option(name: .customLong("state-dir"), help: "Journal directory (default /run/sandnet, or $SANDNET_STATE_DIR).")
+    var stateDir: String?
+    @Flag(help: "Detach even though the sandbox's QEMU still runs.") var force = false
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let report = try SandboxDetach.detach(sandbox: sandbox, store: JournalStore(directory: stateDir), force: force)
+        if output.json { return try Output.printJSON(report) }
+        if report.namespaceGone { print("sandbox \(sandbox): namespace \(report.namespace) is gone; nothing left to undo") }
+        else { print("sandbox \(sandbox) detached from \(report.namespace): \(report.undone.count) changes undone") }
+    }
+}

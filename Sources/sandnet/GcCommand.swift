@@ -1,0 +1,24 @@
+import ArgumentParser
+import SandboxNetwork
+
+/// `sandnet gc`: undoes sandboxes whose attach or QEMU died.
+struct GcCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Undo every sandbox whose attach was killed or whose QEMU has exited.")
+
+    @Option(name: .customLong("state-dir"), help: "Journal directory (default /run/sandnet, or $SANDNET_STATE_DIR).")
+    var stateDir: String?
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable { var collected: [DetachReport]; var errors: [String] }
+
+    func run() throws {
+        let (reports, errors) = SandboxDetach.collectGarbage(store: JournalStore(directory: stateDir))
+        if output.json { try Output.printJSON(Result(collected: reports, errors: errors)) } else {
+            for r in reports { print("sandbox \(r.sandbox): \(r.namespaceGone ? "namespace gone" : "\(r.undone.count) changes undone")") }
+            if reports.isEmpty && errors.isEmpty { print("nothing to collect") }
+        }
+        for e in errors { Output.printError(e) }
+        if !errors.isEmpty { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import SandboxNetwork
+
+/// `sandnet scan --netns NS`: what an attach would see. Read-only, NETLINK_ROUTE only.
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan", abstract: "Classify every link of a pod's namespace and list its endpoints (read-only).")
+
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let scan = try Discovery.scan(try namespace.namespace() ?? .current)
+        if output.json { return try Output.printJSON(ScanJSON(scan)) }
+        Output.printTable(scan.links.map { l in
+            [l.name, l.linkClass.rawValue, l.isEndpoint ? "yes" : "no", "\(l.mtu)", l.mac?.description ?? "-",
+             l.addresses.map(\.prefix.description).joined(separator: ","), l.reason ?? ""]
+        }, header: ["NAME", "CLASS", "ENDPOINT", "MTU", "MAC", "ADDRESSES", "NOTE"])
+        print("\(scan.endpointCount) endpoint(s): PCIe root ports needed: \(scan.endpointCount)")
+        for e in scan.endpoints {
+            for r in e.routes where r.protocolID != 2 {
+                print("  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")")
+            }
+            for n in e.neighbours { print("  neigh \(n.address) lladdr \(n.mac) dev \(e.name)\(n.permanent ? " permanent" : "")") }
+        }
+    }
+}
+
+struct ScanJSON: Encodable {
+    var namespace: String
+    var endpointCount: Int
+    var links: [ScannedLink]
+    init(_ s: NamespaceScan) { namespace = s.namespace; endpointCount = s.endpointCount; links = s.links }
+}
