@@ -1,0 +1,55 @@
+import Foundation
+import NetlinkSocket
+import SandboxNetwork
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct JournalTests {
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+    func corruptedOrTruncatedJournalGivesAClearErrorAndTouchesNothing() throws {
+        try PodFixture.with { f in
+            try f.addEndpoint("eth0", .veth, number: 0)
+            try f.configure("eth0", number: 0)
+            let state = StateDirectory()
+            let store = JournalStore(directory: state.path)
+            _ = try SandboxAttach.attach(AttachSettings(sandbox: "j1", namespace: f.pod.namespace.path, model: .none), store: store)
+            let path = store.path(of: "j1")
+            let good = try Data(contentsOf: URL(fileURLWithPath: path))
+            let before = try f.snapshot()
+            for bad in [good.prefix(good.count / 2), Data("{\"format\": 1, \"sandbox\": \"j1\"".utf8), Data(), Data([0xff, 0x00, 0x13])] {
+                try bad.write(to: URL(fileURLWithPath: path))
+                do {
+                    _ = try SandboxDetach.detach(sandbox: "j1", store: store)
+                    Issue.record("detach accepted a corrupted journal")
+                } catch let e as SandboxError {
+                    guard case .journalCorrupted = e else { Issue.record("unexpected error \(e)"); continue }
+                    #expect(e.description.contains(path))
+                    #expect(e.description.contains("nothing was changed"))
+                }
+                let gc = SandboxDetach.collectGarbage(store: store)
+                #expect(gc.reports.isEmpty)
+                #expect(gc.errors.count == 1)
+                // The file is left for an operator, byte for byte, and the namespace is untouched.
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bad)
+                #expect(try f.snapshot() == before)
+            }
+            try good.write(to: URL(fileURLWithPath: path))
+            _ = try SandboxDetach.detach(sandbox: "j1", store: store)
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test func sandboxIDsThatCouldEscapeTheStateDirectoryAreRefused() {
+        for bad in ["", "../x", "a/b", ".hidden", String(repeating: "a", count: 200), "sp ace"] {
+            #expect(throws: SandboxError.self) { try JournalStore.validate(sandbox: bad) }
+        }
+        #expect(throws: Never.self) { try JournalStore.validate(sandbox: "pod-1_a.b") }
+    }
+
+    @Test func deadOwnerIsDetectedByPidAndStartTime() throws {
+        let me = getpid()
+        let start = try #require(ProcessIdentity.startTime(of: me))
+        #expect(ProcessIdentity.startTime(of: me) == start)
+        #expect(ProcessIdentity.startTime(of: Int32.max - 1) == nil)
+    }
+}
