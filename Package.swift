@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "QemuWiring", targets: ["QemuWiring"]),
         .library(name: "SandboxNetwork", targets: ["SandboxNetwork"]),
         .library(name: "CNI", targets: ["CNI"]),
+        .library(name: "TrafficControl", targets: ["TrafficControl"]),
+        .library(name: "TapDevices", targets: ["TapDevices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +34,8 @@ let package = Package(
         .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring"]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI"),
+        .target(name: "TrafficControl", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
+        .target(name: "TapDevices", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
         .executableTarget(
             name: "sandnet",
             dependencies: [
@@ -45,6 +49,9 @@ let package = Package(
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "TrafficControlTests", dependencies: [
+            "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )
