@@ -41,3 +41,15 @@ ssize_t sandnet_netlink_send(int fd, const void *buf, size_t len);
 ssize_t sandnet_netlink_recv(int fd, void *buf, size_t len, int flags, uint32_t *sender);
 int sandnet_setsockopt_int(int fd, int level, int name, int value);
 int sandnet_SOL_NETLINK(void);
+
+// Tap and macvtap helpers (taps.c). Return -1 with errno on failure.
+int sandnet_clone_newns(void);
+// Moves the calling thread into a private mount namespace whose mounts do not propagate
+// back, then mounts a sysfs that shows the thread's current network namespace at /sys.
+int sandnet_private_sysfs(void);
+int sandnet_mknod_char(const char *path, unsigned int mode, unsigned int major, unsigned int minor);
+unsigned int sandnet_dev_major(unsigned long long dev);
+unsigned int sandnet_dev_minor(unsigned long long dev);
+// AF_PACKET SOCK_RAW socket for every protocol, CLOEXEC, bound to ifindex.
+int sandnet_packet_socket(int ifindex);
+unsigned long sandnet_TUNSETVNETHDRSZ(void);

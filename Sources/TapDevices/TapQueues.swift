@@ -1,0 +1,73 @@
+import CSandnetLinux
+import Foundation
+import NetlinkSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The open queue descriptors of one tap or macvtap device. Each descriptor is one queue:
+/// a frame written to it enters the kernel as if received on the device, a frame the
+/// device transmits can be read from one of them.
+///
+/// Descriptors are CLOEXEC unless asked otherwise; call `allowInheritance()` right before
+/// handing them to QEMU. They are closed by `close()` or when this object goes away,
+/// unless `takeDescriptors()` gave them to the caller.
+public final class TapQueues: @unchecked Sendable {
+    public let name: String
+    public let index: Int32
+    /// The character device the queues were opened from (macvtap), nil for tun/tap.
+    public let devicePath: String?
+    public private(set) var descriptors: [Int32]
+
+    public init(name: String, index: Int32, devicePath: String?, descriptors: [Int32]) {
+        self.name = name; self.index = index; self.devicePath = devicePath; self.descriptors = descriptors
+    }
+    deinit { close() }
+
+    public var count: Int { descriptors.count }
+
+    /// Clears FD_CLOEXEC on every queue so a child process (QEMU) inherits them.
+    public func allowInheritance() throws {
+        for fd in descriptors where fcntl(fd, F_SETFD, 0) != 0 {
+            throw NetlinkError.system(operation: "clear close-on-exec on queue of", object: name, errno: errno)
+        }
+    }
+
+    /// Hands the descriptors to the caller, who must close them.
+    public func takeDescriptors() -> [Int32] { defer { descriptors = [] }; return descriptors }
+
+    public func close() {
+        for fd in descriptors { _ = Glibc.close(fd) }
+        descriptors = []
+    }
+
+    /// Writes one frame (including any virtio-net header) to queue `queue`.
+    public func write(_ frame: [UInt8], queue: Int = 0) throws {
+        let n = frame.withUnsafeBytes { Glibc.write(descriptors[queue], $0.baseAddress, $0.count) }
+        if n != frame.count {
+            throw NetlinkError.system(operation: "write frame to queue \(queue) of", object: name, errno: n < 0 ? errno : EIO)
+        }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for a frame on any queue and returns it with its queue.
+    public func read(timeoutMilliseconds: Int32) throws -> (queue: Int, frame: [UInt8])? {
+        try readAny(descriptors, timeoutMilliseconds: timeoutMilliseconds, what: name).map { ($0.index, $0.frame) }
+    }
+}
+
+/// poll(2) over `fds`, then reads one datagram from the first readable one.
+func readAny(_ fds: [Int32], timeoutMilliseconds: Int32, what: String) throws -> (index: Int, frame: [UInt8])? {
+    var pfds = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    while true {
+        let r = poll(&pfds, nfds_t(pfds.count), timeoutMilliseconds)
+        if r < 0 && errno == EINTR { continue }
+        if r < 0 { throw NetlinkError.system(operation: "poll queues of", object: what, errno: errno) }
+        if r == 0 { return nil }
+        break
+    }
+    guard let i = pfds.firstIndex(where: { $0.revents & Int16(POLLIN) != 0 }) else { return nil }
+    var buf = [UInt8](repeating: 0, count: 65_600)
+    let n = buf.withUnsafeMutableBytes { Glibc.read(fds[i], $0.baseAddress, $0.count) }
+    if n < 0 { throw NetlinkError.system(operation: "read queue of", object: what, errno: errno) }
+    return (i, Array(buf[0..<n]))
+}
