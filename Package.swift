@@ -19,9 +19,11 @@ let package = Package(
         .library(name: "CNI", targets: ["CNI"]),
         .library(name: "TrafficControl", targets: ["TrafficControl"]),
         .library(name: "TapDevices", targets: ["TapDevices"]),
+        .library(name: "HostCheck", targets: ["HostCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "NetlinkCodec"),
@@ -36,10 +38,17 @@ let package = Package(
         .target(name: "CNI"),
         .target(name: "TrafficControl", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
         .target(name: "TapDevices", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
+        // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Host check: kernel config, modules, live probes, runtime config, reports, explain.
+        .target(name: "HostCheck", dependencies: [
+            "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CZlib",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         .executableTarget(
             name: "sandnet",
             dependencies: [
-                "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring",
+                "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
@@ -48,6 +57,7 @@ let package = Package(
         .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
+        .testTarget(name: "HostCheckTests", dependencies: ["HostCheck", "NetlinkSocket", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "TrafficControlTests", dependencies: [
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",

@@ -7,5 +7,6 @@ struct SandnetCommand: ParsableCommand {
         subcommands: [
             LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
+            CheckCommand.self, ExplainCommand.self,
         ])
 }

@@ -1,0 +1,181 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+import Rtnetlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What trying an operation for real showed.
+public struct ProbeResult: Sendable, Codable, Equatable {
+    public enum Outcome: String, Sendable, Codable { case passed, failed, skipped }
+
+    public var probe: ProbeID
+    public var outcome: Outcome
+    /// What was tried, in iproute2 terms ("ip link add type veth").
+    public var operation: String
+    public var errno: Int32?
+    /// "EOPNOTSUPP (Operation not supported)".
+    public var errnoName: String?
+    /// The kernel's extended-ACK text, when it gave one.
+    public var kernelMessage: String?
+    /// The option, module or device node the failure points at.
+    public var culprit: String?
+    /// One sentence: why skipped, or what failed.
+    public var detail: String?
+
+    static func passed(_ p: ProbeID, _ op: String) -> ProbeResult {
+        ProbeResult(probe: p, outcome: .passed, operation: op)
+    }
+    static func skipped(_ p: ProbeID, _ op: String, _ why: String) -> ProbeResult {
+        ProbeResult(probe: p, outcome: .skipped, operation: op, detail: why)
+    }
+    static func failed(_ p: ProbeID, _ op: String, errno: Int32?, kernelMessage: String?, culprit: String?, detail: String) -> ProbeResult {
+        ProbeResult(probe: p, outcome: .failed, operation: op, errno: errno, errnoName: errno.map(errnoText),
+                    kernelMessage: kernelMessage, culprit: culprit, detail: detail)
+    }
+}
+
+/// Runs the probes: netlink families (no privilege needed), then as root a throwaway
+/// namespace with a veth, a macvtap, and the device nodes.
+public enum LiveProbes {
+    /// Why probes that need root cannot run here, or nil.
+    public static var rootSkipReason: String? {
+        getuid() == 0 ? nil : "needs root (CAP_NET_ADMIN) to create a throwaway namespace and open device nodes; run `sandnet check` as root"
+    }
+
+    public static func run(_ probes: Set<ProbeID> = Set(ProbeID.allCases)) -> [ProbeID: ProbeResult] {
+        var results: [ProbeID: ProbeResult] = [:]
+        let families = probes.compactMap(Requirements.family(of:))
+        for f in NetlinkProtocol.probe(families) {
+            let id = ProbeID.allCases.first { Requirements.family(of: $0) == f.family }!
+            let op = "socket(AF_NETLINK, SOCK_RAW, \(f.family.kernelName))"
+            if f.available { results[id] = .passed(id, op) } else {
+                let culprit = f.family.kernelOption.map { opt in "\(opt)" + (f.family.moduleName.map { " (module \($0))" } ?? "") }
+                results[id] = .failed(id, op, errno: f.errno, kernelMessage: nil, culprit: culprit,
+                                      detail: "this kernel has no \(f.family.kernelName) family")
+            }
+        }
+        let rest = probes.subtracting(results.keys)
+        if let why = rootSkipReason {
+            for p in rest { results[p] = .skipped(p, operation(of: p), why) }
+            return results
+        }
+        for p in rest {
+            switch p {
+            case .devTun: results[p] = openDevice("/dev/net/tun", probe: p, option: "CONFIG_TUN (module tun)")
+            case .devVhostNet: results[p] = openDevice("/dev/vhost-net", probe: p, option: "CONFIG_VHOST_NET (module vhost_net)")
+            case .devVhostVsock: results[p] = openDevice("/dev/vhost-vsock", probe: p, option: "CONFIG_VHOST_VSOCK (module vhost_vsock)")
+            case .devKVM: results[p] = openDevice("/dev/kvm", probe: p, option: "CONFIG_KVM and its vendor module (kvm_intel or kvm_amd) on x86_64")
+            default: break
+            }
+        }
+        let inNamespace = rest.filter { results[$0] == nil }
+        if !inNamespace.isEmpty { namespaceProbes(inNamespace, into: &results) }
+        return results
+    }
+
+    static func operation(of p: ProbeID) -> String {
+        switch p {
+        case .netlinkRoute, .netlinkXfrm, .netlinkNetfilter: return "socket(AF_NETLINK, SOCK_RAW, \(Requirements.family(of: p)!.kernelName))"
+        case .networkNamespace: return "ip netns add"
+        case .veth: return "ip link add type veth"
+        case .tapMultiqueue: return "ip tuntap add mode tap multi_queue"
+        case .macvtap: return "ip link add link DEV type macvtap mode bridge"
+        case .ingressQdisc: return "tc qdisc add dev DEV ingress"
+        case .u32Filter: return "tc filter add dev DEV parent ffff: protocol all u32 match u32 0 0"
+        case .mirredAction: return "tc filter add ... action mirred egress redirect dev DEV"
+        case .devTun: return "open /dev/net/tun"
+        case .devVhostNet: return "open /dev/vhost-net"
+        case .devVhostVsock: return "open /dev/vhost-vsock"
+        case .devKVM: return "open /dev/kvm"
+        }
+    }
+
+    static func openDevice(_ path: String, probe: ProbeID, option: String) -> ProbeResult {
+        let op = "open \(path)"
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        if fd >= 0 { close(fd); return .passed(probe, op) }
+        let e = errno
+        let detail: String
+        switch e {
+        case ENOENT: detail = "\(path) does not exist: the driver is not loaded (or not built), or nothing created the device node"
+        case ENODEV, ENXIO: detail = "\(path) exists but no driver answers behind it"
+        case EACCES, EPERM: detail = "\(path) exists but this user may not open it"
+        default: detail = "\(path) cannot be opened"
+        }
+        return .failed(probe, op, errno: e, kernelMessage: nil, culprit: e == EACCES || e == EPERM ? path : option, detail: detail)
+    }
+
+    /// Link probes in a throwaway namespace, always deleted afterwards.
+    static func namespaceProbes(_ probes: Set<ProbeID>, into results: inout [ProbeID: ProbeResult]) {
+        let name = "sandnet-check-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        do {
+            try NetworkNamespace.create(named: name)
+        } catch {
+            let e = (error as? NetlinkError)?.errno
+            for p in probes {
+                results[p] = p == .networkNamespace
+                    ? .failed(p, operation(of: p), errno: e, kernelMessage: nil, culprit: "CONFIG_NET_NS", detail: "\(error)")
+                    : .skipped(p, operation(of: p), "no throwaway namespace to try it in: \(error)")
+            }
+            return
+        }
+        defer { try? NetworkNamespace.delete(named: name) }
+        if probes.contains(.networkNamespace) { results[.networkNamespace] = .passed(.networkNamespace, operation(of: .networkNamespace)) }
+        let rtnl: Rtnetlink
+        do { rtnl = try Rtnetlink(namespace: .named(name)) } catch {
+            for p in probes where results[p] == nil { results[p] = .skipped(p, operation(of: p), "cannot open NETLINK_ROUTE in the throwaway namespace: \(error)") }
+            return
+        }
+        defer { rtnl.close() }
+
+        var vethReady = false
+        if probes.contains(.veth) || probes.contains(.macvtap) {
+            let r = linkProbe(.veth, kind: "veth", option: "CONFIG_VETH (module veth)") {
+                try rtnl.linkAdd(LinkSpec(name: "chk-veth0", kind: .veth(peerName: "chk-veth1")))
+            }
+            vethReady = r.outcome == .passed
+            if probes.contains(.veth) { results[.veth] = r }
+        }
+        if probes.contains(.macvtap) {
+            if vethReady {
+                results[.macvtap] = linkProbe(.macvtap, kind: "macvtap", option: "CONFIG_MACVTAP (module macvtap; needs CONFIG_MACVLAN)") {
+                    try rtnl.linkAdd(LinkSpec(name: "chk-mvtap0", kind: .macvtap(parent: .name("chk-veth0"), mode: .bridge)))
+                }
+            } else {
+                results[.macvtap] = .skipped(.macvtap, operation(of: .macvtap), "no veth to put the macvtap on (the veth probe failed)")
+            }
+        }
+        for p in probes where results[p] == nil {
+            results[p] = .skipped(p, operation(of: p), "this build has no probe for it yet")
+        }
+    }
+
+    /// Runs one `ip link add`, mapping "Unknown device type" to the missing link kind.
+    static func linkProbe(_ p: ProbeID, kind: String, option: String, _ body: () throws -> Void) -> ProbeResult {
+        do {
+            try body()
+            return .passed(p, operation(of: p))
+        } catch let NetlinkError.kernel(r) {
+            return refusal(p, r, option: option, what: "link kind \"\(kind)\"")
+        } catch {
+            return .failed(p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
+        }
+    }
+
+    /// Maps a kernel refusal to what is missing, from the errno and extended-ACK text the
+    /// kernel gives for an unknown link kind, qdisc, classifier or action.
+    static func refusal(_ p: ProbeID, _ r: KernelRefusal, option: String, what: String) -> ProbeResult {
+        let msg = r.kernelMessage ?? ""
+        let missing: Bool
+        switch r.errno {
+        case EOPNOTSUPP: missing = msg.isEmpty || msg.contains("Unknown device type")
+        case ENOENT: missing = msg.isEmpty || msg.contains("qdisc kind is unknown") || msg.contains("classifier not found")
+            || msg.contains("action")
+        default: missing = msg.contains("Failed to load TC action module") || msg.contains("TC classifier not found")
+        }
+        let detail = missing ? "the kernel does not know \(what)" : "the kernel refused \(what)"
+        return .failed(p, operation(of: p), errno: r.errno, kernelMessage: r.kernelMessage, culprit: missing ? option : nil, detail: detail)
+    }
+}
