@@ -37,10 +37,9 @@ public struct TcHandle: Hashable, Sendable, Codable, CustomStringConvertible {
         self.init(major: maj, minor: min)
     }
 
-    /// tc's spelling: `root`, `ffff:`, `1:10`, `ffff:fff1`.
+    /// tc's spelling: `root`, `ffff:`, `1:10`, `ffff:fff1`, `0:` (unspecified).
     public var description: String {
         if rawValue == TC_H.ROOT { return "root" }
-        if rawValue == TC_H.UNSPEC { return "none" }
         let maj = String(major, radix: 16)
         return minor == 0 ? "\(maj):" : "\(maj):\(String(minor, radix: 16))"
     }
