@@ -49,6 +49,7 @@ let package = Package(
             name: "sandnet",
             dependencies: [
                 "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
+                "TrafficControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.

@@ -8,5 +8,6 @@ struct SandnetCommand: ParsableCommand {
             LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
             CheckCommand.self, ExplainCommand.self,
+            QdiscCommand.self, FilterCommand.self,
         ])
 }
