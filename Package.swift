@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
         .target(name: "HostCheck", dependencies: [
-            "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CZlib",
+            "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(

@@ -32,7 +32,8 @@ fetch_arch() {
     mkdir -p "$dir"
     exec 9>"$dir/.lock"
     flock 9
-    if [ -s "$dir/kernel-version" ] && [ -f "$dir/root/boot/config-$(cat "$dir/kernel-version")" ]; then
+    if [ -s "$dir/kernel-version" ] && [ -f "$dir/root/boot/config-$(cat "$dir/kernel-version")" ] \
+        && [ -f "$dir/root/lib/modules/$(cat "$dir/kernel-version")/modules.dep" ]; then
         echo "fetch-kernel-configs: $arch: cached $(cat "$dir/kernel-version")"
         return
     fi
@@ -51,13 +52,16 @@ fetch_arch() {
     mkdir -p "$dir/debs"
     local spec="$pkg"; [ "$arch" = "$(dpkg --print-architecture)" ] || spec="$pkg:$arch"
     if ! ls "$dir/debs/${pkg}_"*.deb >/dev/null 2>&1; then
-        (cd "$dir/debs" && apt-get download -qq "$spec")
+        (cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec")
     fi
     local tmp="$dir/root.tmp.$$"
     rm -rf "$tmp"; mkdir -p "$tmp"
     # Keep anything the guest scripts already extracted into root/.
     [ -d "$dir/root" ] && cp -a "$dir/root/." "$tmp/"
     dpkg-deb -x "$dir/debs/${pkg}_"*.deb "$tmp"
+    # The package ships no modules.alias/modules.dep (depmod makes them at install time).
+    if command -v depmod >/dev/null 2>&1; then depmod -b "$tmp" "$abi-cloud-$arch"
+    elif [ -x /usr/sbin/depmod ]; then /usr/sbin/depmod -b "$tmp" "$abi-cloud-$arch"; fi
     rm -rf "$dir/root.old"; [ -d "$dir/root" ] && mv "$dir/root" "$dir/root.old"
     mv "$tmp" "$dir/root"; rm -rf "$dir/root.old"
     echo "$abi-cloud-$arch" > "$dir/kernel-version.tmp" && mv "$dir/kernel-version.tmp" "$dir/kernel-version"

@@ -2,6 +2,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import TapDevices
+import TrafficControl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -131,7 +133,8 @@ public enum LiveProbes {
         defer { rtnl.close() }
 
         var vethReady = false
-        if probes.contains(.veth) || probes.contains(.macvtap) {
+        let wantsTC = probes.contains(.ingressQdisc) || probes.contains(.u32Filter) || probes.contains(.mirredAction)
+        if probes.contains(.veth) || probes.contains(.macvtap) || wantsTC {
             let r = linkProbe(.veth, kind: "veth", option: "CONFIG_VETH (module veth)") {
                 try rtnl.linkAdd(LinkSpec(name: "chk-veth0", kind: .veth(peerName: "chk-veth1")))
             }
@@ -139,16 +142,94 @@ public enum LiveProbes {
             if probes.contains(.veth) { results[.veth] = r }
         }
         if probes.contains(.macvtap) {
-            if vethReady {
-                results[.macvtap] = linkProbe(.macvtap, kind: "macvtap", option: "CONFIG_MACVTAP (module macvtap; needs CONFIG_MACVLAN)") {
-                    try rtnl.linkAdd(LinkSpec(name: "chk-mvtap0", kind: .macvtap(parent: .name("chk-veth0"), mode: .bridge)))
+            results[.macvtap] = vethReady
+                ? macvtapProbe(rtnl)
+                : .skipped(.macvtap, operation(of: .macvtap), "no veth to put the macvtap on (the veth probe failed)")
+        }
+        if probes.contains(.tapMultiqueue) {
+            results[.tapMultiqueue] = tapProbe(in: .named(name))
+        }
+        // tcfilter's plumbing, step by step on the veth: each step needs the one before.
+        if wantsTC {
+            if vethReady { tcProbes(rtnl, probes, into: &results) } else {
+                for p in [ProbeID.ingressQdisc, .u32Filter, .mirredAction] where probes.contains(p) {
+                    results[p] = .skipped(p, operation(of: p), "no veth to attach it to (the veth probe failed)")
                 }
-            } else {
-                results[.macvtap] = .skipped(.macvtap, operation(of: .macvtap), "no veth to put the macvtap on (the veth probe failed)")
             }
         }
         for p in probes where results[p] == nil {
-            results[p] = .skipped(p, operation(of: p), "this build has no probe for it yet")
+            results[p] = .skipped(p, operation(of: p), "not tried")
+        }
+    }
+
+    static func macvtapProbe(_ rtnl: Rtnetlink) -> ProbeResult {
+        let option = "CONFIG_MACVTAP (module macvtap; needs CONFIG_MACVLAN)"
+        let created = linkProbe(.macvtap, kind: "macvtap", option: option) {
+            try Macvtap.create(MacvtapSpec(name: "chk-mvtap0", parent: .name("chk-veth0")), in: rtnl)
+        }
+        guard created.outcome == .passed else { return created }
+        // The queue is a character device /dev/tapN: open one through a private node so a
+        // missing or clashing /dev entry cannot decide the answer.
+        let dir = NSTemporaryDirectory() + "sandnet-check-tap-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let queues = try Macvtap.openQueues(.name("chk-mvtap0"), count: 1, in: rtnl, nodeDirectory: dir)
+            queues.close()
+            return .passed(.macvtap, operation(of: .macvtap) + ", open its queue")
+        } catch {
+            return .failed(.macvtap, "open the macvtap's queue (/dev/tapN)", errno: (error as? NetlinkError)?.errno,
+                           kernelMessage: nil, culprit: "CONFIG_TAP (selected by CONFIG_MACVTAP)", detail: "\(error)")
+        }
+    }
+
+    static func tapProbe(in ns: NetworkNamespace) -> ProbeResult {
+        let op = operation(of: .tapMultiqueue)
+        do {
+            let queues = try TunTap.create(TapSpec(name: "chk-tap0", queues: 2, multiQueue: true, persistent: false), in: ns)
+            queues.close()
+            return .passed(.tapMultiqueue, op)
+        } catch {
+            let e = (error as? NetlinkError)?.errno
+            let detail = e == ENOENT ? "/dev/net/tun is missing" : (e == EINVAL ? "the tun driver refused a multiqueue tap" : "\(error)")
+            return .failed(.tapMultiqueue, op, errno: e, kernelMessage: nil, culprit: "CONFIG_TUN (module tun), /dev/net/tun", detail: detail)
+        }
+    }
+
+    static func tcProbes(_ rtnl: Rtnetlink, _ probes: Set<ProbeID>, into results: inout [ProbeID: ProbeResult]) {
+        func attempt(_ p: ProbeID, option: String, what: String, _ body: () throws -> Void) -> ProbeResult {
+            do { try body(); return .passed(p, operation(of: p)) } catch let NetlinkError.kernel(r) {
+                return refusal(p, r, option: option, what: what)
+            } catch {
+                return .failed(p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
+            }
+        }
+        let ingress = attempt(.ingressQdisc, option: "CONFIG_NET_SCH_INGRESS (module sch_ingress; needs CONFIG_NET_CLS_ACT)",
+                              what: "qdisc kind \"ingress\"") {
+            try rtnl.qdiscAdd(QdiscSpec(device: .name("chk-veth0"), kind: .ingress))
+        }
+        results[.ingressQdisc] = ingress
+        guard ingress.outcome == .passed else {
+            for p in [ProbeID.u32Filter, .mirredAction] where probes.contains(p) {
+                results[p] = .skipped(p, operation(of: p), "no ingress qdisc to attach it to (the ingress probe failed)")
+            }
+            return
+        }
+        let u32 = attempt(.u32Filter, option: "CONFIG_NET_CLS_U32 (module cls_u32)", what: "classifier \"u32\"") {
+            try rtnl.filterAdd(FilterSpec(device: .name("chk-veth0"), parent: .ingressQdisc, priority: 1, kind: .u32(.matchAll, actions: [])))
+        }
+        results[.u32Filter] = u32
+        guard u32.outcome == .passed else {
+            if probes.contains(.mirredAction) {
+                results[.mirredAction] = .skipped(.mirredAction, operation(of: .mirredAction), "no u32 filter to carry it (the u32 probe failed)")
+            }
+            return
+        }
+        results[.mirredAction] = attempt(.mirredAction, option: "CONFIG_NET_ACT_MIRRED (module act_mirred; needs CONFIG_NET_CLS_ACT)",
+                                         what: "action \"mirred\"") {
+            let peer = try rtnl.index(of: .name("chk-veth1"))
+            try rtnl.filterAdd(FilterSpec(device: .name("chk-veth0"), parent: .ingressQdisc, priority: 2,
+                                          kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: peer))])))
         }
     }
 

@@ -14,6 +14,27 @@ public enum ModuleState: Sendable, Equatable, Codable {
     case missing
 
     public var isPresent: Bool { if case .missing = self { return false }; if case .onDisk = self { return false }; return true }
+
+    // JSON: {"state": "built-in" | "loaded" | "on-disk" | "missing", "path": "…" (on-disk only)}.
+    enum CodingKeys: String, CodingKey { case state, path }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .builtIn: try c.encode("built-in", forKey: .state)
+        case .loaded: try c.encode("loaded", forKey: .state)
+        case let .onDisk(path): try c.encode("on-disk", forKey: .state); try c.encode(path, forKey: .path)
+        case .missing: try c.encode("missing", forKey: .state)
+        }
+    }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(String.self, forKey: .state) {
+        case "built-in": self = .builtIn
+        case "loaded": self = .loaded
+        case "on-disk": self = .onDisk(path: try c.decode(String.self, forKey: .path))
+        default: self = .missing
+        }
+    }
 }
 
 /// The module tree of one kernel release: `modules.builtin`, `modules.alias`, the `.ko`
