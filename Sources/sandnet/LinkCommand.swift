@@ -62,7 +62,7 @@ struct LinkJSON: Encodable {
 
     init(_ l: Link, names: [Int32: String]) {
         index = l.index; name = l.name; kind = l.kind; state = l.operStateName
-        flags = LinkFlagNames.names(l.flags); mtu = l.mtu
+        flags = l.flagNames; mtu = l.mtu
         address = l.address?.description; broadcast = l.broadcast?.description
         masterIndex = l.master; master = l.master.flatMap { names[$0] }
         parentIndex = l.parent; parentNetnsID = l.linkNetnsID
@@ -96,15 +96,4 @@ struct LinkJSON: Encodable {
         default: return nil
         }
     }
-}
-
-/// IFF_* names, spelled as `ip -j link` spells them.
-enum LinkFlagNames {
-    static let table: [(UInt32, String)] = [
-        (0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"), (0x10, "POINTOPOINT"), (0x20, "NOTRAILERS"),
-        (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x400, "MASTER"), (0x800, "SLAVE"),
-        (0x1000, "MULTICAST"), (0x2000, "PORTSEL"), (0x4000, "AUTOMEDIA"), (0x8000, "DYNAMIC"), (0x10000, "LOWER_UP"),
-        (0x20000, "DORMANT"), (0x40000, "ECHO"),
-    ]
-    static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
 }
