@@ -2,16 +2,17 @@
 # Downloads the Debian cloud kernel packages (amd64, arm64) and extracts them, so the
 # HostCheck tests can read real kernel configurations and module trees.
 #
-# Cache layout, shared with the guest image scripts (scripts/guest/):
-#   ${SANDNET_CACHE:-/var/cache/sandnet}/debian/<arch>/debs/   downloaded .deb files
-#   ${SANDNET_CACHE:-/var/cache/sandnet}/debian/<arch>/root/   their contents (dpkg-deb -x)
-#   ${SANDNET_CACHE:-/var/cache/sandnet}/debian/<arch>/kernel-version   e.g. 6.1.0-56-cloud-amd64
+# Cache layout, the same as scripts/guest/build-image.sh's, under ${SANDNET_CACHE:-/var/cache/sandnet}:
+#   debian/<arch>/debs/*.deb                 downloaded packages
+#   debian/<arch>/<package>/                 `dpkg-deb -x` of each package; .version holds its version
+#   debian/<arch>/kernel-version             the cloud kernel release, e.g. 6.1.0-56-cloud-amd64
 # Idempotent (a finished arch is left alone) and safe to run concurrently with itself
 # or the guest scripts: each arch is guarded by flock on debian/<arch>/.lock, and apt
 # by debian/.apt.lock.
 #
 # Usage: scripts/fetch-kernel-configs.sh [amd64] [arm64]     (default: both)
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"   # depmod
 
 cache="${SANDNET_CACHE:-/var/cache/sandnet}/debian"
 arches=("$@")
@@ -32,9 +33,10 @@ fetch_arch() {
     mkdir -p "$dir"
     exec 9>"$dir/.lock"
     flock 9
-    if [ -s "$dir/kernel-version" ] && [ -f "$dir/root/boot/config-$(cat "$dir/kernel-version")" ] \
-        && [ -f "$dir/root/lib/modules/$(cat "$dir/kernel-version")/modules.dep" ]; then
-        echo "fetch-kernel-configs: $arch: cached $(cat "$dir/kernel-version")"
+    local have; have=$(cat "$dir/kernel-version" 2>/dev/null || true)
+    if [ -n "$have" ] && [ -f "$dir/linux-image-$have/boot/config-$have" ] \
+        && [ -f "$dir/linux-image-$have/lib/modules/$have/modules.dep" ]; then
+        echo "fetch-kernel-configs: $arch: cached $have"
         return
     fi
     if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
@@ -54,18 +56,15 @@ fetch_arch() {
     if ! ls "$dir/debs/${pkg}_"*.deb >/dev/null 2>&1; then
         (cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec")
     fi
-    local tmp="$dir/root.tmp.$$"
-    rm -rf "$tmp"; mkdir -p "$tmp"
-    # Keep anything the guest scripts already extracted into root/.
-    [ -d "$dir/root" ] && cp -a "$dir/root/." "$tmp/"
-    dpkg-deb -x "$dir/debs/${pkg}_"*.deb "$tmp"
+    local deb; deb=$(ls "$dir/debs/${pkg}_"*.deb | head -1)
+    local tree="$dir/$pkg"
+    rm -rf "$tree"; mkdir -p "$tree"
+    dpkg-deb -x "$deb" "$tree"
     # The package ships no modules.alias/modules.dep (depmod makes them at install time).
-    if command -v depmod >/dev/null 2>&1; then depmod -b "$tmp" "$abi-cloud-$arch"
-    elif [ -x /usr/sbin/depmod ]; then /usr/sbin/depmod -b "$tmp" "$abi-cloud-$arch"; fi
-    rm -rf "$dir/root.old"; [ -d "$dir/root" ] && mv "$dir/root" "$dir/root.old"
-    mv "$tmp" "$dir/root"; rm -rf "$dir/root.old"
+    depmod -b "$tree" "$abi-cloud-$arch"
+    dpkg-deb -f "$deb" Version > "$tree/.version"
     echo "$abi-cloud-$arch" > "$dir/kernel-version.tmp" && mv "$dir/kernel-version.tmp" "$dir/kernel-version"
-    echo "fetch-kernel-configs: $arch: $(cat "$dir/kernel-version") in $dir/root"
+    echo "fetch-kernel-configs: $arch: $(cat "$dir/kernel-version") in $tree"
 }
 
 for a in "${arches[@]}"; do

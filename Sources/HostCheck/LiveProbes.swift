@@ -46,7 +46,8 @@ public enum LiveProbes {
         getuid() == 0 ? nil : "needs root (CAP_NET_ADMIN) to create a throwaway namespace and open device nodes; run `sandnet check` as root"
     }
 
-    public static func run(_ probes: Set<ProbeID> = Set(ProbeID.allCases)) -> [ProbeID: ProbeResult] {
+    /// `namespaceName`: the throwaway namespace's name (default: unique per call).
+    public static func run(_ probes: Set<ProbeID> = Set(ProbeID.allCases), namespaceName: String? = nil) -> [ProbeID: ProbeResult] {
         var results: [ProbeID: ProbeResult] = [:]
         let families = probes.compactMap(Requirements.family(of:))
         for f in NetlinkProtocol.probe(families) {
@@ -73,7 +74,8 @@ public enum LiveProbes {
             }
         }
         let inNamespace = rest.filter { results[$0] == nil }
-        if !inNamespace.isEmpty { namespaceProbes(inNamespace, into: &results) }
+        let name = namespaceName ?? "sandnet-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        if !inNamespace.isEmpty { namespaceProbes(inNamespace, name: name, into: &results) }
         return results
     }
 
@@ -110,8 +112,7 @@ public enum LiveProbes {
     }
 
     /// Link probes in a throwaway namespace, always deleted afterwards.
-    static func namespaceProbes(_ probes: Set<ProbeID>, into results: inout [ProbeID: ProbeResult]) {
-        let name = "sandnet-check-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+    static func namespaceProbes(_ probes: Set<ProbeID>, name: String, into results: inout [ProbeID: ProbeResult]) {
         do {
             try NetworkNamespace.create(named: name)
         } catch {

@@ -34,8 +34,8 @@ enum RealKernels {
         func read() -> Debian? {
             guard let v = try? String(contentsOfFile: "\(dir)/kernel-version", encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty,
-                FileManager.default.fileExists(atPath: "\(dir)/root/boot/config-\(v)") else { return nil }
-            return Debian(arch: arch, release: v, root: "\(dir)/root")
+                FileManager.default.fileExists(atPath: "\(dir)/linux-image-\(v)/boot/config-\(v)") else { return nil }
+            return Debian(arch: arch, release: v, root: "\(dir)/linux-image-\(v)")
         }
         if let d = read() { return d }
         _ = try? TestEnvironment.run(["\(repoRoot)/scripts/fetch-kernel-configs.sh", arch])
