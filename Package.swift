@@ -33,7 +33,7 @@ let package = Package(
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
         .target(name: "QemuWiring", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
-        .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring"]),
+        .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl"]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI"),
         .target(name: "TrafficControl", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),

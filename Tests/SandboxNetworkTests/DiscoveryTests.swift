@@ -58,7 +58,7 @@ import TestSupport
             #expect(e.mac?.description == ip["address"] as? String)
             #expect(e.mtu == 1450)
             #expect(e.flags.contains("UP"))
-            #expect(Set(e.addresses.map(\.prefix.description)).isSuperset(of: ["198.51.100.10/24", "2001:db8::2/64"]))
+            #expect(Set(e.addresses.map(\.prefix.description)).isSuperset(of: ["198.51.100.10/27", "2001:db8::2/64"]))
             let def = try #require(e.routes.first { $0.family == AddressFamily.INET && $0.destination == nil })
             #expect(def.gateway == IPAddress("198.51.100.1"))
             #expect(def.mtu == 1400)

@@ -55,7 +55,8 @@ final class PodFixture {
     /// Addresses, routes and a permanent neighbour, IPv4 and IPv6, the way CNI IPAM sets them.
     func configure(_ name: String, number: Int, ipv4: Bool = true, ipv6: Bool = true) throws {
         if ipv4 {
-            try pod.ip("addr", "add", "198.51.100.\(10 + number)/24", "dev", name)
+            // A /27 per endpoint: two links in one subnet would share routes whose order is insertion order.
+            try pod.ip("addr", "add", "198.51.100.\(32 * number + 10)/27", "dev", name)
             try pod.ip("route", "add", "203.0.113.\(number * 16)/28", "dev", name)
             if number == 0 {
                 try pod.ip("route", "add", "default", "via", "198.51.100.1", "dev", name, "mtu", "1400")

@@ -28,7 +28,7 @@ import TestSupport
             #expect(eth0.mac.description == mac0)
             #expect(eth0.model == "none")
             #expect(eth0.mtu == 1500)
-            #expect(eth0.addresses.map(\.description) == ["198.51.100.10/24", "2001:db8::2/64"])
+            #expect(eth0.addresses.map(\.description) == ["198.51.100.10/27", "2001:db8::2/64"])
             #expect(eth0.routes.map(\.destination) == ["203.0.113.0/28", "default", "2001:db8:ff0::/48"])
             #expect(eth0.routes[1].gateway == IPAddress("198.51.100.1") && eth0.routes[1].mtu == 1400)
             #expect(eth0.neighbours == [GuestNeighbour(address: IPAddress("198.51.100.1")!, mac: MACAddress("02:00:00:00:00:fe")!)])

@@ -1,12 +1,82 @@
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import TapDevices
+import TrafficControl
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// tcfilter: a multiqueue tap per endpoint, joined to it by ingress u32 match-all
-/// filters with mirred redirects both ways. The endpoint keeps its addresses.
+/// filters with mirred redirects both ways. The endpoint keeps its MAC and addresses;
+/// the guest NIC uses the endpoint's MAC so the peers' neighbour entries stay right.
 enum TcFilterModel {
     static func attach(_ e: ScannedLink, number: Int, _ ctx: ModelContext) throws -> ModelOutput {
-        throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name, reason: "TapDevices/TrafficControl not yet built")
+        let rt = ctx.rt
+        guard let mac = e.mac, mac.bytes.count == 6 else {
+            throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name, reason: "it has no Ethernet MAC")
+        }
+        // Deleting our ingress qdisc on detach would take someone else's filters with it.
+        if try rt.qdiscs(device: .index(e.index)).contains(where: { $0.kind == "ingress" || $0.kind == "clsact" }) {
+            throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name,
+                                                  reason: "it already has an ingress/clsact qdisc (another tool's filters)")
+        }
+        let tapName = "sn\(ctx.tag)t\(number)"
+        let queues = try ctx.tx.step(.createLink(name: tapName)) { tx -> TapQueues in
+            let q = try TunTap.create(TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
+                                      in: ctx.namespace)
+            tx.changed()
+            do {
+                // Group first: from here one group delete removes it.
+                try rt.linkSet(.name(tapName), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
+            } catch { q.close(); throw error }
+            tx.changed()
+            return q
+        }
+        var fds = queues.takeDescriptors()
+        var vhost: [Int32] = []
+        do {
+            vhost = try VhostDescriptors.open(count: fds.count)
+            for (from, to) in [(e.name, tapName), (tapName, e.name)] {
+                try ctx.tx.step(.addIngressQdisc(link: from)) { tx in
+                    try rt.qdiscAdd(QdiscSpec(device: .name(from), kind: .ingress)); tx.changed()
+                }
+                let target = try rt.index(of: .name(to))
+                try ctx.tx.step(.addRedirect(from: from, to: to)) { tx in
+                    try rt.filterAdd(FilterSpec(device: .name(from), parent: .ingressQdisc, priority: 1,
+                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: target))])))
+                    tx.changed()
+                }
+            }
+        } catch {
+            for fd in fds + vhost { close(fd) }
+            fds = []
+            throw error
+        }
+        return ModelOutput(device: tapName, guestMAC: mac, queueFDs: fds, vhostFDs: vhost)
     }
-    static func removeIngress(_ link: String, rt: Rtnetlink) throws {}
+
+    /// Undo of `addIngressQdisc`: `tc qdisc del dev LINK ingress` (its filters go with it).
+    static func removeIngress(_ link: String, rt: Rtnetlink) throws {
+        try rt.qdiscDelete(QdiscSpec(device: .name(link), kind: .ingress))
+    }
+}
+
+/// /dev/vhost-net descriptors, one per queue, when the device exists (it need not: no
+/// vhost-net here means QEMU does virtio in userspace, slower but the same to the guest).
+enum VhostDescriptors {
+    static func open(count: Int) throws -> [Int32] {
+        guard VhostNet.isAvailable else { return [] }
+        var fds: [Int32] = []
+        for _ in 0..<count {
+            let fd = Glibc.open(VhostNet.path, O_RDWR | O_CLOEXEC)
+            if fd < 0 {
+                let e = errno
+                for f in fds { close(f) }
+                throw NetlinkError.system(operation: "open", object: VhostNet.path, errno: e)
+            }
+            fds.append(fd)
+        }
+        return fds
+    }
 }
