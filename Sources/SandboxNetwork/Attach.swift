@@ -14,9 +14,28 @@ public struct AttachResult: Sendable {
     public var summary: AttachSummary
     public var plan: QemuNetworkPlan?
     public var guestDescription: GuestDescription
+    private let closer: DescriptorCloser
+
+    init(summary: AttachSummary, plan: QemuNetworkPlan?, guestDescription: GuestDescription) {
+        self.summary = summary; self.plan = plan; self.guestDescription = guestDescription
+        closer = DescriptorCloser(plan?.inheritedFDs ?? [])
+    }
+
     public var descriptors: [Int32] { plan?.inheritedFDs ?? [] }
 
-    public func closeDescriptors() { for fd in descriptors { close(fd) } }
+    /// Closes the queue and vhost descriptors once; later calls do nothing (a second close
+    /// could hit a descriptor number reused by someone else).
+    public func closeDescriptors() { closer.close() }
+}
+
+final class DescriptorCloser: @unchecked Sendable {
+    private var fds: [Int32]
+    private let lock = NSLock()
+    init(_ fds: [Int32]) { self.fds = fds }
+    func close() {
+        lock.lock(); let mine = fds; fds = []; lock.unlock()
+        for fd in mine { _ = Glibc.close(fd) }
+    }
 }
 
 /// The printable outcome of an attach, also kept in the journal.

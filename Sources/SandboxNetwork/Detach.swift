@@ -96,9 +96,16 @@ public enum SandboxDetach {
                 break   // removed with the ingress qdisc it hangs off
             case let .setMAC(link, original, _):
                 attempt("restore MAC of \(link)", ignoring: [ENODEV]) { try rt.linkSet(.name(link), LinkChange(address: original)) }
-            case let .removeAddresses(link, saved):
-                failures += EndpointState.restore(saved, on: link, rt: rt)
+            case .removeAddresses:
+                continue   // given back last, below
             }
+            undone.append(step.summary)
+        }
+        // Addresses come back once every device is gone and every MAC is back, in the
+        // endpoints' own order: routes sharing a prefix (fe80::/64) list in insertion order.
+        for step in steps {
+            guard case let .removeAddresses(link, saved) = step else { continue }
+            failures += EndpointState.restore(saved, on: link, rt: rt)
             undone.append(step.summary)
         }
         return failures

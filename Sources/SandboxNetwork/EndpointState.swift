@@ -8,7 +8,10 @@ import Glibc
 /// Takes an endpoint's layer-3 state away and gives it back exactly (macvtap model).
 enum EndpointState {
     /// What must be saved before the endpoint's addresses go: removing the last IPv4
-    /// address flushes every IPv4 route and neighbour of the link, so all are kept.
+    /// address flushes every IPv4 route and neighbour of the link, so all are kept. The
+    /// IPv6 link-local address stays: removing and re-adding it would move its fe80::/64
+    /// route behind the other links' in every listing, so the namespace would not come
+    /// back identical. (Known cost: the guest makes the same link-local from the MAC.)
     static func save(_ link: ScannedLink) -> SavedEndpointState {
         SavedEndpointState(addresses: link.addresses.filter { !$0.isLinkLocal },
                            routes: link.routes.filter { !$0.isKernelMade },

@@ -71,6 +71,9 @@ final class PodFixture {
 
     /// Everything `ip -j -d` and `tc -j -d` say about the pod, normalised only by sorting keys.
     func snapshot() throws -> String {
+        // A re-added IPv6 address is "tentative" until duplicate address detection ends
+        // (about a second); compare settled states.
+        for _ in 0..<50 where try pod.ip("addr", "show").contains("tentative") { usleep(100_000) }
         var out: [String: Any] = [:]
         out["link"] = try pod.ipJSON("-d", "link", "show")
         out["addr"] = try pod.ipJSON("-d", "addr", "show")
