@@ -1,0 +1,36 @@
+import Foundation
+import TestSupport
+
+/// The built `sandnet` binary next to the test bundle, run as a separate process so it
+/// can be killed, stopped and exec'd like the real thing.
+enum SandnetBinary {
+    static let path: String = {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let p = candidate.appendingPathComponent("sandnet").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return "/work/main/.build/debug/sandnet"
+    }()
+    static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
+
+    struct Outcome { var status: Int32; var killedBySignal: Bool; var stdout: String; var stderr: String }
+
+    /// Runs sandnet with `args` and extra environment; waits for it to end.
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
+        try p.run()
+        var o = Data(), e = Data()
+        let g = DispatchGroup()
+        g.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        g.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        g.wait(); p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, killedBySignal: p.terminationReason == .uncaughtSignal,
+                       stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
