@@ -5,6 +5,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 @Suite(.serialized) struct DiscoveryTests {
     @Test(.enabled(if: KindProbe.has(.veth), KindProbe.reason(.veth))) func classifiesVeth() throws { try classifies(.veth) }
     @Test(.enabled(if: KindProbe.has(.macvlan), KindProbe.reason(.macvlan))) func classifiesMacvlan() throws { try classifies(.macvlan) }
@@ -79,4 +80,5 @@ import TestSupport
             #expect(scan.links.first { $0.name == "eth0" }?.reason == "enslaved to br0")
         }
     }
+}
 }

@@ -3,6 +3,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 @Suite(.serialized) struct ExecAndFamilyTests {
     /// `attach --exec` replaces itself with the given program, which must find exactly
     /// stdin/stdout/stderr plus the queue descriptors its -netdev arguments name.
@@ -123,6 +124,7 @@ import TestSupport
             #expect(try f.snapshot() == before)
         }
     }
+}
 }
 
 /// A tiny LD_PRELOAD library whose socket() refuses NETLINK_XFRM (6) and NETLINK_NETFILTER

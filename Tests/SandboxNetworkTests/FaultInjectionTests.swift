@@ -3,6 +3,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 /// The attach process (the real CLI binary) is SIGKILLed right after its 1st, 2nd, ...
 /// kernel change; `sandnet gc` must then return the pod to its starting state every time.
 @Suite(.serialized) struct FaultInjectionTests {
@@ -69,4 +70,5 @@ import TestSupport
             #expect(JournalStore(directory: state.path).sandboxes().isEmpty)
         }
     }
+}
 }

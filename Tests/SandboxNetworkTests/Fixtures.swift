@@ -130,3 +130,7 @@ enum KindProbe {
         TestEnvironment.isRoot ? "this kernel cannot create \(k) links (\(option(k)) is not set)" : "needs root: creates network namespaces"
     }
 }
+
+/// Every suite that builds namespaces runs inside this one, one at a time: they share
+/// device names (sn1t0...) and the concurrency test counts the process's descriptors.
+@Suite(.serialized) enum SandboxIntegration {}

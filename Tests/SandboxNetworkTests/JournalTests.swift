@@ -4,6 +4,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 @Suite(.serialized) struct JournalTests {
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
     func corruptedOrTruncatedJournalGivesAClearErrorAndTouchesNothing() throws {
@@ -52,4 +53,5 @@ import TestSupport
         #expect(ProcessIdentity.startTime(of: me) == start)
         #expect(ProcessIdentity.startTime(of: Int32.max - 1) == nil)
     }
+}
 }

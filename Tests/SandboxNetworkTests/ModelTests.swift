@@ -6,6 +6,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 /// Each model on each endpoint kind, one and several endpoints, IPv4 and IPv6: the QEMU
 /// arguments and guest description field by field, and after detach `ip -j -d` / `tc -j -d`
 /// of the pod identical to before attach.
@@ -135,4 +136,5 @@ import TestSupport
             #expect(try store.read(sandbox: "m1") == nil)
         }
     }
+}
 }

@@ -5,6 +5,7 @@ import SandboxNetwork
 import Testing
 import TestSupport
 
+extension SandboxIntegration {
 @Suite(.serialized) struct NoneModelTests {
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
     func noneDescribesEndpointsWithoutTouchingTheNamespace() throws {
@@ -39,4 +40,5 @@ import TestSupport
             #expect(try f.snapshot() == before)
         }
     }
+}
 }
