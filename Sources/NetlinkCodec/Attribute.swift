@@ -8,6 +8,8 @@ public struct NetlinkAttribute: Equatable, Sendable {
     /// Type with the NESTED/NET_BYTEORDER bits removed.
     public var type: UInt16
     public var isNested: Bool
+    /// NLA_F_NET_BYTEORDER: kept so a decoded attribute is re-emitted byte for byte.
+    public var isNetworkByteOrder: Bool = false
     public var payload: [UInt8]
 
     public init(type: UInt16, payload: [UInt8], nested: Bool = false) {
@@ -33,8 +35,11 @@ public struct NetlinkAttribute: Equatable, Sendable {
     public func nested() throws -> [NetlinkAttribute] { try NetlinkAttribute.decodeAll(payload[...]) }
 
     public func encode(into w: inout ByteWriter) {
+        // nla_len is 16 bits: a larger payload is a programming error, not input.
+        precondition(payload.count <= Int(UInt16.max) - 4, "netlink attribute \(type) payload of \(payload.count) bytes exceeds nla_len")
         let length = 4 + payload.count
-        w.u16(UInt16(length)); w.u16(type | (isNested ? Self.nestedFlag : 0))
+        w.u16(UInt16(length))
+        w.u16(type | (isNested ? Self.nestedFlag : 0) | (isNetworkByteOrder ? Self.byteOrderFlag : 0))
         w.append(payload); w.pad()
     }
 
@@ -50,6 +55,7 @@ public struct NetlinkAttribute: Equatable, Sendable {
             let payload = try r.take(length - 4, "nlattr payload (type \(rawType & typeMask))")
             var a = NetlinkAttribute(type: rawType, payload: Array(payload))
             a.isNested = rawType & nestedFlag != 0
+            a.isNetworkByteOrder = rawType & byteOrderFlag != 0
             out.append(a)
             r.skipPadding(after: r.offset - start)
         }

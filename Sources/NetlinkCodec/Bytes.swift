@@ -7,12 +7,15 @@ public enum DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
     case truncated(what: String, need: Int, have: Int)
     case badLength(what: String, length: Int)
     case misaligned(what: String, offset: Int)
+    /// A field holds a value no kernel sends (for example an errno outside -4095...0).
+    case invalidValue(what: String, value: Int64)
 
     public var description: String {
         switch self {
         case let .truncated(what, need, have): return "truncated \(what): need \(need) bytes, have \(have)"
         case let .badLength(what, length): return "invalid length \(length) in \(what)"
         case let .misaligned(what, offset): return "misaligned \(what) at offset \(offset)"
+        case let .invalidValue(what, value): return "invalid value \(value) in \(what)"
         }
     }
 }

@@ -77,6 +77,9 @@ public struct NetlinkErrorMessage: Equatable, Sendable {
     public static func decode(_ message: NetlinkMessage) throws -> NetlinkErrorMessage {
         var r = ByteReader(message.payload)
         let err = try r.i32("nlmsgerr.error")
+        // The kernel sends 0 or a negative errno; anything else is not from the kernel
+        // (and negating Int32.min would trap).
+        guard err <= 0, err > -4096 else { throw DecodeError.invalidValue(what: "nlmsgerr.error", value: Int64(err)) }
         let original = try NetlinkHeader.decode(&r)
         // Without NLM_F_CAPPED the kernel echoes the whole request after its header.
         if !message.header.flags.contains(.capped) {
