@@ -9,8 +9,10 @@ import Glibc
 /// setns(2) changes the namespace of the calling *thread*, so it must never happen on
 /// a Swift concurrency pool thread or any thread that runs other work. Each worker here
 /// is a pthread of our own: it enters the target namespace, runs the job, and switches
-/// back to the namespace it started in. A worker that cannot switch back marks itself
-/// poisoned and exits; it is never handed another job.
+/// back home. Home is the namespace of the process (its main thread), not of whichever
+/// thread happened to create the worker: a worker started from inside a job would
+/// otherwise call a foreign namespace home. A worker that cannot switch back marks
+/// itself poisoned and exits; it is never handed another job.
 public final class NamespaceThreadPool: @unchecked Sendable {
     public static let shared = NamespaceThreadPool()
 
@@ -18,12 +20,23 @@ public final class NamespaceThreadPool: @unchecked Sendable {
     private var idle: [Worker] = []
     /// Workers kept around for reuse; more may run at once, the extra ones exit when done.
     private let keepIdle = 4
+    /// The process's own network namespace, opened once (CLOEXEC) and kept for its lifetime.
+    let homeFD: Int32
+
+    public init() {
+        homeFD = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit { if homeFD >= 0 { close(homeFD) } }
 
     /// Runs `body` on a worker thread inside the namespace open at `namespaceFD` and
     /// returns its result. Blocks the caller until the job is done.
     public func run<T>(in namespaceFD: Int32, description: String, _ body: () throws -> T) throws -> T {
+        guard homeFD >= 0 else {
+            throw NetlinkError.system(operation: "open the process's network namespace", object: "/proc/self/ns/net", errno: ENOENT)
+        }
         let worker = acquire()
-        var result: Result<T, Error>!
+        var result: Result<T, Error>?
         withoutActuallyEscaping(body) { escapable in
             worker.perform {
                 if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
@@ -32,10 +45,13 @@ public final class NamespaceThreadPool: @unchecked Sendable {
                 }
                 result = Result { try escapable() }
                 // Always switch back; if that fails the worker must die.
-                return sandnet_setns(worker.homeFD, sandnet_clone_newnet()) == 0
+                return sandnet_setns(self.homeFD, sandnet_clone_newnet()) == 0
             }
         }
         release(worker)
+        guard let result else {
+            throw NetlinkError.system(operation: "enter network namespace", object: description, errno: EIO)
+        }
         return try result.get()
     }
 
@@ -43,7 +59,7 @@ public final class NamespaceThreadPool: @unchecked Sendable {
         lock.lock()
         if let w = idle.popLast() { lock.unlock(); return w }
         lock.unlock()
-        return Worker()
+        return Worker(home: homeFD)
     }
 
     private func release(_ w: Worker) {
@@ -52,23 +68,24 @@ public final class NamespaceThreadPool: @unchecked Sendable {
         if idle.count < keepIdle { idle.append(w); lock.unlock() } else { lock.unlock(); w.stop() }
     }
 
-    /// Number of worker threads alive right now (for tests).
+    /// Number of idle worker threads kept for reuse (for tests).
     public var idleWorkerCount: Int { lock.lock(); defer { lock.unlock() }; return idle.count }
 
     final class Worker: @unchecked Sendable {
-        /// The namespace this thread was born in, opened by the thread itself.
-        private(set) var homeFD: Int32 = -1
         private(set) var poisoned = false
         private let wake = DispatchSemaphore(value: 0)
         private let done = DispatchSemaphore(value: 0)
         private var job: (() -> Bool)?
         private var stopping = false
-        private var thread: Thread!
 
-        init() {
+        /// Starts the thread and moves it home first; a thread that cannot get home is
+        /// born poisoned and runs nothing.
+        init(home: Int32) {
             let ready = DispatchSemaphore(value: 0)
-            thread = Thread { [unowned self] in
-                self.homeFD = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+            // The thread holds the worker strongly until its loop ends: the pool may drop
+            // its reference (stop, poison) while the thread still reads these fields.
+            let thread = Thread { [self] in
+                self.poisoned = sandnet_setns(home, sandnet_clone_newnet()) != 0
                 ready.signal()
                 self.loop()
             }
@@ -78,7 +95,9 @@ public final class NamespaceThreadPool: @unchecked Sendable {
         }
 
         /// Runs `job` on the worker; `job` returns false if the thread could not get home.
+        /// A poisoned worker runs nothing, so the caller sees no result.
         func perform(_ job: @escaping () -> Bool) {
+            if poisoned { stop(); return }
             self.job = job
             wake.signal()
             done.wait()
@@ -89,14 +108,13 @@ public final class NamespaceThreadPool: @unchecked Sendable {
         private func loop() {
             while true {
                 wake.wait()
-                if stopping { break }
-                let ok = homeFD >= 0 && job!()
+                if stopping { return }
+                let ok = job!()
                 job = nil
                 if !ok { poisoned = true }
                 done.signal()
-                if poisoned { break }   // never reuse a thread stuck in a foreign namespace
+                if !ok { return }   // never reuse a thread stuck in a foreign namespace
             }
-            if homeFD >= 0 { close(homeFD) }
         }
     }
 }

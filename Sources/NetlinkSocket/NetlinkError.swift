@@ -84,13 +84,20 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .protocolUnavailable(p, _):
             guard let opt = p.kernelOption else { return nil }
-            var h = "load the module (modprobe \(p.moduleName ?? "?")) or build the kernel with \(opt)=y"
+            // Options that cannot be modules (SELinux, audit) only have the rebuild fix.
+            var h = p.moduleName.map { "load the module (modprobe \($0)) or build the kernel with \(opt)=y" }
+                ?? "build the kernel with \(opt)=y"
             if p == .netfilter { h += " (it has no prompt of its own: enable e.g. CONFIG_NF_TABLES or CONFIG_NETFILTER_NETLINK_QUEUE, which select it)" }
             return h
         default:
             guard let e = errno else { return nil }
             switch e {
             case EPERM, EACCES: return "this needs CAP_NET_ADMIN in the target namespace: run as root"
+            case ENOENT:
+                if case let .system(op, _, _) = self, op.hasSuffix("network namespace") {
+                    return "no such namespace; `ip netns list` shows the named ones"
+                }
+                return nil
             default: return nil
             }
         }

@@ -173,7 +173,7 @@ public final class NetlinkSocket {
                             let status = (try? r.i32()) ?? 0
                             if status < 0 {
                                 let tlvs = reply.payload.count > 4 ? (try? NetlinkAttribute.decodeAll(reply.payload[4...])) : nil
-                                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: -status,
+                                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: -max(status, -4095),
                                                                         kernelMessage: tlvs?.first(1)?.string()))
                             }
                             finished = true
