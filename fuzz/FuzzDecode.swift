@@ -1,0 +1,51 @@
+// libFuzzer entry point for the netlink decoder. scripts/fuzz.sh compiles this file
+// together with Sources/NetlinkCodec/*.swift into one module (hence no import) with
+// -sanitize=fuzzer,address. Any trap (bounds, overflow) or ASan report is a crash;
+// a DecodeError is the correct answer to bad bytes.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    do {
+        for message in try NetlinkMessage.decodeStream(bytes) {
+            try decodeBody(message)
+        }
+    } catch is DecodeError {
+        // expected for hostile input
+    } catch {
+        fatalError("decoder threw something other than DecodeError: \(error)")
+    }
+    // The attribute parser on its own, over the raw bytes (every offset class mod 4).
+    for start in 0..<min(4, bytes.count) { walk(try? NetlinkAttribute.decodeAll(bytes[start...]), depth: 0) }
+    return 0
+}
+
+private func decodeBody(_ m: NetlinkMessage) throws {
+    switch m.header.type {
+    case NetlinkMessageType.error: _ = try NetlinkErrorMessage.decode(m)
+    case NetlinkMessageType.done: _ = try m.attributes(after: 4)
+    case RTM.NEWLINK...RTM.SETLINK: walk(try IfInfoMessage.decode(m).1, depth: 0)
+    case RTM.NEWADDR...RTM.GETADDR: walk(try IfAddrMessage.decode(m).1, depth: 0)
+    case RTM.NEWROUTE...RTM.GETROUTE: walk(try RouteMessageHeader.decode(m).1, depth: 0)
+    case RTM.NEWNEIGH...RTM.GETNEIGH: walk(try NeighbourMessageHeader.decode(m).1, depth: 0)
+    case RTM.NEWQDISC...RTM.GETACTION: walk(try TcMessageHeader.decode(m).1, depth: 0)
+    default: walk(try m.attributes(after: Int(m.header.flags.rawValue & 0x1f)), depth: 0)
+    }
+    // Re-emitting what was decoded must give back the same message bytes.
+    let again = try NetlinkMessage.decodeStream(m.encode(sequence: m.header.sequence, portID: m.header.portID))
+    precondition(again.count == 1 && again[0].payload == m.payload, "message did not survive a re-encode")
+}
+
+/// Reads every attribute every way a consumer might, and descends into anything that
+/// parses as a nest, up to a depth any real message needs.
+private func walk(_ attrs: [NetlinkAttribute]?, depth: Int) {
+    guard let attrs, depth < 12 else { return }
+    for a in attrs {
+        _ = a.string(); _ = try? a.u8(); _ = try? a.u16(); _ = try? a.u32(); _ = try? a.u64(); _ = try? a.be16(); _ = try? a.be32()
+        if let ip = IPAddress(bytes: a.payload) { _ = ip.description }
+        _ = MACAddress(bytes: a.payload).description
+        var w = ByteWriter(); a.encode(into: &w)
+        precondition(Array(w.bytes.prefix(4 + a.payload.count)).dropFirst(4).elementsEqual(a.payload), "attribute did not survive a re-encode")
+        walk(try? a.nested(), depth: depth + 1)
+    }
+}
