@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "TrafficControl", targets: ["TrafficControl"]),
         .library(name: "TapDevices", targets: ["TapDevices"]),
         .library(name: "HostCheck", targets: ["HostCheck"]),
+        .library(name: "GuestLab", targets: ["GuestLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +46,8 @@ let package = Package(
             "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
+        // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
+        .target(name: "GuestLab", dependencies: ["CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket"]),
         .executableTarget(
             name: "sandnet",
             dependencies: [
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "HostCheckTests", dependencies: ["HostCheck", "NetlinkSocket", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "TrafficControlTests", dependencies: [

@@ -8,6 +8,7 @@
 #   debian/<debarch>/debs/*.deb            downloaded packages
 #   debian/<debarch>/<package>/            `dpkg-deb -x` of each package; .version holds its version
 #   debian/<debarch>/.lock                 flock(1) held while a script changes debian/<debarch>
+#   debian/.apt.lock                       flock(1) held around dpkg --add-architecture and apt-get update
 #   guest/<arch>/vmlinuz, initrd.img       the image
 #   guest/<arch>/inputs                    what it was built from (versions, checksums); rebuilt when it differs
 #   guest/<arch>/SHA256SUMS                checksums of the image files, verified before reuse
@@ -39,8 +40,8 @@ if [ "$debarch" != "$native" ]; then
     suffix=":$debarch"
     if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
         log "adding the $debarch package architecture (dpkg --add-architecture $debarch)"
-        dpkg --add-architecture "$debarch"
-        apt-get update -qq
+        flock "$cache/debian/.apt.lock" dpkg --add-architecture "$debarch"
+        flock "$cache/debian/.apt.lock" apt-get update -qq
     fi
 fi
 
@@ -52,7 +53,7 @@ kernel_version() {
 kver=$(kernel_version)
 if [ -z "$kver" ]; then
     log "apt does not know linux-image-cloud-$debarch$suffix yet: apt-get update"
-    apt-get update -qq
+    flock "$cache/debian/.apt.lock" apt-get update -qq
     kver=$(kernel_version)
 fi
 [ -n "$kver" ] || { log "cannot find the Debian cloud kernel for $debarch (apt-cache depends linux-image-cloud-$debarch$suffix)"; exit 1; }

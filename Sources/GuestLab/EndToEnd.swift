@@ -1,0 +1,158 @@
+import CNI
+import Foundation
+import NetlinkSocket
+import QemuWiring
+import SandboxNetwork
+
+/// One complete run, the way a VM sandbox runtime would do it: CNI builds the pod's
+/// network, sandnet attaches it with a model, QEMU boots the guest with sandnet's
+/// arguments, the guest proves it reaches the peer, and everything is torn down and checked.
+public enum EndToEnd {
+    public struct Options: Sendable {
+        public var architecture: GuestArchitecture
+        public var model: NetworkModel
+        public var nics: Int
+        /// Leave everything in place for debugging (no detach, no teardown).
+        public var keep: Bool = false
+        public var skipModules: [String] = []
+        public var qemuBinary: String?
+        /// Appended to QEMU's arguments (a bad one shows how a QEMU that fails to start is reported).
+        public var extraQemuArguments: [String] = []
+        public var timeoutSeconds: Double = 180
+
+        public init(architecture: GuestArchitecture, model: NetworkModel, nics: Int = 1) {
+            self.architecture = architecture; self.model = model; self.nics = nics
+        }
+    }
+
+    public struct Report: Sendable {
+        public var architecture: GuestArchitecture
+        public var machine: String
+        public var model: NetworkModel
+        public var nics: Int
+        public var bootToNetworkSeconds: Double
+        public var results: [ProbeResult]
+        public var token: String
+        /// What was checked after teardown, each found clean.
+        public var checked: [String]
+        public var kept: Lab?
+    }
+
+    public enum Event: Sendable {
+        case step(String)
+        case guest(GuestProgress)
+    }
+
+    public static func run(_ options: Options, image: GuestImage, progress: @escaping (Event) -> Void = { _ in }) throws -> Report {
+        let machineBefore = try NamespaceSnapshot(namespace: nil)
+        progress(.step("creating host, pod and peer namespaces through CNI (\(options.nics) network\(options.nics == 1 ? "" : "s"))"))
+        let lab = try Lab(nics: options.nics) { progress(.step($0)) }
+        let store = JournalStore(directory: lab.journalDirectory)
+        let sandbox = "sn-lab-\(lab.id)"
+        var attached = false
+        var failure: Error?
+        var report: Report?
+        do {
+            let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
+            progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
+            let settings = AttachSettings(sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: 1,
+                                          architecture: options.architecture)
+            let attach = try SandboxAttach.attach(settings, store: store)
+            attached = true
+            defer { attach.closeDescriptors() }
+            guard let plan = attach.plan else {
+                throw LabError.invalidArgument("model \(options.model) gives QEMU no NICs; the demo needs tcfilter or macvtap")
+            }
+            var boot = GuestBoot(image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
+                                 guestDescription: try attach.guestDescription.encoded(), probeTargets: lab.probeTargets)
+            boot.skipModules = options.skipModules
+            boot.qemuBinary = options.qemuBinary
+            boot.extraArguments = options.extraQemuArguments
+            boot.timeoutSeconds = options.timeoutSeconds
+            progress(.step("booting \(options.architecture.qemuBinary) -M \(options.architecture.machineType) -accel tcg"))
+            let guest = try GuestRunner.run(boot) { progress(.guest($0)) }
+            for target in lab.probeTargets {
+                let address = String(target.split(separator: ":")[0])
+                guard let r = guest.results.first(where: { $0.target == address }) else { throw GuestLabError.missingResult(target: target) }
+                guard r.token == lab.token else { throw GuestLabError.tokenMismatch(target: target, expected: lab.token, got: r.token) }
+            }
+            report = Report(architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
+                            nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
+                            token: lab.token, checked: [], kept: options.keep ? lab : nil)
+            if options.keep { return report! }
+            progress(.step("sandnet detach --sandbox \(sandbox)"))
+            _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
+            attached = false
+            let podAfter = try NamespaceSnapshot(namespace: lab.podNamespace)
+            if podAfter != podBefore {
+                throw LabError.namespaceChanged(namespace: lab.podNamespace, before: podBefore.description, after: podAfter.description)
+            }
+        } catch {
+            failure = error
+        }
+        if options.keep && failure == nil { return report! }
+        // Teardown runs on success and failure alike; its own problems are reported too.
+        progress(.step("tearing down: CNI DEL, namespaces, state"))
+        var problems: [String] = []
+        if attached {
+            do { _ = try SandboxDetach.detach(sandbox: sandbox, store: store, force: true) } catch { problems.append("\(error)") }
+        }
+        problems += lab.teardown()
+        problems += lab.leftovers()
+        let machineAfter = try? NamespaceSnapshot(namespace: nil)
+        if let machineAfter, machineAfter != machineBefore {
+            problems.append("the machine's namespace changed: before \(machineBefore.description), after \(machineAfter.description)")
+        }
+        lab.removeStateDirectory()
+        // Leftovers outrank the run's own failure: a failed run must still leave nothing behind.
+        if !problems.isEmpty { throw LabError.leftovers(problems + (failure.map { ["(after the run failed: \($0))"] } ?? [])) }
+        if let failure { throw failure }
+        report!.checked = ["namespaces \(lab.hostNamespace), \(lab.podNamespace), \(lab.peerNamespace) removed",
+                           "pod links, addresses, routes and qdiscs identical before attach and after detach",
+                           "no CNI address allocations", "no sandnet journals", "peer web server stopped",
+                           "machine namespace links and qdiscs unchanged"]
+        return report!
+    }
+}
+
+/// The parts of a namespace an attach may touch, normalised for comparison: links (name,
+/// kind, MAC, MTU, flags, master), addresses, routes, qdiscs.
+struct NamespaceSnapshot: Equatable, CustomStringConvertible {
+    var links: [String]
+    var addresses: [String]
+    var routes: [String]
+    var qdiscs: [String]
+
+    /// `namespace` nil: the machine's own namespace.
+    init(namespace: String?) throws {
+        let n = namespace.map { ["-n", $0] } ?? []
+        func json(_ argv: [String]) throws -> [[String: Any]] {
+            let text = try TestCommand.run(argv)
+            guard let data = text.data(using: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
+            return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+        }
+        links = try json(["ip"] + n + ["-j", "-d", "link", "show"]).map { l in
+            let kind = (l["linkinfo"] as? [String: Any])?["info_kind"] as? String ?? "-"
+            let flags = (l["flags"] as? [String] ?? []).filter { $0 != "LOWER_UP" && $0 != "NO-CARRIER" }.joined(separator: ",")
+            return "\(l["ifname"] ?? "?") \(kind) \(l["address"] ?? "-") mtu \(l["mtu"] ?? "-") <\(flags)> master \(l["master"] ?? "-")"
+        }.sorted()
+        addresses = try json(["ip"] + n + ["-j", "addr", "show"]).flatMap { l in
+            (l["addr_info"] as? [[String: Any]] ?? []).compactMap { a -> String? in
+                guard let local = a["local"] as? String, !local.hasPrefix("fe80:") else { return nil }
+                return "\(l["ifname"] ?? "?") \(local)/\(a["prefixlen"] ?? "?")"
+            }
+        }.sorted()
+        routes = try json(["ip"] + n + ["-j", "route", "show", "table", "all"]).compactMap { r in
+            let dst = r["dst"] as? String ?? "?"
+            if dst.hasPrefix("fe80:") || dst.hasPrefix("ff00:") || (r["type"] as? String) == "multicast" { return nil }
+            return "\(r["type"] ?? "unicast") \(dst) via \(r["gateway"] ?? "-") dev \(r["dev"] ?? "-") table \(r["table"] ?? "main")"
+        }.sorted()
+        qdiscs = try json(["tc"] + n + ["-j", "qdisc", "show"]).map { q in
+            "\(q["dev"] ?? "?") \(q["kind"] ?? "?") \(q["handle"] ?? "-") \(q["parent"] ?? "root")"
+        }.sorted()
+    }
+
+    var description: String {
+        "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))]"
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import QemuWiring
+
+/// A test guest's kernel and initramfs, built by scripts/guest/build-image.sh from Debian
+/// packages and cached under `${SANDNET_CACHE:-/var/cache/sandnet}/guest/<arch>/`.
+public struct GuestImage: Sendable, Equatable {
+    public var architecture: GuestArchitecture
+    public var kernel: String
+    public var initrd: String
+
+    public static var cacheDirectory: String {
+        ProcessInfo.processInfo.environment["SANDNET_CACHE"] ?? "/var/cache/sandnet"
+    }
+
+    /// The image directory for `architecture` (the build script's name for it).
+    public static func directory(for architecture: GuestArchitecture) -> String {
+        "\(cacheDirectory)/guest/\(architecture.imageName)"
+    }
+
+    /// The cached image, when both files are there (not verified: `prepare` verifies).
+    public static func cached(_ architecture: GuestArchitecture) -> GuestImage? {
+        let dir = directory(for: architecture)
+        let image = GuestImage(architecture: architecture, kernel: "\(dir)/vmlinuz", initrd: "\(dir)/initrd.img")
+        let fm = FileManager.default
+        return fm.fileExists(atPath: image.kernel) && fm.fileExists(atPath: image.initrd) ? image : nil
+    }
+
+    /// Why no guest can boot for `architecture` here, or nil when one can.
+    public static func unavailableReason(_ architecture: GuestArchitecture) -> String? {
+        if cached(architecture) == nil {
+            return "no \(architecture.imageName) guest image in \(directory(for: architecture)): run scripts/setup.sh (or scripts/guest/build-image.sh \(architecture.imageName))"
+        }
+        if QemuLocator.path(of: architecture.qemuBinary) == nil {
+            return "\(architecture.qemuBinary) is not installed: run scripts/setup.sh"
+        }
+        return nil
+    }
+
+    /// scripts/guest/build-image.sh: $SANDNET_GUEST_SCRIPTS, else the one in this source tree.
+    public static var buildScript: String {
+        if let dir = ProcessInfo.processInfo.environment["SANDNET_GUEST_SCRIPTS"] { return "\(dir)/build-image.sh" }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent("scripts/guest/build-image.sh").path
+    }
+
+    /// Builds the image, or checks the cached one against its checksums and inputs (the
+    /// script is idempotent). `log` gets the script's progress lines.
+    public static func prepare(_ architecture: GuestArchitecture, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> GuestImage {
+        let script = buildScript
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            throw GuestLabError.imageUnavailable(architecture: architecture.imageName, reason: "the build script \(script) is missing")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = [architecture.imageName]
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        var tail: [String] = []
+        for line in String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n") {
+            log(String(line)); tail.append(String(line))
+        }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let image = cached(architecture) else {
+            throw GuestLabError.imageUnavailable(architecture: architecture.imageName,
+                                                 reason: "\(script) \(architecture.imageName) failed: \(tail.suffix(3).joined(separator: " / "))")
+        }
+        return image
+    }
+}
+
+extension GuestArchitecture {
+    /// The kernel's name for the architecture, used by the image script and in reports.
+    public var imageName: String {
+        switch self { case .x86_64: return "x86_64"; case .arm64: return "aarch64" }
+    }
+    /// The guest kernel's serial console device.
+    public var serialConsole: String {
+        switch self { case .x86_64: return "ttyS0"; case .arm64: return "ttyAMA0" }
+    }
+}
+
+enum QemuLocator {
+    /// `name` looked up in PATH, or nil.
+    static func path(of name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}

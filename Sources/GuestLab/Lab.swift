@@ -1,0 +1,187 @@
+import CNI
+import Foundation
+import NetlinkSocket
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The world a sandbox VM lives in, built the way a container runtime builds it: a "host"
+/// namespace standing in for the machine (CNI's bridges live there, never in the real
+/// machine's namespace), a pod namespace whose interfaces the CNI bridge plugin creates,
+/// and a peer namespace on the same bridges serving this run's token over HTTP.
+public final class Lab: @unchecked Sendable {
+    /// Short and unique: namespace and bridge names derive from it.
+    public let id: String
+    public let hostNamespace: String
+    public let podNamespace: String
+    public let peerNamespace: String
+    public let networks: [BridgeNetwork]
+    /// Fresh for every lab: the guest must fetch it from the peer and report it back.
+    public let token: String
+    /// Private state: host-local allocations, the peer's web root, sandnet's journals.
+    public let stateDirectory: String
+    public private(set) var podResults: [CNIResult] = []
+    public private(set) var peerResults: [CNIResult] = []
+    private var httpd: Process?
+    private var namespacesMade: [String] = []
+
+    public static let peerPort = 8080
+    /// Bytes the guest downloads to measure throughput.
+    public static let blobSize = 4 << 20
+
+    public var podNamespacePath: String { NetworkNamespace.named(podNamespace).path }
+    public var cni: CNIPluginRunner { CNIPluginRunner(hostNamespace: hostNamespace) }
+    public var journalDirectory: String { "\(stateDirectory)/journal" }
+    /// "ADDRESS:PORT" of the peer on every network, in NIC order.
+    public var probeTargets: [String] {
+        peerResults.enumerated().compactMap { i, r in r.addresses(on: "eth\(i)").first.map { "\($0.address):\(Self.peerPort)" } }
+    }
+
+    /// Creates the namespaces and `nics` CNI networks (at most 4), attaches pod and peer to
+    /// each, and starts the peer's web server. Undoes everything if a step fails.
+    public init(nics: Int, log: (String) -> Void = { _ in }) throws {
+        guard (1...4).contains(nics) else { throw LabError.invalidArgument("--nics must be 1 to 4, not \(nics)") }
+        let id = String(format: "%04x%04x", UInt32(getpid()) & 0xffff, UInt32.random(in: 0...0xffff))
+        self.id = id
+        hostNamespace = "sn-lab-\(id)-host"; podNamespace = "sn-lab-\(id)-pod"; peerNamespace = "sn-lab-\(id)-peer"
+        token = (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
+        let stateDirectory = "/run/sandnet-lab/\(id)"
+        self.stateDirectory = stateDirectory
+        // Addresses only from the documentation ranges: two /24s, or four /25s for 3-4 NICs.
+        let subnets = nics <= 2 ? ["203.0.113.0/24", "198.51.100.0/24"]
+            : ["203.0.113.0/25", "198.51.100.0/25", "203.0.113.128/25", "198.51.100.128/25"]
+        let dataDir = "\(stateDirectory)/cni"
+        networks = (0..<nics).map { i in
+            BridgeNetwork(name: "sn-lab-\(id)-\(i)", bridge: "sn-br\(i)", subnet: subnets[i], dataDirectory: dataDir,
+                          routes: i == 0 ? ["0.0.0.0/0"] : [])
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: "\(stateDirectory)/www", withIntermediateDirectories: true)
+            for ns in [hostNamespace, podNamespace, peerNamespace] {
+                try NetworkNamespace.create(named: ns); namespacesMade.append(ns)
+            }
+            try TestCommand.run(["ip", "-n", hostNamespace, "link", "set", "lo", "up"])
+            try TestCommand.run(["ip", "-n", peerNamespace, "link", "set", "lo", "up"])
+            for (i, net) in networks.enumerated() {
+                log("CNI ADD \(net.name) (\(net.subnet)) for the pod and the peer")
+                podResults.append(try cni.add(net, podAttachment(i)))
+                peerResults.append(try cni.add(net, peerAttachment(i)))
+            }
+            try startPeer()
+        } catch {
+            _ = teardown()
+            throw error
+        }
+    }
+
+    func podAttachment(_ i: Int) -> CNIAttachment {
+        CNIAttachment(containerID: "sn-lab-\(id)-pod", namespacePath: podNamespacePath, interfaceName: "eth\(i)")
+    }
+    func peerAttachment(_ i: Int) -> CNIAttachment {
+        CNIAttachment(containerID: "sn-lab-\(id)-peer", namespacePath: NetworkNamespace.named(peerNamespace).path, interfaceName: "eth\(i)")
+    }
+
+    /// busybox httpd in the peer namespace: /token is this run's token, /blob random bytes.
+    private func startPeer() throws {
+        let www = "\(stateDirectory)/www"
+        try Data(token.utf8).write(to: URL(fileURLWithPath: "\(www)/token"))
+        var blob = [UInt8](repeating: 0, count: Self.blobSize)
+        for i in stride(from: 0, to: blob.count, by: 8) { withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { blob.replaceSubrange(i..<i + 8, with: $0) } }
+        try Data(blob).write(to: URL(fileURLWithPath: "\(www)/blob"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", peerNamespace, "busybox", "httpd", "-f", "-p", "\(Self.peerPort)", "-h", www]
+        p.standardInput = FileHandle.nullDevice; p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        httpd = p
+        // Ready when it listens (no fixed sleep): poll the socket table of the peer namespace.
+        for _ in 0..<100 {
+            if let out = try? TestCommand.run(["ip", "netns", "exec", peerNamespace, "busybox", "netstat", "-ltn"]),
+               out.contains(":\(Self.peerPort) ") { return }
+            guard p.isRunning else { throw LabError.peer("busybox httpd exited with status \(p.terminationStatus)") }
+            usleep(50_000)
+        }
+        throw LabError.peer("busybox httpd did not start listening on port \(Self.peerPort)")
+    }
+
+    /// Stops the peer, releases every CNI attachment with DEL, removes the namespaces and
+    /// the state directory. Returns what could not be undone (empty when all went well).
+    public func teardown() -> [String] {
+        var problems: [String] = []
+        if let httpd, httpd.isRunning {
+            httpd.terminate(); httpd.waitUntilExit()
+        }
+        httpd = nil
+        for (i, net) in networks.enumerated() {
+            if i < peerResults.count { do { try cni.delete(net, peerAttachment(i), previous: peerResults[i]) } catch { problems.append("\(error)") } }
+            if i < podResults.count { do { try cni.delete(net, podAttachment(i), previous: podResults[i]) } catch { problems.append("\(error)") } }
+        }
+        podResults = []; peerResults = []
+        for ns in namespacesMade.reversed() {
+            do { try NetworkNamespace.delete(named: ns) } catch { problems.append("\(error)") }
+        }
+        namespacesMade = []
+        return problems
+    }
+
+    /// What this lab left behind, checked rather than assumed: namespaces, CNI address
+    /// allocations, the peer process, journals, the state directory. Call after `teardown`.
+    public func leftovers() -> [String] {
+        var found: [String] = []
+        let named = Set(NetworkNamespace.listNamed())
+        for ns in [hostNamespace, podNamespace, peerNamespace] where named.contains(ns) { found.append("namespace \(ns)") }
+        for net in networks { found += net.allocatedAddresses().map { "CNI allocation \($0) in \(net.name)" } }
+        if let httpd, httpd.isRunning { found.append("peer web server pid \(httpd.processIdentifier)") }
+        let journals = (try? FileManager.default.contentsOfDirectory(atPath: "\(journalDirectory)/sandboxes")) ?? []
+        found += journals.map { "sandnet journal \($0)" }
+        return found
+    }
+
+    /// Removes the state directory (after `leftovers` looked into it).
+    public func removeStateDirectory() {
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+        if (try? FileManager.default.contentsOfDirectory(atPath: "/run/sandnet-lab"))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: "/run/sandnet-lab")
+        }
+    }
+}
+
+public enum LabError: Error, CustomStringConvertible, Sendable {
+    case invalidArgument(String)
+    case peer(String)
+    case command(String)
+    case leftovers([String])
+    case namespaceChanged(namespace: String, before: String, after: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidArgument(r): return r
+        case let .peer(r): return "the peer's web server failed: \(r)"
+        case let .command(r): return r
+        case let .leftovers(items): return "left behind after teardown: \(items.joined(separator: ", "))"
+        case let .namespaceChanged(ns, before, after):
+            return "\(ns) is not as it was before attach:\n  before: \(before)\n  after:  \(after)"
+        }
+    }
+}
+
+/// Runs iproute2 and busybox for the lab's own plumbing (namespaces are sandnet's; the
+/// commands only start things inside them).
+enum TestCommand {
+    @discardableResult
+    static func run(_ argv: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        let out = Pipe(), err = Pipe()
+        p.standardInput = FileHandle.nullDevice; p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw LabError.command("`\(argv.joined(separator: " "))` exited \(p.terminationStatus): \(String(decoding: e, as: UTF8.self))")
+        }
+        return String(decoding: o, as: UTF8.self)
+    }
+}
