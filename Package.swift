@@ -52,7 +52,7 @@ let package = Package(
             name: "sandnet",
             dependencies: [
                 "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
-                "TrafficControl",
+                "TrafficControl", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.

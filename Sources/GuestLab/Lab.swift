@@ -109,7 +109,8 @@ public final class Lab: @unchecked Sendable {
     public func teardown() -> [String] {
         var problems: [String] = []
         if let httpd, httpd.isRunning {
-            httpd.terminate(); httpd.waitUntilExit()
+            // SIGKILL: the test process may block SIGTERM in the threads that spawn children.
+            kill(httpd.processIdentifier, SIGKILL); httpd.waitUntilExit()
         }
         httpd = nil
         for (i, net) in networks.enumerated() {

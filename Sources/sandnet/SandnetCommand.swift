@@ -9,5 +9,6 @@ struct SandnetCommand: ParsableCommand {
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
             CheckCommand.self, ExplainCommand.self,
             QdiscCommand.self, FilterCommand.self,
+            DemoCommand.self,
         ])
 }
