@@ -85,13 +85,25 @@ public final class NamespaceThreadPool: @unchecked Sendable {
             // The thread holds the worker strongly until its loop ends: the pool may drop
             // its reference (stop, poison) while the thread still reads these fields.
             let thread = Thread { [self] in
-                self.poisoned = sandnet_setns(home, sandnet_clone_newnet()) != 0
+                // setns needs CAP_SYS_ADMIN even to go home, so only move when the thread
+                // was born elsewhere; an unprivileged caller then gets EPERM from the
+                // real namespace switch, not a worker that was poisoned at birth.
+                if !Self.isIn(namespace: home) {
+                    self.poisoned = sandnet_setns(home, sandnet_clone_newnet()) != 0
+                }
                 ready.signal()
                 self.loop()
             }
             thread.name = "sandnet-netns"
             thread.start()
             ready.wait()
+        }
+
+        /// Whether the calling thread is in the namespace open at `fd` (same device and inode).
+        static func isIn(namespace fd: Int32) -> Bool {
+            var mine = stat(), target = stat()
+            guard stat("/proc/thread-self/ns/net", &mine) == 0, fstat(fd, &target) == 0 else { return false }
+            return mine.st_dev == target.st_dev && mine.st_ino == target.st_ino
         }
 
         /// Runs `job` on the worker; `job` returns false if the thread could not get home.
