@@ -58,6 +58,7 @@ let package = Package(
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
+        .testTarget(name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),

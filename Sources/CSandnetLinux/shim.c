@@ -103,3 +103,10 @@ ssize_t sandnet_netlink_recv(int fd, void *buf, size_t len, int flags, uint32_t 
 }
 int sandnet_setsockopt_int(int fd, int level, int name, int value) { return setsockopt(fd, level, name, &value, sizeof value); }
 int sandnet_SOL_NETLINK(void) { return SOL_NETLINK; }
+// Sends to another netlink port (a userspace socket), not the kernel. Tests use it to
+// forge replies from a sender that is not the kernel.
+ssize_t sandnet_netlink_send_to(int fd, const void *buf, size_t len, uint32_t port) {
+    struct sockaddr_nl sa; memset(&sa, 0, sizeof sa);
+    sa.nl_family = AF_NETLINK; sa.nl_pid = port;
+    return sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof sa);
+}

@@ -26,6 +26,14 @@ public final class NetlinkSocket {
     public private(set) var strictChecking = false
 
     private var sequence: UInt32
+    /// What this socket has seen, for tests and benchmarks.
+    public private(set) var statistics = Statistics()
+    public struct Statistics: Sendable, Equatable {
+        public var datagramsReceived = 0
+        public var bytesReceived = 0
+        /// Dump attempts that were interrupted (NLM_F_DUMP_INTR or ENOBUFS) and retried or given up.
+        public var interruptedDumps = 0
+    }
     private var buffer: [UInt8]
     private var closed = false
 
@@ -117,6 +125,7 @@ public final class NetlinkSocket {
                 if e == EAGAIN && dontWait { return nil }
                 throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
             }
+            statistics.datagramsReceived += 1; statistics.bytesReceived += n
             return (buffer[0..<n], sender)
         }
     }
@@ -150,53 +159,28 @@ public final class NetlinkSocket {
     }
 
     /// Sends a dump request and collects every reply until NLMSG_DONE. A dump marked
-    /// NLM_F_DUMP_INTR (the table changed under it) is drained and run again.
+    /// NLM_F_DUMP_INTR (the table changed under it) or cut by ENOBUFS is run again, up
+    /// to `dumpRetries` more times.
     public func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
-        var attempts = 0
-        while true {
-            attempts += 1
+        try DumpCollector.withRetries(dumpRetries, operation: operation) {
             var m = message
             m.header.flags.formUnion([.request, .dump])
             let seq = nextSequence()
             try send(m.encode(sequence: seq, portID: portID), operation: operation)
-            var out: [NetlinkMessage] = []
-            var interrupted = false
-            var finished = false
+            var collector = DumpCollector(operation: operation, object: object)
             do {
-                while !finished {
+                while !collector.finished {
                     for reply in try receiveMatching(sequence: seq, operation: operation) {
-                        if reply.header.flags.contains(.dumpInterrupted) { interrupted = true }
-                        switch reply.header.type {
-                        case NetlinkMessageType.done:
-                            // NLMSG_DONE carries an int: a negative errno if the dump failed midway.
-                            var r = ByteReader(reply.payload)
-                            let status = (try? r.i32()) ?? 0
-                            if status < 0 {
-                                let tlvs = reply.payload.count > 4 ? (try? NetlinkAttribute.decodeAll(reply.payload[4...])) : nil
-                                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: -max(status, -4095),
-                                                                        kernelMessage: tlvs?.first(1)?.string()))
-                            }
-                            finished = true
-                        case NetlinkMessageType.error:
-                            let err = try decodeError(reply, operation: operation)
-                            if err.errno == 0 { finished = true; break }
-                            throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
-                                                                    kernelMessage: err.extAckMessage, offset: err.extAckOffset))
-                        case NetlinkMessageType.noop:
-                            break
-                        default:
-                            out.append(reply)
-                        }
-                        if finished { break }
+                        if try collector.consume(reply) { break }
                     }
                 }
             } catch let NetlinkError.system(_, _, e) where e == ENOBUFS {
                 // The socket overflowed mid-dump: what we have is incomplete. Drain and retry.
                 drainPending(operation: operation)
-                interrupted = true
+                collector.interrupted = true
             }
-            if !interrupted { return out }
-            if attempts > dumpRetries { throw NetlinkError.dumpInterrupted(operation: operation, attempts: attempts) }
+            if collector.interrupted { statistics.interruptedDumps += 1 }
+            return collector
         }
     }
 

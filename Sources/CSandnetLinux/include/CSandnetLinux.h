@@ -41,6 +41,7 @@ ssize_t sandnet_netlink_send(int fd, const void *buf, size_t len);
 ssize_t sandnet_netlink_recv(int fd, void *buf, size_t len, int flags, uint32_t *sender);
 int sandnet_setsockopt_int(int fd, int level, int name, int value);
 int sandnet_SOL_NETLINK(void);
+ssize_t sandnet_netlink_send_to(int fd, const void *buf, size_t len, uint32_t port);
 
 // Tap and macvtap helpers (taps.c). Return -1 with errno on failure.
 int sandnet_clone_newns(void);
