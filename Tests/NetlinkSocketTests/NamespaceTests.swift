@@ -78,13 +78,18 @@ struct NamespaceTests {
     }
 }
 
-/// The two process-wide checks: they count threads and descriptors of the whole
-/// process, so they run one at a time.
+/// The two process-wide checks. Swift Testing runs other suites (and other targets) in
+/// parallel in this same process, and their namespace workers are legitimately inside a
+/// foreign namespace for the length of a job and open descriptors of their own. So the
+/// strict assertions are about this test's own namespace, which nothing else touches:
+/// no thread may be in it, and no descriptor may point at it or at a socket in it. The
+/// process-wide views are checked too, tolerating only what is transient.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
 struct ProcessHygieneTests {
     @Test func noThreadIsLeftInAForeignNamespace() throws {
         try TestNamespace.with { ns in
             let home = try #require(inode("/proc/self/ns/net"))
+            let target = try #require(inode(ns.namespace.path))
             let failures = Counter()
             let group = DispatchGroup()
             for _ in 0..<2 {
@@ -98,15 +103,12 @@ struct ProcessHygieneTests {
             }
             group.wait()
             #expect(failures.value == 0)
-            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-            #expect(tasks.count > 1)
-            var foreign: [String] = []
-            for tid in tasks {
-                // A thread may exit between the listing and the stat: skip it, it is gone.
-                guard let ino = inode("/proc/self/task/\(tid)/ns/net") else { continue }
-                if ino != home { foreign.append(tid) }
-            }
-            #expect(foreign.isEmpty, "threads in a foreign namespace: \(foreign)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count > 1)
+            #expect(threads(in: target).isEmpty, "threads left in the test namespace")
+            // Any other foreign thread must be a worker mid-job for another test: it goes home within seconds.
+            var foreign = threads { $0 != home }
+            for _ in 0..<50 where !foreign.isEmpty { usleep(100_000); foreign = foreign.filter { tid in inode("/proc/self/task/\(tid)/ns/net").map { $0 != home } ?? false } }
+            #expect(foreign.isEmpty, "threads that stay in a foreign namespace: \(foreign)")
             // And the handles really were in the other namespace.
             let h = try NetlinkHandle(namespace: ns.namespace)
             defer { h.close() }
@@ -116,15 +118,50 @@ struct ProcessHygieneTests {
 
     @Test func handleOpenCloseLeaksNoDescriptor() throws {
         try TestNamespace.with { ns in
+            let target = try #require(inode(ns.namespace.path))
             // Warm up: the thread pool and its home descriptor exist before counting.
             for _ in 0..<10 { try NetlinkHandle(namespace: ns.namespace).close() }
-            let before = openFDCount()
-            for i in 0..<10_000 {
-                let h = try NetlinkHandle(namespace: i % 2 == 0 ? ns.namespace : nil)
+            let fdsBefore = openFDCount()
+            let ownBefore = try descriptorsInto(ns, namespaceInode: target)
+            #expect(ownBefore == 0)
+            var used = Set<Int32>()
+            for _ in 0..<10_000 {
+                let h = try NetlinkHandle(namespace: ns.namespace)
+                used.insert(try h.socket(.route).fd)
                 h.close()
             }
-            #expect(openFDCount() == before)
+            #expect(try descriptorsInto(ns, namespaceInode: target) == 0)
+            // Descriptor numbers are reused, not piled up.
+            #expect(used.count < 64, "\(used.count) distinct descriptor numbers for 10,000 sequential handles")
+            let fdsAfter = openFDCount()
+            if fdsAfter != fdsBefore {
+                // Other suites running in parallel open and close descriptors too; this is
+                // informational, the assertions above are the leak check.
+                print("fd count \(fdsBefore) -> \(fdsAfter) (other tests run in parallel)")
+            }
         }
+    }
+
+    /// Thread ids of this process whose network namespace inode satisfies `where`.
+    private func threads(_ where: (UInt64) -> Bool) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).filter { tid in
+            // A thread may exit between the listing and the stat: then it is gone, not foreign.
+            inode("/proc/self/task/\(tid)/ns/net").map(`where`) ?? false
+        }
+    }
+    private func threads(in namespace: UInt64) -> [String] { threads { $0 == namespace } }
+
+    /// Descriptors of this process that hold the namespace open, plus user netlink
+    /// sockets that live in it (its /proc/net/netlink, read from inside).
+    private func descriptorsInto(_ ns: TestNamespace, namespaceInode: UInt64) throws -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        let links = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+        let namespaceFDs = links.filter { $0 == "net:[\(namespaceInode)]" }.count
+        let table = try ns.namespace.run { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
+        // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode: user sockets have Pid != 0.
+        let userSockets = table.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }.filter { $0.count >= 10 && $0[2] != "0" }
+        let socketInodes = Set(userSockets.map { "socket:[\($0[9])]" })
+        return namespaceFDs + links.filter { socketInodes.contains($0) }.count + userSockets.count
     }
 }
 
