@@ -55,6 +55,9 @@ let package = Package(
                 "TrafficControl", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
+        .executableTarget(name: "sandnet-bench", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec"],
+                          path: "benchmarks/Sources/sandnet-bench"),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
