@@ -68,21 +68,33 @@ static int on_message(const struct nlmsghdr *n, void *data) {
 }
 
 static char buf[1 << 16];
+static int ends_dump(const char *b, ssize_t len) {
+    const struct nlmsghdr *n = (const struct nlmsghdr *)b; int left = (int)len;
+    for (; mnl_nlmsg_ok(n, left); n = mnl_nlmsg_next(n, &left))
+        if (n->nlmsg_type == NLMSG_DONE || n->nlmsg_type == NLMSG_ERROR) return 1;
+    return 0;
+}
+// One dump, decoded into records. libmnl reports NLM_F_DUMP_INTR as EINTR: then the
+// rest of the dump is drained and the dump runs again, as sandnet does.
 static size_t dump(struct mnl_socket *nl, int type, size_t header_size) {
     size_t before = count;
+again:
+    count = before;
     struct nlmsghdr *n = mnl_nlmsg_put_header(buf);
     n->nlmsg_type = type; n->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     unsigned seq = n->nlmsg_seq = (unsigned)time(NULL) + type;
     mnl_nlmsg_put_extra_header(n, header_size);   // zeroed: AF_UNSPEC, no filter
     if (mnl_socket_sendto(nl, n, n->nlmsg_len) < 0) { perror("sendto"); exit(1); }
     unsigned port = mnl_socket_get_portid(nl);
+    int interrupted = 0;
     for (;;) {
-        // MNL_SOCKET_DUMP_SIZE (32 KB) is what the kernel fills per datagram.
         ssize_t len = mnl_socket_recvfrom(nl, buf, sizeof buf);
         if (len < 0) { perror("recvfrom"); exit(1); }
         int ret = mnl_cb_run(buf, len, seq, port, on_message, NULL);
+        if (ret < 0 && errno == EINTR) { interrupted = 1; if (ends_dump(buf, len)) break; continue; }
         if (ret <= MNL_CB_STOP) { if (ret < 0) { perror("dump"); exit(1); } break; }
     }
+    if (interrupted) goto again;
     return count - before;
 }
 

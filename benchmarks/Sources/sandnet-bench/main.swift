@@ -82,6 +82,7 @@ final class BenchNamespace {
         let start = now()
         let r = run(["ip", "-n", name, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n", output: false)
         if r.status != 0 { remove(); die("preparing \(name) with ip -batch failed") }
+        sleep(1)   // let address and route notifications settle before measuring
         FileHandle.standardError.write(Data("prepared \(name): \(links) veth ends in \(Int(Double(now() - start) / 1e9)) s\n".utf8))
     }
 
