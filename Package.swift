@@ -56,7 +56,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
-        .executableTarget(name: "sandnet-bench", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec"],
+        .executableTarget(name: "sandnet-bench",
+                          dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
                           path: "benchmarks/Sources/sandnet-bench"),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),

@@ -10,5 +10,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mkdir -p .build-bench
 cc -O2 -Wall -o .build-bench/floor benchmarks/floor/floor.c -lmnl
-swift build -c release --product sandnet-bench 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -3
-exec "$(swift build -c release --show-bin-path)/sandnet-bench" --floor .build-bench/floor "$@"
+swift build -c release --scratch-path .build-bench 2>&1 | grep -E "error|Build" | tail -3
+exec "$(swift build -c release --scratch-path .build-bench --show-bin-path)/sandnet-bench" --floor .build-bench/floor "$@"

@@ -1,0 +1,189 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+import Rtnetlink
+import SandboxNetwork
+import TapDevices
+import TrafficControl
+
+/// W2: plumbing `n` veth endpoints for a VM and taking it away again, per endpoint.
+/// sandnet runs its attach/detach engine (scan, journal, rollback-safe steps); the floor
+/// and iproute2 make the same kernel requests without any of that.
+struct W2 {
+    let o: Options
+    /// The journal directory: tmpfs by default, as /run (sandnet's default) is on a
+    /// systemd host; this machine's /run is on disk, measured separately.
+    var store = JournalStore(directory: "/dev/shm/\(Namespaces.prefix)-state")
+    let sandbox = "bench"
+    /// Link group for the floor's and iproute2's devices (sandnet picks its own).
+    let group: UInt32 = 4242
+
+    func attach(_ ns: EndpointNamespace, _ model: NetworkModel) throws -> Double {
+        var result: AttachResult?
+        let t = try timed {
+            result = try SandboxAttach.attach(AttachSettings(sandbox: sandbox, namespace: ns.name, model: model, vcpus: 2), store: store)
+        }
+        guard let result else { die("attach returned nothing") }
+        if result.descriptors.count != 2 * ns.count { die("attach opened \(result.descriptors.count) queues for \(ns.count) endpoints, not 2 each") }
+        result.closeDescriptors()
+        return t
+    }
+
+    func detach() throws -> Double { try timed { _ = try SandboxDetach.detach(sandbox: sandbox, store: store) } }
+
+    /// The tcfilter wiring through sandnet's library calls only (no scan beyond one link
+    /// dump, no journal): what the engine costs on top of these is its bookkeeping.
+    func libraryAttach(_ ns: EndpointNamespace) throws -> Double {
+        let rt = try Rtnetlink(namespace: .named(ns.name))
+        defer { rt.close() }
+        var fds: [Int32] = []
+        let t = try timed {
+            let endpoints = try rt.links().filter { $0.kind == "veth" && ($0.group ?? 0) == 0 }
+            for (i, e) in endpoints.enumerated() {
+                let q = try TunTap.create(TapSpec(name: "lb\(group)t\(i)", queues: 2, vnetHeader: true, persistent: true), in: .named(ns.name))
+                fds += q.takeDescriptors()
+                try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: group))
+                for (from, to) in [(e.index, q.index), (q.index, e.index)] {
+                    try rt.qdiscAdd(QdiscSpec(device: .index(from), kind: .ingress))
+                    try rt.filterAdd(FilterSpec(device: .index(from), parent: .ingressQdisc, priority: 1,
+                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: to))])))
+                }
+            }
+        }
+        for fd in fds { close(fd) }
+        return t
+    }
+
+    func floor(_ ns: EndpointNamespace, _ mode: String, _ extra: [String] = []) -> Double {
+        let out = run([o.floor, mode, ns.name, "\(group)"] + extra).stdout
+        if field(out, "counts")?.hasPrefix("endpoints=\(ns.count) ") != true && mode != "tc-detach" {
+            die("floor \(mode) did \(field(out, "counts") ?? "?") for \(ns.count) endpoints")
+        }
+        return number(out, "total")
+    }
+
+    // iproute2: one `ip -batch` and one `tc -batch` process per phase (start-up included).
+    func iproute2TcAttach(_ ns: EndpointNamespace) -> Double {
+        let ipLines = (0..<ns.count).flatMap { k in
+            ["tuntap add dev it\(k) mode tap multi_queue vnet_hdr", "link set dev it\(k) up mtu 1500 group \(group)"]
+        }
+        let tcLines = (0..<ns.count).flatMap { k in
+            ["qdisc add dev e\(k) ingress",
+             "filter add dev e\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev it\(k)",
+             "qdisc add dev it\(k) ingress",
+             "filter add dev it\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev e\(k)"]
+        }
+        return timed {
+            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n", output: false)
+            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n", output: false)
+        }
+    }
+
+    func iproute2TcDetach(_ ns: EndpointNamespace, oneByOne: Bool) -> Double {
+        let ipLines = oneByOne ? (0..<ns.count).map { "link del dev it\($0)" } : ["link del group \(group)"]
+        let tcLines = (0..<ns.count).map { "qdisc del dev e\($0) ingress" }
+        return timed {
+            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n", output: false)
+            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n", output: false)
+        }
+    }
+
+    func iproute2MacvtapAttach(_ ns: EndpointNamespace) -> Double {
+        let macs = ns.macs()
+        let lines = (0..<ns.count).flatMap { k -> [String] in
+            let hex = String(k, radix: 16)
+            return ["addr del 198.51.100.\(k % 254 + 1)/32 dev e\(k)", "addr del 2001:db8:1:\(hex)::1/64 dev e\(k)",
+                    "route del 2001:db8:2:\(hex)::/64 dev e\(k)",
+                    "link set dev e\(k) address 02:5e:\(String(format: "%02x:%02x", k >> 8, k & 255)):42:01",
+                    "link add link e\(k) name im\(k) address \(macs["e\(k)"]!) mtu 1500 up type macvtap mode bridge",
+                    "link set dev im\(k) group \(group)"]
+        }
+        return timed { run(["ip", "-n", ns.name, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n", output: false) }
+    }
+}
+
+func w2AttachDetach(_ o: Options) throws -> [Row] {
+    let w = W2(o: o)
+    defer { try? FileManager.default.removeItem(atPath: w.store.directory) }
+    let n = o.endpoints
+    let runs = o.attachRuns
+    var rows: [Row] = []
+
+    // tcfilter attach at n endpoints; each side's teardown (group delete) restores the namespace.
+    let ns = EndpointNamespace(count: n, tag: "ep\(n)")
+    defer { ns.remove() }
+    ns.expect(ns.bare, "before W2")
+    var sandnet: [Double] = [], library: [Double] = [], floor: [Double] = [], ip: [Double] = []
+    for _ in 0..<runs {
+        sandnet.append(try w.attach(ns, .tcfilter) / Double(n)); ns.expect(ns.tcWired, "after sandnet tcfilter attach")
+        _ = try w.detach(); ns.expect(ns.bare, "after sandnet detach")
+        library.append(try w.libraryAttach(ns) / Double(n)); ns.expect(ns.tcWired, "after sandnet library wiring")
+        _ = w.floor(ns, "tc-detach", ["group"]); ns.expect(ns.bare, "after floor group detach")
+        floor.append(w.floor(ns, "tc-attach") / Double(n)); ns.expect(ns.tcWired, "after floor tcfilter attach")
+        _ = w.floor(ns, "tc-detach", ["group"]); ns.expect(ns.bare, "after floor group detach")
+        ip.append(w.iproute2TcAttach(ns) / Double(n)); ns.expect(ns.tcWired, "after iproute2 tcfilter attach")
+        _ = w.iproute2TcDetach(ns, oneByOne: false); ns.expect(ns.bare, "after iproute2 group detach")
+    }
+    let r = median(sandnet) / median(floor)
+    rows.append(Row(workload: "W2 tcfilter attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(sandnet),
+                    floor: median(floor), iproute2: median(ip), target: "≤1.1× floor", met: r <= 1.1,
+                    note: "after each side: \(ns.tcWired); after each teardown: \(ns.bare); medians of \(runs) runs"))
+    rows.append(Row(workload: "W2 tcfilter wiring (sandnet library calls only)", unit: "ms/endpoint", sandnet: median(library),
+                    floor: median(floor), iproute2: median(ip), target: "", met: nil,
+                    note: "TunTap.create + linkSet + qdiscAdd/filterAdd ×2 by index, no scan/journal"))
+    // The same attach with the journal on this machine's disk-backed /run (fsync per step).
+    var onDisk = W2(o: o)
+    onDisk.store = JournalStore(directory: "/run/\(Namespaces.prefix)-state")
+    defer { try? FileManager.default.removeItem(atPath: onDisk.store.directory) }
+    let disk = try onDisk.attach(ns, .tcfilter) / Double(n)
+    ns.expect(ns.tcWired, "after sandnet tcfilter attach (journal on disk)")
+    _ = try onDisk.detach(); ns.expect(ns.bare, "after sandnet detach (journal on disk)")
+    rows.append(Row(workload: "W2 tcfilter attach, journal on disk (ext4 /run here)", unit: "ms/endpoint", sandnet: disk,
+                    floor: median(floor), iproute2: median(ip), target: "", met: nil,
+                    note: "one run; every journal step is written, fsync'd and renamed before its kernel change"))
+
+    // macvtap attach and detach at n endpoints. The floor and iproute2 do not restore, so
+    // they each get a fresh namespace per run.
+    var mvSandnet: [Double] = [], mvDetach: [Double] = [], mvFloor: [Double] = [], mvIp: [Double] = []
+    for i in 0..<runs {
+        mvSandnet.append(try w.attach(ns, .macvtap) / Double(n)); ns.expect(ns.macvtapWired, "after sandnet macvtap attach")
+        mvDetach.append(try w.detach() / Double(n)); ns.expect(ns.bare, "after sandnet macvtap detach")
+        let f = EndpointNamespace(count: n, tag: "mvf\(i)")
+        mvFloor.append(w.floor(f, "mv-attach") / Double(n)); f.expect(f.macvtapWired, "after floor macvtap attach")
+        f.remove()
+        let p = EndpointNamespace(count: n, tag: "mvi\(i)")
+        mvIp.append(w.iproute2MacvtapAttach(p) / Double(n)); p.expect(p.macvtapWired, "after iproute2 macvtap attach")
+        p.remove()
+    }
+    let rm = median(mvSandnet) / median(mvFloor)
+    rows.append(Row(workload: "W2 macvtap attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvSandnet),
+                    floor: median(mvFloor), iproute2: median(mvIp), target: "≤1.1× floor", met: rm <= 1.1,
+                    note: "after each side: \(ns.macvtapWired); iproute2 opens no queues (ip cannot)"))
+    rows.append(Row(workload: "W2 macvtap detach (sandnet detach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvDetach),
+                    floor: nil, iproute2: nil, note: "group delete, MACs, addresses and routes given back; namespace checked bare"))
+
+    // Detach at 1, 10, 100 endpoints next to the one-by-one floor (one RCU grace period per link).
+    for size in o.detachSizes {
+        let d = size == n ? ns : EndpointNamespace(count: size, tag: "det\(size)")
+        let reps = size >= 100 ? max(3, runs / 2) : runs
+        var s: [Double] = [], one: [Double] = [], grp: [Double] = [], ipOne: [Double] = [], ipGrp: [Double] = []
+        for _ in 0..<reps {
+            _ = try w.attach(d, .tcfilter); d.expect(d.tcWired, "before sandnet detach")
+            s.append(try w.detach() / Double(size)); d.expect(d.bare, "after sandnet detach")
+            _ = w.floor(d, "tc-attach")
+            one.append(w.floor(d, "tc-detach", ["one"]) / Double(size)); d.expect(d.bare, "after floor one-by-one detach")
+            _ = w.floor(d, "tc-attach")
+            grp.append(w.floor(d, "tc-detach", ["group"]) / Double(size)); d.expect(d.bare, "after floor group detach")
+            _ = w.iproute2TcAttach(d)
+            ipOne.append(w.iproute2TcDetach(d, oneByOne: true) / Double(size)); d.expect(d.bare, "after iproute2 one-by-one detach")
+            _ = w.iproute2TcAttach(d)
+            ipGrp.append(w.iproute2TcDetach(d, oneByOne: false) / Double(size)); d.expect(d.bare, "after iproute2 group detach")
+        }
+        if size != n { d.remove() }
+        let below = median(s) < median(one)
+        rows.append(Row(workload: "W2 tcfilter detach, \(size) endpoint\(size == 1 ? "" : "s")", unit: "ms/endpoint", sandnet: median(s),
+                        floor: median(one), iproute2: median(ipOne), target: "< one-by-one floor", met: below,
+                        note: "floor and iproute2 here delete taps one by one; by link group they take \(String(format: "%.2f", median(grp) / 1e6)) and \(String(format: "%.2f", median(ipGrp) / 1e6)) ms/endpoint; \(reps) runs"))
+    }
+    return rows
+}
