@@ -231,6 +231,9 @@ struct Evaluator {
             if let e = probe!.errnoName { s += ": \(e)" }
             if let k = probe!.kernelMessage { s += " (kernel: \(k))" }
             if let d = probe!.detail { s += "; \(d)" }
+            // The configuration names the cause the probe can only point at (a module on
+            // disk the kernel cannot load on demand, an option not set).
+            if configVerdict == .fail { s += "; " + result.options.filter { !holds($0) }.map(describe).joined(separator: ", ") }
             result.summary = s
             if fix.isEmpty { addProbeFix(r, probe!, to: &fix) }
         case (_, .pass?):
