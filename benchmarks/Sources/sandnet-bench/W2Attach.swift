@@ -14,14 +14,14 @@ struct W2 {
     /// The journal directory: tmpfs by default, as /run (sandnet's default) is on a
     /// systemd host; this machine's /run is on disk, measured separately.
     var store = JournalStore(directory: "/dev/shm/\(Namespaces.prefix)-state")
-    let sandbox = "bench"
+    func sandbox(_ ns: EndpointNamespace) -> String { "bench-\(ns.name)" }
     /// Link group for the floor's and iproute2's devices (sandnet picks its own).
     let group: UInt32 = 4242
 
     func attach(_ ns: EndpointNamespace, _ model: NetworkModel) throws -> Double {
         var result: AttachResult?
         let t = try timed {
-            result = try SandboxAttach.attach(AttachSettings(sandbox: sandbox, namespace: ns.name, model: model, vcpus: 2), store: store)
+            result = try SandboxAttach.attach(AttachSettings(sandbox: sandbox(ns), namespace: ns.name, model: model, vcpus: 2), store: store)
         }
         guard let result else { die("attach returned nothing") }
         if result.descriptors.count != 2 * ns.count { die("attach opened \(result.descriptors.count) queues for \(ns.count) endpoints, not 2 each") }
@@ -29,7 +29,7 @@ struct W2 {
         return t
     }
 
-    func detach() throws -> Double { try timed { _ = try SandboxDetach.detach(sandbox: sandbox, store: store) } }
+    func detach(_ ns: EndpointNamespace) throws -> Double { try timed { _ = try SandboxDetach.detach(sandbox: sandbox(ns), store: store) } }
 
     /// The tcfilter wiring through sandnet's library calls only (no scan beyond one link
     /// dump, no journal): what the engine costs on top of these is its bookkeeping.
@@ -102,88 +102,109 @@ struct W2 {
     }
 }
 
+/// `count` endpoints as pods of at most `perPod` (a sandbox's VM takes at most 16 NICs):
+/// every side plumbs each pod in turn, and times add up.
+struct Pods {
+    let pods: [EndpointNamespace]
+    var count: Int { pods.reduce(0) { $0 + $1.count } }
+
+    init(count: Int, perPod: Int = 10, tag: String) {
+        pods = stride(from: 0, to: count, by: perPod).enumerated().map { i, first in
+            EndpointNamespace(count: min(perPod, count - first), tag: "\(tag)-\(i)")
+        }
+    }
+    func remove() { for p in pods { p.remove() } }
+    func each(_ body: (EndpointNamespace) throws -> Double) rethrows -> Double { try pods.reduce(0) { $0 + (try body($1)) } }
+    func expect(_ state: (EndpointNamespace) -> EndpointNamespace.Census, _ phase: String) { for p in pods { p.expect(state(p), phase) } }
+    var description: String {
+        pods.count == 1 ? "1 pod" : "\(pods.count) pods of \(pods[0].count)"
+    }
+}
+
 func w2AttachDetach(_ o: Options) throws -> [Row] {
     let w = W2(o: o)
     defer { try? FileManager.default.removeItem(atPath: w.store.directory) }
     let n = o.endpoints
     let runs = o.attachRuns
     var rows: [Row] = []
+    let bare = { (p: EndpointNamespace) in p.bare }, tcWired = { (p: EndpointNamespace) in p.tcWired }
+    let mvWired = { (p: EndpointNamespace) in p.macvtapWired }
 
-    // tcfilter attach at n endpoints; each side's teardown (group delete) restores the namespace.
-    let ns = EndpointNamespace(count: n, tag: "ep\(n)")
-    defer { ns.remove() }
-    ns.expect(ns.bare, "before W2")
+    // tcfilter attach at n endpoints; each side's teardown (group delete) restores the namespaces.
+    let all = Pods(count: n, tag: "ep")
+    defer { all.remove() }
+    all.expect(bare, "before W2")
     var sandnet: [Double] = [], library: [Double] = [], floor: [Double] = [], ip: [Double] = []
     for _ in 0..<runs {
-        sandnet.append(try w.attach(ns, .tcfilter) / Double(n)); ns.expect(ns.tcWired, "after sandnet tcfilter attach")
-        _ = try w.detach(); ns.expect(ns.bare, "after sandnet detach")
-        library.append(try w.libraryAttach(ns) / Double(n)); ns.expect(ns.tcWired, "after sandnet library wiring")
-        _ = w.floor(ns, "tc-detach", ["group"]); ns.expect(ns.bare, "after floor group detach")
-        floor.append(w.floor(ns, "tc-attach") / Double(n)); ns.expect(ns.tcWired, "after floor tcfilter attach")
-        _ = w.floor(ns, "tc-detach", ["group"]); ns.expect(ns.bare, "after floor group detach")
-        ip.append(w.iproute2TcAttach(ns) / Double(n)); ns.expect(ns.tcWired, "after iproute2 tcfilter attach")
-        _ = w.iproute2TcDetach(ns, oneByOne: false); ns.expect(ns.bare, "after iproute2 group detach")
+        sandnet.append(try all.each { try w.attach($0, .tcfilter) } / Double(n)); all.expect(tcWired, "after sandnet tcfilter attach")
+        _ = try all.each { try w.detach($0) }; all.expect(bare, "after sandnet detach")
+        library.append(try all.each { try w.libraryAttach($0) } / Double(n)); all.expect(tcWired, "after sandnet library wiring")
+        _ = all.each { w.floor($0, "tc-detach", ["group"]) }; all.expect(bare, "after floor group detach")
+        floor.append(all.each { w.floor($0, "tc-attach") } / Double(n)); all.expect(tcWired, "after floor tcfilter attach")
+        _ = all.each { w.floor($0, "tc-detach", ["group"]) }; all.expect(bare, "after floor group detach")
+        ip.append(all.each { w.iproute2TcAttach($0) } / Double(n)); all.expect(tcWired, "after iproute2 tcfilter attach")
+        _ = all.each { w.iproute2TcDetach($0, oneByOne: false) }; all.expect(bare, "after iproute2 group detach")
     }
     let r = median(sandnet) / median(floor)
     rows.append(Row(workload: "W2 tcfilter attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(sandnet),
                     floor: median(floor), iproute2: median(ip), target: "≤1.1× floor", met: r <= 1.1,
-                    note: "after each side: \(ns.tcWired); after each teardown: \(ns.bare); medians of \(runs) runs"))
+                    note: "\(all.description); per pod after each side: \(all.pods[0].tcWired), after each teardown: \(all.pods[0].bare); medians of \(runs) runs"))
     rows.append(Row(workload: "W2 tcfilter wiring (sandnet library calls only)", unit: "ms/endpoint", sandnet: median(library),
                     floor: median(floor), iproute2: median(ip), target: "", met: nil,
                     note: "TunTap.create + linkSet + qdiscAdd/filterAdd ×2 by index, no scan/journal"))
+
     // The same attach with the journal on this machine's disk-backed /run (fsync per step).
     var onDisk = W2(o: o)
     onDisk.store = JournalStore(directory: "/run/\(Namespaces.prefix)-state")
     defer { try? FileManager.default.removeItem(atPath: onDisk.store.directory) }
-    let disk = try onDisk.attach(ns, .tcfilter) / Double(n)
-    ns.expect(ns.tcWired, "after sandnet tcfilter attach (journal on disk)")
-    _ = try onDisk.detach(); ns.expect(ns.bare, "after sandnet detach (journal on disk)")
+    let disk = try all.each { try onDisk.attach($0, .tcfilter) } / Double(n)
+    all.expect(tcWired, "after sandnet tcfilter attach (journal on disk)")
+    _ = try all.each { try onDisk.detach($0) }; all.expect(bare, "after sandnet detach (journal on disk)")
     rows.append(Row(workload: "W2 tcfilter attach, journal on disk (ext4 /run here)", unit: "ms/endpoint", sandnet: disk,
                     floor: median(floor), iproute2: median(ip), target: "", met: nil,
                     note: "one run; every journal step is written, fsync'd and renamed before its kernel change"))
 
-    // macvtap attach and detach at n endpoints. The floor and iproute2 do not restore, so
-    // they each get a fresh namespace per run.
+    // macvtap attach and detach. The floor and iproute2 do not restore, so they get fresh namespaces per run.
     var mvSandnet: [Double] = [], mvDetach: [Double] = [], mvFloor: [Double] = [], mvIp: [Double] = []
     for i in 0..<runs {
-        mvSandnet.append(try w.attach(ns, .macvtap) / Double(n)); ns.expect(ns.macvtapWired, "after sandnet macvtap attach")
-        mvDetach.append(try w.detach() / Double(n)); ns.expect(ns.bare, "after sandnet macvtap detach")
-        let f = EndpointNamespace(count: n, tag: "mvf\(i)")
-        mvFloor.append(w.floor(f, "mv-attach") / Double(n)); f.expect(f.macvtapWired, "after floor macvtap attach")
+        mvSandnet.append(try all.each { try w.attach($0, .macvtap) } / Double(n)); all.expect(mvWired, "after sandnet macvtap attach")
+        mvDetach.append(try all.each { try w.detach($0) } / Double(n)); all.expect(bare, "after sandnet macvtap detach")
+        let f = Pods(count: n, tag: "mvf\(i)")
+        mvFloor.append(f.each { w.floor($0, "mv-attach") } / Double(n)); f.expect(mvWired, "after floor macvtap attach")
         f.remove()
-        let p = EndpointNamespace(count: n, tag: "mvi\(i)")
-        mvIp.append(w.iproute2MacvtapAttach(p) / Double(n)); p.expect(p.macvtapWired, "after iproute2 macvtap attach")
+        let p = Pods(count: n, tag: "mvi\(i)")
+        mvIp.append(p.each { w.iproute2MacvtapAttach($0) } / Double(n)); p.expect(mvWired, "after iproute2 macvtap attach")
         p.remove()
     }
     let rm = median(mvSandnet) / median(mvFloor)
     rows.append(Row(workload: "W2 macvtap attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvSandnet),
                     floor: median(mvFloor), iproute2: median(mvIp), target: "≤1.1× floor", met: rm <= 1.1,
-                    note: "after each side: \(ns.macvtapWired); iproute2 opens no queues (ip cannot)"))
+                    note: "per pod after each side: \(all.pods[0].macvtapWired); iproute2 opens no queues (ip cannot)"))
     rows.append(Row(workload: "W2 macvtap detach (sandnet detach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvDetach),
-                    floor: nil, iproute2: nil, note: "group delete, MACs, addresses and routes given back; namespace checked bare"))
+                    floor: nil, iproute2: nil, note: "group delete per pod, MACs, addresses and routes given back; namespaces checked bare"))
 
     // Detach at 1, 10, 100 endpoints next to the one-by-one floor (one RCU grace period per link).
     for size in o.detachSizes {
-        let d = size == n ? ns : EndpointNamespace(count: size, tag: "det\(size)")
+        let d = size == n ? all : Pods(count: size, tag: "det\(size)")
         let reps = size >= 100 ? max(3, runs / 2) : runs
         var s: [Double] = [], one: [Double] = [], grp: [Double] = [], ipOne: [Double] = [], ipGrp: [Double] = []
         for _ in 0..<reps {
-            _ = try w.attach(d, .tcfilter); d.expect(d.tcWired, "before sandnet detach")
-            s.append(try w.detach() / Double(size)); d.expect(d.bare, "after sandnet detach")
-            _ = w.floor(d, "tc-attach")
-            one.append(w.floor(d, "tc-detach", ["one"]) / Double(size)); d.expect(d.bare, "after floor one-by-one detach")
-            _ = w.floor(d, "tc-attach")
-            grp.append(w.floor(d, "tc-detach", ["group"]) / Double(size)); d.expect(d.bare, "after floor group detach")
-            _ = w.iproute2TcAttach(d)
-            ipOne.append(w.iproute2TcDetach(d, oneByOne: true) / Double(size)); d.expect(d.bare, "after iproute2 one-by-one detach")
-            _ = w.iproute2TcAttach(d)
-            ipGrp.append(w.iproute2TcDetach(d, oneByOne: false) / Double(size)); d.expect(d.bare, "after iproute2 group detach")
+            _ = try d.each { try w.attach($0, .tcfilter) }; d.expect(tcWired, "before sandnet detach")
+            s.append(try d.each { try w.detach($0) } / Double(size)); d.expect(bare, "after sandnet detach")
+            _ = d.each { w.floor($0, "tc-attach") }
+            one.append(d.each { w.floor($0, "tc-detach", ["one"]) } / Double(size)); d.expect(bare, "after floor one-by-one detach")
+            _ = d.each { w.floor($0, "tc-attach") }
+            grp.append(d.each { w.floor($0, "tc-detach", ["group"]) } / Double(size)); d.expect(bare, "after floor group detach")
+            _ = d.each { w.iproute2TcAttach($0) }
+            ipOne.append(d.each { w.iproute2TcDetach($0, oneByOne: true) } / Double(size)); d.expect(bare, "after iproute2 one-by-one detach")
+            _ = d.each { w.iproute2TcAttach($0) }
+            ipGrp.append(d.each { w.iproute2TcDetach($0, oneByOne: false) } / Double(size)); d.expect(bare, "after iproute2 group detach")
         }
         if size != n { d.remove() }
         let below = median(s) < median(one)
-        rows.append(Row(workload: "W2 tcfilter detach, \(size) endpoint\(size == 1 ? "" : "s")", unit: "ms/endpoint", sandnet: median(s),
+        rows.append(Row(workload: "W2 tcfilter detach, \(size) endpoint\(size == 1 ? "" : "s") (\(d.description))", unit: "ms/endpoint", sandnet: median(s),
                         floor: median(one), iproute2: median(ipOne), target: "< one-by-one floor", met: below,
-                        note: "floor and iproute2 here delete taps one by one; by link group they take \(String(format: "%.2f", median(grp) / 1e6)) and \(String(format: "%.2f", median(ipGrp) / 1e6)) ms/endpoint; \(reps) runs"))
+                        note: "floor and iproute2 here delete taps one by one; by link group (one per pod) they take \(String(format: "%.2f", median(grp) / 1e6)) and \(String(format: "%.2f", median(ipGrp) / 1e6)) ms/endpoint; \(reps) runs"))
     }
     return rows
 }
