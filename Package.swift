@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
-        .target(name: "GuestLab", dependencies: ["CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket"]),
+        .target(name: "GuestLab", dependencies: ["CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux"]),
         .executableTarget(
             name: "sandnet",
             dependencies: [
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
         .testTarget(name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
-        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "HostCheckTests", dependencies: ["HostCheck", "NetlinkSocket", "TestSupport"]),

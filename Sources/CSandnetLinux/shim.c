@@ -110,3 +110,11 @@ ssize_t sandnet_netlink_send_to(int fd, const void *buf, size_t len, uint32_t po
     sa.nl_family = AF_NETLINK; sa.nl_pid = port;
     return sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof sa);
 }
+
+#include <fcntl.h>
+int sandnet_tun_get_dev_netns(int fd) {
+    int ns = ioctl(fd, TUNGETDEVNETNS);
+    if (ns >= 0) fcntl(ns, F_SETFD, FD_CLOEXEC);
+    return ns;
+}
+int sandnet_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import CSandnetLinux
 #endif
 
 /// A QEMU child started with posix_spawn: stdin /dev/null, stdout (the serial console)
@@ -26,10 +27,9 @@ final class QemuProcess {
             throw GuestLabError.qemuFailedToStart(binary: binary, status: nil, stderr: "descriptor \(fd) meant for QEMU is not open")
         }
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        // pipe2 is not visible from Swift's Glibc; set CLOEXEC right after pipe().
-        guard pipe(&out) == 0 else { throw spawnError(binary, errno) }
-        guard pipe(&err) == 0 else { close(out[0]); close(out[1]); throw spawnError(binary, errno) }
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Close-on-exec from birth, so a concurrent spawn elsewhere cannot inherit them.
+        guard sandnet_pipe_cloexec(&out) == 0 else { throw spawnError(binary, errno) }
+        guard sandnet_pipe_cloexec(&err) == 0 else { close(out[0]); close(out[1]); throw spawnError(binary, errno) }
         defer { close(out[1]); close(err[1]) }
 
         var actions = posix_spawn_file_actions_t()

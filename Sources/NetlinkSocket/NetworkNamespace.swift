@@ -126,4 +126,15 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct NamespaceIdentity: Hashable, Sendable { public let device: UInt64; public let inode: UInt64 }
+public struct NamespaceIdentity: Hashable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
+    public init(device: UInt64, inode: UInt64) { self.device = device; self.inode = inode }
+
+    /// Identity of the namespace open at `fd`.
+    public init(descriptor fd: Int32) throws {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw NetlinkError.system(operation: "stat network namespace", object: "fd \(fd)", errno: Glibc.errno) }
+        self.init(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+}

@@ -106,6 +106,15 @@ public enum TunTap {
         }
     }
 
+    /// The namespace the tap behind queue descriptor `fd` lives in (TUNGETDEVNETNS),
+    /// or nil when `fd` is not an attached tun/tap queue.
+    public static func namespace(ofQueue fd: Int32) -> NamespaceIdentity? {
+        let ns = sandnet_tun_get_dev_netns(fd)
+        guard ns >= 0 else { return nil }
+        defer { Glibc.close(ns) }
+        return try? NamespaceIdentity(descriptor: ns)
+    }
+
     /// `ip tuntap del NAME`: removes the device, persistent or not, through rtnetlink.
     public static func delete(name: String, in namespace: NetworkNamespace? = nil) throws {
         let rt = try Rtnetlink(namespace: namespace)

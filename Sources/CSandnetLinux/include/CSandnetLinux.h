@@ -30,7 +30,6 @@ int sandnet_mount_make_shared_rec(const char *target);
 int sandnet_mount_make_private(const char *target);
 int sandnet_mount_bind_self(const char *target);
 int sandnet_close_range_except(const int *keep, int count);
-#endif
 
 // Netlink socket helpers (struct sockaddr_nl lives in <linux/netlink.h>).
 // Return -1 with errno on failure.
@@ -54,3 +53,9 @@ unsigned int sandnet_dev_minor(unsigned long long dev);
 // AF_PACKET SOCK_RAW socket for every protocol, CLOEXEC, bound to ifindex.
 int sandnet_packet_socket(int ifindex);
 unsigned long sandnet_TUNSETVNETHDRSZ(void);
+// TUNGETDEVNETNS: a new CLOEXEC descriptor of the namespace the tap lives in, or -1.
+int sandnet_tun_get_dev_netns(int fd);
+// pipe2(O_CLOEXEC): both ends close-on-exec from birth, no window for a concurrent spawn.
+int sandnet_pipe_cloexec(int fds[2]);
+
+#endif
