@@ -13,9 +13,11 @@ final class PodFixture {
     init() throws {
         host = try TestNamespace(prefix: "snh")
         do { pod = try TestNamespace(prefix: "snp") } catch { host.remove(); throw error }
-        try host.ip("link", "add", "uplink", "type", "veth", "peer", "name", "uplinkp")
-        try host.ip("link", "set", "uplink", "up")
-        try host.ip("link", "set", "uplinkp", "up")
+        do {
+            try host.ip("link", "add", "uplink", "type", "veth", "peer", "name", "uplinkp")
+            try host.ip("link", "set", "uplink", "up")
+            try host.ip("link", "set", "uplinkp", "up")
+        } catch { remove(); throw error }
     }
 
     func remove() { pod.remove(); host.remove() }

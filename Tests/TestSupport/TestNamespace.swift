@@ -67,10 +67,27 @@ public final class TestNamespace: @unchecked Sendable {
     private static let counter = Counter()
 
     public init(prefix: String = "snt") throws {
+        Self.sweepOnce
         // pid + counter + random: unique across parallel tests and concurrent test runs.
         name = "\(prefix)-\(getpid())-\(Self.counter.next())-\(UInt16.random(in: 0...UInt16.max))"
         try NetworkNamespace.create(named: name)
     }
+
+    deinit { if !removed { remove() } }
+
+    /// A test process that died (a trap, SIGKILL, a timeout) cannot run its own cleanup, so
+    /// the first namespace a test run makes removes those left by dead test processes: the
+    /// names carry the creator's pid (`PREFIX-PID-N-R`), and only such names are touched.
+    private static let sweepOnce: Void = {
+        for name in NetworkNamespace.listNamed() {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0].hasPrefix("sn"), let pid = Int32(parts[1]),
+                  Int(parts[2]) != nil, Int(parts[3]) != nil, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? NetworkNamespace.delete(named: name)
+            }
+        }
+    }()
 
     /// `ip -n NAME ...`
     public func ip(_ args: String...) throws -> String { try TestEnvironment.sh(["ip", "-n", name] + args) }
@@ -78,7 +95,12 @@ public final class TestNamespace: @unchecked Sendable {
     public func tc(_ args: String...) throws -> String { try TestEnvironment.sh(["tc", "-n", name] + args) }
     public func tcJSON(_ args: String...) throws -> [[String: Any]] { try TestEnvironment.jsonArgs(["tc", "-n", name, "-j"] + args) }
 
-    public func remove() { try? NetworkNamespace.delete(named: name) }
+    private var removed = false
+    public func remove() {
+        guard !removed else { return }
+        removed = true
+        try? NetworkNamespace.delete(named: name)
+    }
 
     /// Creates a namespace, runs `body`, and always deletes it.
     public static func with<T>(prefix: String = "snt", _ body: (TestNamespace) throws -> T) throws -> T {
