@@ -4,10 +4,15 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     case v6([UInt8])   // always 16 bytes
 
     public init?(bytes: some Collection<UInt8>) {
-        let b = Array(bytes)
-        switch b.count {
-        case 4: self = .v4(b[0], b[1], b[2], b[3])
-        case 16: self = .v6(b)
+        switch bytes.count {
+        case 4:
+            // No intermediate array: addresses are decoded thousands of times per scan.
+            var i = bytes.startIndex
+            let a = bytes[i]; bytes.formIndex(after: &i)
+            let b = bytes[i]; bytes.formIndex(after: &i)
+            let c = bytes[i]; bytes.formIndex(after: &i)
+            self = .v4(a, b, c, bytes[i])
+        case 16: self = .v6(Array(bytes))
         default: return nil
         }
     }

@@ -10,22 +10,33 @@ public struct NetlinkAttribute: Equatable, Sendable {
     public var isNested: Bool
     /// NLA_F_NET_BYTEORDER: kept so a decoded attribute is re-emitted byte for byte.
     public var isNetworkByteOrder: Bool = false
-    public var payload: [UInt8]
+    /// The payload as a view into the bytes it was decoded from (no copy per attribute:
+    /// copying every attribute of a 500-link dump into its own array was most of a scan's
+    /// user-space cost). Indices are those of the underlying buffer: use `startIndex`.
+    public var payloadSlice: ArraySlice<UInt8>
+    /// The payload as its own array (a copy).
+    public var payload: [UInt8] {
+        get { Array(payloadSlice) }
+        set { payloadSlice = newValue[...] }
+    }
 
     public init(type: UInt16, payload: [UInt8], nested: Bool = false) {
-        self.type = type & Self.typeMask; self.payload = payload; self.isNested = nested
+        self.type = type & Self.typeMask; self.payloadSlice = payload[...]; self.isNested = nested
+    }
+    public init(type: UInt16, payloadSlice: ArraySlice<UInt8>, nested: Bool = false) {
+        self.type = type & Self.typeMask; self.payloadSlice = payloadSlice; self.isNested = nested
     }
 
     // MARK: payload readers (all bounds-checked)
     // The length is checked here, so the happy path builds no error text (string
     // interpolation per attribute read was a visible share of a 500-link scan).
-    public func u8() throws -> UInt8 { try require(1); return payload[0] }
-    public func u16() throws -> UInt16 { try require(2); var r = ByteReader(payload); return try r.u16() }
-    public func u32() throws -> UInt32 { try require(4); var r = ByteReader(payload); return try r.u32() }
+    public func u8() throws -> UInt8 { try require(1); return payloadSlice[payloadSlice.startIndex] }
+    public func u16() throws -> UInt16 { try require(2); var r = ByteReader(payloadSlice); return try r.u16() }
+    public func u32() throws -> UInt32 { try require(4); var r = ByteReader(payloadSlice); return try r.u32() }
     public func i32() throws -> Int32 { Int32(bitPattern: try u32()) }
-    public func u64() throws -> UInt64 { try require(8); var r = ByteReader(payload); return try r.u64() }
+    public func u64() throws -> UInt64 { try require(8); var r = ByteReader(payloadSlice); return try r.u64() }
     private func require(_ n: Int) throws {
-        if payload.count < n { throw DecodeError.truncated(what: "attribute \(type) (\(n * 8)-bit value)", need: n, have: payload.count) }
+        if payloadSlice.count < n { throw DecodeError.truncated(what: "attribute \(type) (\(n * 8)-bit value)", need: n, have: payloadSlice.count) }
     }
     /// Big-endian u16 (ports).
     public func be16() throws -> UInt16 { UInt16(bigEndian: try u16()) }
@@ -33,19 +44,19 @@ public struct NetlinkAttribute: Equatable, Sendable {
     public func be32() throws -> UInt32 { UInt32(bigEndian: try u32()) }
     /// NUL-terminated string; a missing terminator is accepted.
     public func string() -> String {
-        let end = payload.firstIndex(of: 0) ?? payload.endIndex
-        return String(decoding: payload[..<end], as: UTF8.self)
+        let end = payloadSlice.firstIndex(of: 0) ?? payloadSlice.endIndex
+        return String(decoding: payloadSlice[..<end], as: UTF8.self)
     }
-    /// Children of a nested attribute.
-    public func nested() throws -> [NetlinkAttribute] { try NetlinkAttribute.decodeAll(payload[...]) }
+    /// Children of a nested attribute (views into the same bytes).
+    public func nested() throws -> [NetlinkAttribute] { try NetlinkAttribute.decodeAll(payloadSlice) }
 
     public func encode(into w: inout ByteWriter) {
         // nla_len is 16 bits: a larger payload is a programming error, not input.
-        precondition(payload.count <= Int(UInt16.max) - 4, "netlink attribute \(type) payload of \(payload.count) bytes exceeds nla_len")
-        let length = 4 + payload.count
+        precondition(payloadSlice.count <= Int(UInt16.max) - 4, "netlink attribute \(type) payload of \(payloadSlice.count) bytes exceeds nla_len")
+        let length = 4 + payloadSlice.count
         w.u16(UInt16(length))
         w.u16(type | (isNested ? Self.nestedFlag : 0) | (isNetworkByteOrder ? Self.byteOrderFlag : 0))
-        w.append(payload); w.pad()
+        w.append(payloadSlice); w.pad()
     }
 
     /// Decodes a run of attributes that fills `bytes` exactly (modulo final padding).
@@ -61,7 +72,7 @@ public struct NetlinkAttribute: Equatable, Sendable {
                 throw DecodeError.truncated(what: "nlattr payload (type \(rawType & typeMask))", need: length - 4, have: r.remaining)
             }
             let payload = try r.take(length - 4, "nlattr payload")
-            var a = NetlinkAttribute(type: rawType, payload: Array(payload))
+            var a = NetlinkAttribute(type: rawType, payloadSlice: payload)
             a.isNested = rawType & nestedFlag != 0
             a.isNetworkByteOrder = rawType & byteOrderFlag != 0
             out.append(a)

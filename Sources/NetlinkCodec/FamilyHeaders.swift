@@ -10,7 +10,7 @@ public protocol FamilyHeader: Equatable, Sendable {
 extension FamilyHeader {
     public var bytes: [UInt8] { var w = ByteWriter(); encode(into: &w); return w.bytes }
     public static func decode(_ message: NetlinkMessage) throws -> (Self, [NetlinkAttribute]) {
-        var r = ByteReader(message.payload)
+        var r = ByteReader(message.payloadSlice)
         try r.require(size, "\(Self.self)")
         let h = try decode(&r)
         return (h, try message.attributes(after: size))

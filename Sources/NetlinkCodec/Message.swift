@@ -1,9 +1,17 @@
 /// A decoded netlink message: its header and the bytes after the header.
 public struct NetlinkMessage: Equatable, Sendable {
     public var header: NetlinkHeader
-    public var payload: [UInt8]
+    /// The bytes after the header, as a view into the datagram they were decoded from
+    /// (attributes decoded from it share the same storage). Use `startIndex`.
+    public var payloadSlice: ArraySlice<UInt8>
+    /// The bytes after the header as their own array (a copy).
+    public var payload: [UInt8] {
+        get { Array(payloadSlice) }
+        set { payloadSlice = newValue[...] }
+    }
 
-    public init(header: NetlinkHeader, payload: [UInt8]) { self.header = header; self.payload = payload }
+    public init(header: NetlinkHeader, payload: [UInt8]) { self.header = header; self.payloadSlice = payload[...] }
+    public init(header: NetlinkHeader, payloadSlice: ArraySlice<UInt8>) { self.header = header; self.payloadSlice = payloadSlice }
 
     /// Builds a request: a family header (ifinfomsg, rtmsg, ...) followed by attributes.
     public init(type: UInt16, flags: NetlinkFlags, body: [UInt8], attributes: AttributeWriter = AttributeWriter()) {
@@ -12,33 +20,36 @@ public struct NetlinkMessage: Equatable, Sendable {
         payload.append(contentsOf: repeatElement(0, count: pad))
         payload.append(contentsOf: attributes.bytes)
         self.header = NetlinkHeader(length: UInt32(NetlinkHeader.size + payload.count), type: type, flags: flags)
-        self.payload = payload
+        self.payloadSlice = payload[...]
     }
 
     /// Wire bytes with the given sequence number and port. Length is always recomputed.
     public func encode(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
         var h = header
-        h.length = UInt32(NetlinkHeader.size + payload.count)
+        h.length = UInt32(NetlinkHeader.size + payloadSlice.count)
         h.sequence = sequence; h.portID = portID
         var w = ByteWriter()
         h.encode(into: &w)
-        w.append(payload)
+        w.append(payloadSlice)
         return w.bytes
     }
 
     /// Attributes that follow a fixed family header of `fixedSize` bytes.
     public func attributes(after fixedSize: Int) throws -> [NetlinkAttribute] {
         let start = netlinkAlign(fixedSize)
-        guard payload.count >= fixedSize else {
-            throw DecodeError.truncated(what: "family header of message type \(header.type)", need: fixedSize, have: payload.count)
+        guard payloadSlice.count >= fixedSize else {
+            throw DecodeError.truncated(what: "family header of message type \(header.type)", need: fixedSize, have: payloadSlice.count)
         }
-        if start >= payload.count { return [] }
-        return try NetlinkAttribute.decodeAll(payload[start...])
+        if start >= payloadSlice.count { return [] }
+        return try NetlinkAttribute.decodeAll(payloadSlice[(payloadSlice.startIndex + start)...])
     }
 
     /// Splits one received datagram into messages. Hostile lengths throw, never trap.
+    /// Messages and their attributes are views into one copy of `bytes` made here, so they
+    /// do not pin (or force a copy-on-write of) the caller's reusable receive buffer.
     public static func decodeStream(_ bytes: ArraySlice<UInt8>) throws -> [NetlinkMessage] {
-        var r = ByteReader(bytes)
+        let datagram = Array(bytes)
+        var r = ByteReader(datagram)
         var out: [NetlinkMessage] = []
         while r.remaining > 0 {
             let start = r.offset
@@ -49,7 +60,7 @@ public struct NetlinkMessage: Equatable, Sendable {
                 throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
             }
             let payload = try r.take(length - NetlinkHeader.size, "message payload")
-            out.append(NetlinkMessage(header: header, payload: Array(payload)))
+            out.append(NetlinkMessage(header: header, payloadSlice: payload))
             r.skipPadding(after: r.offset - start)
         }
         return out
@@ -75,7 +86,7 @@ public struct NetlinkErrorMessage: Equatable, Sendable {
     }
 
     public static func decode(_ message: NetlinkMessage) throws -> NetlinkErrorMessage {
-        var r = ByteReader(message.payload)
+        var r = ByteReader(message.payloadSlice)
         let err = try r.i32("nlmsgerr.error")
         // The kernel sends 0 or a negative errno; anything else is not from the kernel
         // (and negating Int32.min would trap).
@@ -89,7 +100,7 @@ public struct NetlinkErrorMessage: Equatable, Sendable {
         }
         var result = NetlinkErrorMessage(errno: -err, request: original)
         if message.header.flags.contains(.ackTLVs), r.remaining > 0 {
-            let attrs = try NetlinkAttribute.decodeAll(message.payload[r.offset...])
+            let attrs = try NetlinkAttribute.decodeAll(message.payloadSlice[r.offset...])
             result.extAckMessage = attrs.first(attrMessage)?.string()
             result.extAckOffset = try attrs.first(attrOffset)?.u32()
             result.missingAttribute = try attrs.first(attrMissingType)?.u32()

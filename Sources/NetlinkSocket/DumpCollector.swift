@@ -22,7 +22,7 @@ public struct DumpCollector: Sendable {
         case NetlinkMessageType.done:
             // NLMSG_DONE carries an int: a negative errno if the dump failed midway,
             // followed by extended-ACK attributes when the kernel has some.
-            var r = ByteReader(reply.payload)
+            var r = ByteReader(reply.payloadSlice)
             let status = (try? r.i32()) ?? 0
             if status < 0 {
                 let tlvs = reply.payload.count > 4 ? (try? NetlinkAttribute.decodeAll(reply.payload[4...])) : nil

@@ -65,18 +65,18 @@ extension Address {
         let (h, attrs) = try IfAddrMessage.decode(message)
         // IPv4 puts the local address in IFA_LOCAL and the peer (or the same address) in
         // IFA_ADDRESS; IPv6 sends only IFA_ADDRESS unless there is a peer.
-        let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payload) }
-        let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payload) }
+        let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payloadSlice) }
+        let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payloadSlice) }
         guard let mine = local ?? address else { return nil }
         var a = Address(index: Int32(bitPattern: h.index), family: h.family,
                         prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: h.scope, flags: UInt32(h.flags))
         if let local, let address, local != address { a.peer = address }
-        a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payload) }
+        a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payloadSlice) }
         a.label = attrs.first(IFA.LABEL)?.string()
         if let f = try attrs.first(IFA.FLAGS)?.u32() { a.flags = f }
         if let c = attrs.first(IFA.CACHEINFO) {
             // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
-            var r = ByteReader(c.payload)
+            var r = ByteReader(c.payloadSlice)
             a.preferredLifetime = try r.u32("ifa_cacheinfo.ifa_prefered")
             a.validLifetime = try r.u32("ifa_cacheinfo.ifa_valid")
         }

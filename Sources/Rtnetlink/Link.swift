@@ -121,7 +121,7 @@ public struct LinkStatistics: Sendable, Equatable, Codable {
     public var rxErrors: UInt64, txErrors: UInt64, rxDropped: UInt64, txDropped: UInt64
     public var multicast: UInt64, collisions: UInt64
 
-    static func decode(_ payload: [UInt8]) throws -> LinkStatistics {
+    static func decode(_ payload: ArraySlice<UInt8>) throws -> LinkStatistics {
         var r = ByteReader(payload)
         return LinkStatistics(rxPackets: try r.u64(), txPackets: try r.u64(), rxBytes: try r.u64(), txBytes: try r.u64(),
                               rxErrors: try r.u64(), txErrors: try r.u64(), rxDropped: try r.u64(), txDropped: try r.u64(),
@@ -134,6 +134,7 @@ extension Link {
     public static func decode(_ message: NetlinkMessage) throws -> Link {
         let (h, attrs) = try IfInfoMessage.decode(message)
         var link = Link(index: h.index, name: "", flags: h.flags, linkType: h.type, otherAttributeTypes: [])
+        link.otherAttributeTypes.reserveCapacity(attrs.count)   // one allocation, not a growth per unknown type
         for a in attrs {
             switch a.type {
             case IFLA.IFNAME: link.name = a.string()
@@ -155,7 +156,7 @@ extension Link {
             case IFLA.IFALIAS: link.alias = a.string()
             case IFLA.PARENT_DEV_NAME: link.parentDevice = a.string()
             case IFLA.PARENT_DEV_BUS_NAME: link.parentBus = a.string()
-            case IFLA.STATS64: link.statistics = try LinkStatistics.decode(a.payload)
+            case IFLA.STATS64: link.statistics = try LinkStatistics.decode(a.payloadSlice)
             case IFLA.LINKINFO: try link.decodeLinkInfo(try a.nested())
             default: link.otherAttributeTypes.append(a.type)
             }
@@ -184,8 +185,8 @@ extension Link {
         case "vxlan":
             var v = VxlanInfo(vni: try data.first(IFLA_VXLAN.ID)?.u32() ?? 0)
             v.port = try data.first(IFLA_VXLAN.PORT)?.be16()
-            v.group = (data.first(IFLA_VXLAN.GROUP) ?? data.first(IFLA_VXLAN.GROUP6)).flatMap { IPAddress(bytes: $0.payload) }
-            v.local = (data.first(IFLA_VXLAN.LOCAL) ?? data.first(IFLA_VXLAN.LOCAL6)).flatMap { IPAddress(bytes: $0.payload) }
+            v.group = (data.first(IFLA_VXLAN.GROUP) ?? data.first(IFLA_VXLAN.GROUP6)).flatMap { IPAddress(bytes: $0.payloadSlice) }
+            v.local = (data.first(IFLA_VXLAN.LOCAL) ?? data.first(IFLA_VXLAN.LOCAL6)).flatMap { IPAddress(bytes: $0.payloadSlice) }
             v.lowerIndex = try data.first(IFLA_VXLAN.LINK)?.u32()
             v.learning = try data.first(IFLA_VXLAN.LEARNING).map { try $0.u8() != 0 }
             v.ttl = try data.first(IFLA_VXLAN.TTL)?.u8()

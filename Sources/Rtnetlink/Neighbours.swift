@@ -30,7 +30,7 @@ extension Neighbour {
     public static func decode(_ message: NetlinkMessage) throws -> Neighbour {
         let (h, attrs) = try NeighbourMessageHeader.decode(message)
         return Neighbour(index: h.index, family: h.family,
-                         destination: attrs.first(NDA.DST).flatMap { IPAddress(bytes: $0.payload) },
+                         destination: attrs.first(NDA.DST).flatMap { IPAddress(bytes: $0.payloadSlice) },
                          linkAddress: attrs.first(NDA.LLADDR).map { MACAddress(bytes: $0.payload) },
                          state: h.state, flags: h.flags)
     }

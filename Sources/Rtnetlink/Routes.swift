@@ -112,10 +112,10 @@ extension Route {
                       otherAttributeTypes: [])
         for a in attrs {
             switch a.type {
-            case RTA.DST: r.destination = IPAddress(bytes: a.payload).map { IPPrefix(address: $0, length: Int(h.destinationLength)) }
-            case RTA.SRC: r.sourcePrefix = IPAddress(bytes: a.payload).map { IPPrefix(address: $0, length: Int(h.sourceLength)) }
-            case RTA.GATEWAY: r.gateway = IPAddress(bytes: a.payload)
-            case RTA.PREFSRC: r.preferredSource = IPAddress(bytes: a.payload)
+            case RTA.DST: r.destination = IPAddress(bytes: a.payloadSlice).map { IPPrefix(address: $0, length: Int(h.destinationLength)) }
+            case RTA.SRC: r.sourcePrefix = IPAddress(bytes: a.payloadSlice).map { IPPrefix(address: $0, length: Int(h.sourceLength)) }
+            case RTA.GATEWAY: r.gateway = IPAddress(bytes: a.payloadSlice)
+            case RTA.PREFSRC: r.preferredSource = IPAddress(bytes: a.payloadSlice)
             case RTA.OIF: r.outputIndex = try a.i32()
             case RTA.IIF: r.inputIndex = try a.i32()
             case RTA.PRIORITY: r.priority = try a.u32()

@@ -141,7 +141,7 @@ public enum ActionCodec {
             default: parms = nil
             }
             guard let parms else { return out }
-            var r = ByteReader(parms.payload)   // struct tc_gen
+            var r = ByteReader(parms.payloadSlice)   // struct tc_gen
             out.index = try r.u32("tc_gen.index"); _ = try r.u32("tc_gen.capab")
             let result = ActionResult(kernelValue: try r.i32("tc_gen.action"))
             out.references = try r.i32("tc_gen.refcnt"); out.bindings = try r.i32("tc_gen.bindcnt")

@@ -71,7 +71,7 @@ extension TrafficClass {
         var c = TrafficClass(index: h.index, kind: attrs.first(TCA.KIND)?.string() ?? "", classID: TcHandle(rawValue: h.handle),
                              parent: TcHandle(rawValue: h.parent), leaf: TcHandle(rawValue: h.info))
         if c.kind == "htb", let o = try attrs.first(TCA.OPTIONS)?.nested(), let parms = o.first(TCA_HTB.PARMS) {
-            var r = ByteReader(parms.payload)   // struct tc_htb_opt: rate, ceil (tc_ratespec), buffer, cbuffer, quantum, level, prio
+            var r = ByteReader(parms.payloadSlice)   // struct tc_htb_opt: rate, ceil (tc_ratespec), buffer, cbuffer, quantum, level, prio
             func ratespec() throws -> UInt32 { try r.skip(8, "tc_ratespec head"); return try r.u32("tc_ratespec.rate") }
             let rate = try ratespec(), ceil = try ratespec()
             var info = HtbClassInfo(rateBytesPerSecond: UInt64(rate), ceilBytesPerSecond: UInt64(ceil),

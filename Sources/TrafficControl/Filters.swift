@@ -182,7 +182,7 @@ extension Filter {
             m.ipProtocol = try o.first(TCA_FLOWER.KEY_IP_PROTO)?.u8()
             m.ethernetDestination = o.first(TCA_FLOWER.KEY_ETH_DST).map { MACAddress(bytes: $0.payload) }
             func prefix(_ key: UInt16, _ mask: UInt16) -> IPPrefix? {
-                guard let a = o.first(key).flatMap({ IPAddress(bytes: $0.payload) }) else { return nil }
+                guard let a = o.first(key).flatMap({ IPAddress(bytes: $0.payloadSlice) }) else { return nil }
                 let bits = o.first(mask)?.payload.reduce(0) { $0 + $1.nonzeroBitCount } ?? 32
                 return IPPrefix(address: a, length: bits)
             }

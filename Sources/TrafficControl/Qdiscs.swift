@@ -73,7 +73,7 @@ extension Qdisc {
         q.egressBlock = try attrs.first(TCA.EGRESS_BLOCK)?.u32()
         if q.kind == "htb", let options = try attrs.first(TCA.OPTIONS)?.nested() {
             if let glob = options.first(TCA_HTB.INIT) {
-                var r = ByteReader(glob.payload)
+                var r = ByteReader(glob.payloadSlice)
                 let version = try r.u32("tc_htb_glob.version"), r2q = try r.u32("tc_htb_glob.rate2quantum")
                 let defcls = try r.u32("tc_htb_glob.defcls"); _ = try r.u32("tc_htb_glob.debug")
                 q.htb = HtbQdiscInfo(version: version, rateToQuantum: r2q, defaultClass: defcls,
