@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import QemuWiring
 import Rtnetlink
+import TrafficControl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,7 +70,19 @@ struct ModelContext {
     let group: UInt32
     /// Short per-namespace number of this sandbox, for device names.
     var tag: UInt32 { group - SandboxLinkGroup.base }
+    let ingressCache = IngressCache()
+
+    /// Links that had an ingress or clsact qdisc when the first endpoint asked: one qdisc
+    /// dump per attach. Qdiscs this attach adds later are on links it already checked.
+    func linksWithIngress() throws -> Set<Int32> {
+        if let known = ingressCache.links { return known }
+        let found = Set(try rt.qdiscs().filter { $0.kind == "ingress" || $0.kind == "clsact" }.map(\.index))
+        ingressCache.links = found
+        return found
+    }
 }
+
+final class IngressCache { var links: Set<Int32>? }
 
 /// What a model produced for one endpoint.
 struct ModelOutput {
@@ -77,6 +90,8 @@ struct ModelOutput {
     var guestMAC: MACAddress
     var queueFDs: [Int32] = []
     var vhostFDs: [Int32] = []
+    /// A macvtap whose queues are still to be opened (see `MacvtapModel.openQueues`).
+    var macvtapIndex: Int32? = nil
 }
 
 public enum SandboxAttach {
@@ -122,6 +137,8 @@ public enum SandboxAttach {
                         case .none: outputs.append(ModelOutput(device: nil, guestMAC: e.mac ?? MACAddress.randomLocal()))
                         }
                     }
+                    failingStep = "open macvtap queues"
+                    try MacvtapModel.openQueues(&outputs, ctx)
                     let result = try assemble(settings: settings, scan: scan, endpoints: endpoints, outputs: outputs, group: group,
                                               changes: tx.changes)
                     try tx.update {

@@ -69,8 +69,7 @@ public struct SavedNeighbour: Codable, Equatable, Sendable {
 }
 
 /// The on-disk record of one sandbox: where it is, who is attaching it, and every change
-/// made so far. Written atomically (temp file, fsync, rename, fsync of the directory)
-/// before each kernel change, so `detach` and `gc` can undo an attach killed at any point.
+/// made so far. Written atomically (temp file, fsync, rename) before each kernel change, so `detach` and `gc` can undo an attach killed at any point.
 public struct SandboxJournal: Codable, Equatable, Sendable {
     public static let formatVersion = 1
 
@@ -150,7 +149,10 @@ public struct JournalStore: Sendable {
     public func write(_ journal: SandboxJournal) throws {
         try prepare()
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Compact and unsorted: the journal is re-encoded before every kernel change of an
+        // attach, and pretty-printing with sorted keys was most of attach's CPU time.
+        // Readers decode it; nothing promises a layout.
+        e.outputFormatting = [.withoutEscapingSlashes]
         let data = try e.encode(journal)
         let final = path(of: journal.sandbox)
         let temp = "\(final).tmp.\(getpid())"
@@ -168,9 +170,14 @@ public struct JournalStore: Sendable {
         let writeErrno = errno
         close(fd)
         guard ok else { unlink(temp); throw SandboxError.journalIO(final, "write", errno: writeErrno) }
+        // The rename is what makes a write atomic against a killed process (SIGKILL between
+        // any two kernel changes): readers see the old or the new journal, never a torn one.
+        // The fsync of the file above keeps a disk-backed state directory from holding an
+        // empty or torn file after a power loss. The directory is not fsync'd: losing the
+        // rename to a power loss only leaves an older journal, and what any journal describes
+        // (namespaces, links, qdiscs) does not survive a reboot either; on a normal host
+        // /run is tmpfs and the journal goes with them.
         guard rename(temp, final) == 0 else { let e = errno; unlink(temp); throw SandboxError.journalIO(final, "rename", errno: e) }
-        let dfd = open(sandboxDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     /// Reads a journal. A missing one is `nil`; an unreadable, truncated or corrupted one

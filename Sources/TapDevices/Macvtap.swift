@@ -111,17 +111,35 @@ public enum Macvtap {
         return n
     }
 
-    /// Opens `count` queues of the macvtap `ref` (each open is one queue). Uses `/dev/tapN`
-    /// when it is this device; when it is missing, makes a node in `nodeDirectory`; when it
-    /// is another device, throws `deviceNodeClash` unless `nodeDirectory` was given.
-    public static func openQueues(_ ref: LinkReference, count: Int, in rt: Rtnetlink, nodeDirectory: String? = nil,
-                                  closeOnExec: Bool = true) throws -> TapQueues {
-        let link = try rt.link(ref)
-        guard link.kind == "macvtap" else {
-            throw NetlinkError.invalidArgument(operation: "open macvtap queues", reason: "\(link.name) is a \(link.kind ?? "device without a kind"), not a macvtap")
+    /// The character device numbers of several macvtaps of one namespace, read in one visit
+    /// to a private sysfs (a thread, a mount namespace and a sysfs mount per visit: too dear
+    /// to repeat per device when a sandbox has many).
+    public static func deviceNumbers(indexes: [Int32], in namespace: NetworkNamespace?) throws -> [Int32: DeviceNumber] {
+        if indexes.isEmpty { return [:] }
+        let nsFD = try (namespace ?? .current).open()
+        defer { close(nsFD) }
+        let texts = try onPrivateMountThread(namespaceFD: nsFD) { () -> [(Int32, String)] in
+            try indexes.map { index in
+                let path = "/sys/class/macvtap/tap\(index)/dev"
+                guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw MacvtapError.noCharacterDevice(index: index, reason: "\(path) does not exist in \((namespace ?? .current).description)")
+                }
+                return (index, s)
+            }
         }
-        let number = try deviceNumber(index: link.index, in: rt.namespace)
-        let path = try nodePath(index: link.index, number: number, device: link.name, nodeDirectory: nodeDirectory)
+        var numbers: [Int32: DeviceNumber] = [:]
+        for (index, text) in texts {
+            guard let n = DeviceNumber(text) else { throw MacvtapError.noCharacterDevice(index: index, reason: "unreadable dev file \"\(text)\"") }
+            numbers[index] = n
+        }
+        return numbers
+    }
+
+    /// Opens `count` queues of the macvtap `name` at `index` whose device number is already
+    /// known (from `deviceNumbers`), with the same node rules as `openQueues(_:count:in:)`.
+    public static func openQueues(name: String, index: Int32, number: DeviceNumber, count: Int, nodeDirectory: String? = nil,
+                                  closeOnExec: Bool = true) throws -> TapQueues {
+        let path = try nodePath(index: index, number: number, device: name, nodeDirectory: nodeDirectory)
         var fds: [Int32] = []
         for _ in 0..<count {
             let fd = open(path, O_RDWR | (closeOnExec ? O_CLOEXEC : 0))
@@ -132,7 +150,21 @@ public enum Macvtap {
             }
             fds.append(fd)
         }
-        return TapQueues(name: link.name, index: link.index, devicePath: path, descriptors: fds)
+        return TapQueues(name: name, index: index, devicePath: path, descriptors: fds)
+    }
+
+    /// Opens `count` queues of the macvtap `ref` (each open is one queue). Uses `/dev/tapN`
+    /// when it is this device; when it is missing, makes a node in `nodeDirectory`; when it
+    /// is another device, throws `deviceNodeClash` unless `nodeDirectory` was given.
+    public static func openQueues(_ ref: LinkReference, count: Int, in rt: Rtnetlink, nodeDirectory: String? = nil,
+                                  closeOnExec: Bool = true) throws -> TapQueues {
+        let link = try rt.link(ref)
+        guard link.kind == "macvtap" else {
+            throw NetlinkError.invalidArgument(operation: "open macvtap queues", reason: "\(link.name) is a \(link.kind ?? "device without a kind"), not a macvtap")
+        }
+        let number = try deviceNumber(index: link.index, in: rt.namespace)
+        return try openQueues(name: link.name, index: link.index, number: number, count: count, nodeDirectory: nodeDirectory,
+                              closeOnExec: closeOnExec)
     }
 
     /// The path to open for the device: `/dev/tapN` if it is ours, else a node we make.

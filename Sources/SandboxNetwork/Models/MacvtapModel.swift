@@ -28,21 +28,29 @@ enum MacvtapModel {
             try rt.linkSet(.index(e.index), LinkChange(address: replacement)); tx.changed()
         }
         let name = "sn\(ctx.tag)m\(number)"
-        try ctx.tx.step(.createLink(name: name)) { tx in
-            try Macvtap.create(MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),
-                               in: rt, allowClash: true)
+        let index = try ctx.tx.step(.createLink(name: name)) { tx -> Int32 in
+            let link = try Macvtap.create(MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),
+                                          in: rt, allowClash: true)
             tx.changed()
-            try rt.linkSet(.name(name), LinkChange(group: ctx.group)); tx.changed()
+            try rt.linkSet(.index(link.index), LinkChange(group: ctx.group)); tx.changed()
+            return link.index
         }
-        let queues = try Macvtap.openQueues(.name(name), count: ctx.settings.vcpus, in: rt,
-                                            nodeDirectory: "\(ctx.tx.store.directory)/dev")
-        let fds = queues.takeDescriptors()
-        do {
-            let vhost = try VhostDescriptors.open(count: fds.count)
-            return ModelOutput(device: name, guestMAC: original, queueFDs: fds, vhostFDs: vhost)
-        } catch {
-            for fd in fds { close(fd) }
-            throw error
+        // Queues are opened by `openQueues` once every endpoint is plumbed: one sysfs visit for all.
+        return ModelOutput(device: name, guestMAC: original, macvtapIndex: index)
+    }
+
+    /// Opens the queues (and vhost descriptors) of every macvtap in `outputs`, reading
+    /// their device numbers in one visit to a private sysfs of the namespace.
+    static func openQueues(_ outputs: inout [ModelOutput], _ ctx: ModelContext) throws {
+        let pending = outputs.indices.filter { outputs[$0].macvtapIndex != nil }
+        let numbers = try Macvtap.deviceNumbers(indexes: pending.compactMap { outputs[$0].macvtapIndex }, in: ctx.namespace)
+        for i in pending {
+            guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
+            let queues = try Macvtap.openQueues(name: device, index: index, number: number, count: ctx.settings.vcpus,
+                                                nodeDirectory: "\(ctx.tx.store.directory)/dev")
+            outputs[i].queueFDs = queues.takeDescriptors()
+            outputs[i].macvtapIndex = nil
+            outputs[i].vhostFDs = try VhostDescriptors.open(count: outputs[i].queueFDs.count)
         }
     }
 }

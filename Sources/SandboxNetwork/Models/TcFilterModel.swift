@@ -17,7 +17,8 @@ enum TcFilterModel {
             throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name, reason: "it has no Ethernet MAC")
         }
         // Deleting our ingress qdisc on detach would take someone else's filters with it.
-        if try rt.qdiscs(device: .index(e.index)).contains(where: { $0.kind == "ingress" || $0.kind == "clsact" }) {
+        // (The namespace's qdiscs are dumped once per attach, not once per endpoint.)
+        if try ctx.linksWithIngress().contains(e.index) {
             throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name,
                                                   reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
@@ -28,7 +29,7 @@ enum TcFilterModel {
             tx.changed()
             do {
                 // Group first: from here one group delete removes it.
-                try rt.linkSet(.name(tapName), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
+                try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
             } catch { q.close(); throw error }
             tx.changed()
             return q
@@ -37,14 +38,14 @@ enum TcFilterModel {
         var vhost: [Int32] = []
         do {
             vhost = try VhostDescriptors.open(count: fds.count)
-            for (from, to) in [(e.name, tapName), (tapName, e.name)] {
+            // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
+            for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, queues.index), (tapName, queues.index, e.name, e.index)] {
                 try ctx.tx.step(.addIngressQdisc(link: from)) { tx in
-                    try rt.qdiscAdd(QdiscSpec(device: .name(from), kind: .ingress)); tx.changed()
+                    try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress)); tx.changed()
                 }
-                let target = try rt.index(of: .name(to))
                 try ctx.tx.step(.addRedirect(from: from, to: to)) { tx in
-                    try rt.filterAdd(FilterSpec(device: .name(from), parent: .ingressQdisc, priority: 1,
-                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: target))])))
+                    try rt.filterAdd(FilterSpec(device: .index(fromIndex), parent: .ingressQdisc, priority: 1,
+                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
                     tx.changed()
                 }
             }
