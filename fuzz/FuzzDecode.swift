@@ -43,6 +43,8 @@ private func walk(_ attrs: [NetlinkAttribute]?, depth: Int) {
     for a in attrs {
         _ = a.string(); _ = try? a.u8(); _ = try? a.u16(); _ = try? a.u32(); _ = try? a.u64(); _ = try? a.be16(); _ = try? a.be32()
         if let ip = IPAddress(bytes: a.payload) { _ = ip.description }
+        // The view (offset into the datagram) must read the same as the copy.
+        precondition(IPAddress(bytes: a.payloadSlice) == IPAddress(bytes: a.payload), "address view differs from its copy")
         _ = MACAddress(bytes: a.payload).description
         var w = ByteWriter(); a.encode(into: &w)
         precondition(Array(w.bytes.prefix(4 + a.payload.count)).dropFirst(4).elementsEqual(a.payload), "attribute did not survive a re-encode")
