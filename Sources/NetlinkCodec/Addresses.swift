@@ -17,6 +17,17 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         }
     }
 
+    /// The same, not generic, so decoders in other modules call a specialized version
+    /// (the generic one showed up in scan profiles).
+    public init?(bytes: ArraySlice<UInt8>) {
+        let i = bytes.startIndex
+        switch bytes.count {
+        case 4: self = .v4(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3])
+        case 16: self = .v6(Array(bytes))
+        default: return nil
+        }
+    }
+
     public var bytes: [UInt8] {
         switch self { case let .v4(a, b, c, d): return [a, b, c, d]; case let .v6(b): return b }
     }

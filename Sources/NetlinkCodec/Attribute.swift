@@ -63,6 +63,7 @@ public struct NetlinkAttribute: Equatable, Sendable {
     public static func decodeAll(_ bytes: ArraySlice<UInt8>) throws -> [NetlinkAttribute] {
         var r = ByteReader(bytes)
         var out: [NetlinkAttribute] = []
+        out.reserveCapacity(countAttributes(bytes))
         while r.remaining >= 4 {
             let start = r.offset
             let length = Int(try r.u16("nlattr.nla_len"))
@@ -83,6 +84,21 @@ public struct NetlinkAttribute: Equatable, Sendable {
             throw DecodeError.truncated(what: "nlattr header", need: 4, have: r.remaining)
         }
         return out
+    }
+
+    /// How many attributes `decodeAll` will find, at most: a first pass over the lengths
+    /// only, so the result array is allocated once instead of grown per attribute. Never
+    /// more than `bytes.count / 4`; the real checks are `decodeAll`'s.
+    private static func countAttributes(_ bytes: ArraySlice<UInt8>) -> Int {
+        var count = 0
+        var i = bytes.startIndex
+        while bytes.endIndex - i >= 4 {
+            let length = Int(bytes[i]) | Int(bytes[i + 1]) << 8
+            if length < 4 { break }
+            count += 1
+            i += netlinkAlign(length)
+        }
+        return count
     }
 }
 
