@@ -145,15 +145,47 @@ public struct JournalStore: Sendable {
         }
     }
 
-    /// Atomically replaces the sandbox's journal.
-    public func write(_ journal: SandboxJournal) throws {
-        try prepare()
+    static func makeEncoder() -> JSONEncoder {
         let e = JSONEncoder()
         // Compact and unsorted: the journal is re-encoded before every kernel change of an
         // attach, and pretty-printing with sorted keys was most of attach's CPU time.
         // Readers decode it; nothing promises a layout.
         e.outputFormatting = [.withoutEscapingSlashes]
-        let data = try e.encode(journal)
+        return e
+    }
+
+    /// The JSON of one step, as `encode(_:encodedSteps:)` takes it.
+    public static func encode(step: JournalStep) throws -> Data { try makeEncoder().encode(step) }
+
+    /// The journal's JSON. With `encodedSteps` (the JSON of every step of `journal.steps`,
+    /// in order) the steps are spliced in rather than encoded again: an attach rewrites the
+    /// journal before each of its changes, so re-encoding every earlier step each time made
+    /// the writes quadratic in the number of steps.
+    public static func encode(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws -> Data {
+        let e = makeEncoder()
+        guard let encodedSteps, encodedSteps.count == journal.steps.count else { return try e.encode(journal) }
+        var rest = journal
+        rest.steps = []
+        let base = try e.encode(rest)
+        // String values are escaped, so this byte sequence can only be the top-level key.
+        let emptySteps = Data(#""steps":[]"#.utf8)
+        guard let r = base.range(of: emptySteps) else { return try e.encode(journal) }
+        var out = Data(capacity: base.count + encodedSteps.reduce(encodedSteps.count) { $0 + $1.count })
+        out.append(base[..<r.lowerBound])
+        out.append(contentsOf: #""steps":["#.utf8)
+        for (i, step) in encodedSteps.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(step)
+        }
+        out.append(UInt8(ascii: "]"))
+        out.append(base[r.upperBound...])
+        return out
+    }
+
+    /// Atomically replaces the sandbox's journal (`encodedSteps`: see `encode(_:encodedSteps:)`).
+    public func write(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws {
+        try prepare()
+        let data = try Self.encode(journal, encodedSteps: encodedSteps)
         let final = path(of: journal.sandbox)
         let temp = "\(final).tmp.\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -13,6 +13,8 @@ final class Transaction {
     private(set) var journal: SandboxJournal
     let store: JournalStore
     private(set) var changes = 0
+    /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
+    private var encodedSteps: [Data] = []
     private let faultAfter: Int?
     private let pauseAfter: Int?
 
@@ -27,7 +29,8 @@ final class Transaction {
     /// changes that one undo covers; call `changed()` after each.
     func step<T>(_ step: JournalStep, _ body: (Transaction) throws -> T) throws -> T {
         journal.steps.append(step)
-        try store.write(journal)
+        encodedSteps.append(try JournalStore.encode(step: step))
+        try store.write(journal, encodedSteps: encodedSteps)
         return try body(self)
     }
 
@@ -40,6 +43,6 @@ final class Transaction {
 
     func update(_ edit: (inout SandboxJournal) -> Void) throws {
         edit(&journal)
-        try store.write(journal)
+        try store.write(journal, encodedSteps: journal.steps.count == encodedSteps.count ? encodedSteps : nil)
     }
 }

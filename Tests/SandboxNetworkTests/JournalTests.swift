@@ -1,4 +1,5 @@
 import Foundation
+import NetlinkCodec
 import NetlinkSocket
 import SandboxNetwork
 import Testing
@@ -45,6 +46,26 @@ extension SandboxIntegration {
             #expect(throws: SandboxError.self) { try JournalStore.validate(sandbox: bad) }
         }
         #expect(throws: Never.self) { try JournalStore.validate(sandbox: "pod-1_a.b") }
+    }
+
+    @Test func journalWithStepsEncodedOnceDecodesToTheSameJournal() throws {
+        // A namespace path that holds the splice marker must not be taken for the steps key.
+        var journal = SandboxJournal(sandbox: "splice", namespacePath: #"/run/netns/"steps":[]"#,
+                                     identity: NamespaceIdentity(device: 3, inode: 4026531840), linkGroup: 0x5a000001)
+        let mac = try #require(MACAddress("02:00:00:00:00:01")), other = try #require(MACAddress("02:00:00:00:00:02"))
+        let steps: [JournalStep] = [.createLink(name: "sn1t0"), .addIngressQdisc(link: "eth0"), .addRedirect(from: "eth0", to: "sn1t0"),
+                                    .setMAC(link: "eth1", original: mac, replacement: other),
+                                    .removeAddresses(link: "eth1", saved: SavedEndpointState(addresses: [], routes: [], neighbours: []))]
+        var encoded: [Data] = []
+        for step in [[]] + steps.map({ [$0] }) {
+            journal.steps += step
+            encoded += try step.map(JournalStore.encode(step:))
+            let spliced = try JournalStore.encode(journal, encodedSteps: encoded)
+            #expect(try JSONDecoder().decode(SandboxJournal.self, from: spliced) == journal)
+        }
+        // A step list that does not match the journal's is not trusted: the whole journal is encoded.
+        let mismatched = try JournalStore.encode(journal, encodedSteps: Array(encoded.dropLast()))
+        #expect(try JSONDecoder().decode(SandboxJournal.self, from: mismatched) == journal)
     }
 
     @Test func deadOwnerIsDetectedByPidAndStartTime() throws {
