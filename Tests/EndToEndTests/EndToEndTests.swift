@@ -26,7 +26,7 @@ struct EndToEndTests {
         #expect(report.token.count == 32)
         #expect(report.results.allSatisfy { $0.bytes == Lab.blobSize })
         #expect(!report.checked.isEmpty)
-        #expect(NetworkNamespace.listNamed().filter { $0.hasPrefix("sn-lab-") }.isEmpty)
+        #expect(ownLabNamespaces().isEmpty)
         print("e2e \(arch.imageName) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
               + report.results.map { "\($0.target) rtt \($0.rttMilliseconds) ms \($0.throughputKbps) kbit/s" }.joined(separator: "; "))
     }
@@ -64,7 +64,7 @@ struct EndToEndTests {
         } catch let GuestLabError.guestModuleMissing(module, _) {
             #expect(module == "virtio_net")
         }
-        #expect(NetworkNamespace.listNamed().filter { $0.hasPrefix("sn-lab-") }.isEmpty)
+        #expect(ownLabNamespaces().isEmpty)
     }
 
     @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
@@ -79,8 +79,15 @@ struct EndToEndTests {
             #expect(status == 1)
             #expect(stderr.contains("sandnet-no-such-device"), "\(stderr)")
         }
-        #expect(NetworkNamespace.listNamed().filter { $0.hasPrefix("sn-lab-") }.isEmpty)
+        #expect(ownLabNamespaces().isEmpty)
     }
+}
+
+/// Lab namespaces made by this test process: lab ids start with the pid (Lab.init), so a
+/// second test run on the machine at the same time does not count as our leftover.
+func ownLabNamespaces() -> [String] {
+    let prefix = "sn-lab-" + String(format: "%04x", UInt32(getpid()) & 0xffff)
+    return NetworkNamespace.listNamed().filter { $0.hasPrefix(prefix) }
 }
 
 /// Whether sandnet's attach can plumb an endpoint with a model on this kernel: a real

@@ -22,6 +22,7 @@ cache=${SANDNET_CACHE:-/var/cache/sandnet}
 pkgroot=$cache/debian/amd64
 out=$cache/guest/x86_64-check
 log() { echo "build-check-image: $*" >&2; }
+. "$here/pack-image.sh"
 
 # The kernel and busybox, unpacked by the test guest's builder (a no-op when up to date).
 # Exit status 3 says the packages cannot be had here (no apt, no network, not root): the
@@ -64,7 +65,7 @@ inputs=$(
     echo "arch=x86_64"
     grep -E '^(linux-image-|busybox-static=)' "$cache/guest/x86_64/inputs"
     echo "sandnet=$(sha256sum <"$stripped" | cut -d' ' -f1)"
-    sha256sum "$here/check-init" "$here/build-check-image.sh" | sed "s|$here/||"
+    sha256sum "$here/check-init" "$here/build-check-image.sh" "$here/pack-image.sh" | sed "s|$here/||"
 )
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && (cd "$out" && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
     log "up to date ($kver)"
@@ -114,17 +115,8 @@ depmod -b "$stage" "$kver"
 cp "$kroot/boot/config-$kver" "$stage/boot/"
 echo "$kver" >"$stage/etc/sandnet/kernel"
 
-cp "$pkgroot/busybox-static/bin/busybox" "$stage/bin/busybox"
-ln -s busybox "$stage/bin/sh"
 install -m 0755 "$stripped" "$stage/bin/sandnet"
 install -m 0755 "$here/check-init" "$stage/init"
-mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
-
-(cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -6n) >"$out/initrd.img.new"
-cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz.new"
-mv "$out/initrd.img.new" "$out/initrd.img"
-mv "$out/vmlinuz.new" "$out/vmlinuz"
-(cd "$out" && sha256sum vmlinuz initrd.img >SHA256SUMS)
-echo "$inputs" >"$out/inputs"
+pack_image "$stage" 6
 log "built $out ($kver; preloaded: $(wc -l <"$stage/etc/sandnet/preload") modules; on disk only: $(tr '\n' ' ' <"$stage/etc/sandnet/seed"))"
 echo "$out"

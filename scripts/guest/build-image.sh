@@ -32,6 +32,7 @@ exec 9>"$pkgroot/.lock"
 flock 9
 
 log() { echo "build-image($arch): $*" >&2; }
+. "$here/pack-image.sh"
 
 # On an amd64 host, arm64 packages need the foreign architecture and its package lists.
 native=$(dpkg --print-architecture)
@@ -89,7 +90,7 @@ inputs=$(
     echo "arch=$arch"
     extract "$kpkg"
     extract busybox-static
-    sha256sum "$here/init" "$here/json-flatten.awk" "$here/build-image.sh" | sed "s|$here/||"
+    sha256sum "$here/init" "$here/json-flatten.awk" "$here/build-image.sh" "$here/pack-image.sh" | sed "s|$here/||"
 )
 kroot=$pkgroot/$kpkg
 [ -f "$kroot/lib/modules/$kver/modules.dep" ] || depmod -b "$kroot" "$kver"
@@ -129,18 +130,8 @@ for m in "${wanted[@]}"; do
 done
 echo "$kver" >"$stage/etc/sandnet/kernel"
 
-cp "$pkgroot/busybox-static/bin/busybox" "$stage/bin/busybox"
-ln -s busybox "$stage/bin/sh"
 install -m 0755 "$here/init" "$stage/init"
 install -m 0644 "$here/json-flatten.awk" "$stage/etc/sandnet/json-flatten.awk"
-# The kernel opens /dev/console before /init runs; without the node init has no output.
-mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
-
-(cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -9n) >"$out/initrd.img.new"
-cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz.new"
-mv "$out/initrd.img.new" "$out/initrd.img"
-mv "$out/vmlinuz.new" "$out/vmlinuz"
-(cd "$out" && sha256sum vmlinuz initrd.img >SHA256SUMS)
-echo "$inputs" >"$out/inputs"
+pack_image "$stage" 9
 log "built $out ($kver, modules: $(tr '\n' ' ' <"$stage/etc/sandnet/modules"))"
 echo "$out"
