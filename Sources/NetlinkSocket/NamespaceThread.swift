@@ -73,8 +73,8 @@ public final class NamespaceThreadPool: @unchecked Sendable {
 
     final class Worker: @unchecked Sendable {
         private(set) var poisoned = false
-        private let wake = DispatchSemaphore(value: 0)
-        private let done = DispatchSemaphore(value: 0)
+        private let wake = SpinThenBlockSignal()
+        private let done = SpinThenBlockSignal()
         private var job: (() -> Bool)?
         private var stopping = false
 
