@@ -16,8 +16,13 @@ extension SandboxIntegration {
             try f.addEndpoint("eth1", .macvlan, number: 1)
             let state = StateDirectory()
             // The "QEMU" lists its own descriptors and what they are, then prints its arguments.
-            // (ls runs in a child, so listing opens nothing in the shell itself.)
-            let script = #"ls -l /proc/$$/fd | sed -n 's/.* \([0-9]*\) -> \(.*\)/fd \1 \2/p'; for a in "$@"; do echo "arg $a"; done"#
+            // The listing runs in a subshell that writes to a file: the shell itself opens
+            // nothing meanwhile (a `ls | sed` pipeline would have it hold the pipe while ls
+            // looks, and a plain `ls >file` makes dash keep a saved copy of stdout).
+            let listing = NSTemporaryDirectory() + "sandnet-exec-fds-\(getpid())-\(model.rawValue)"
+            defer { unlink(listing) }
+            let script = #"(ls -l /proc/$$/fd) >"# + "'\(listing)'" + #"; sed -n 's/.* \([0-9]*\) -> \(.*\)/fd \1 \2/p' "#
+                + "'\(listing)'" + #"; for a in "$@"; do echo "arg $a"; done"#
             let r = try SandnetBinary.run(["attach", "--netns", f.pod.namespace.path, "--sandbox", "ex", "--model", model.rawValue,
                                            "--vcpus", "3", "--state-dir", state.path, "--exec", "--", "/bin/sh", "-c", script, "qemu"])
             #expect(r.status == 0, "\(r.stderr)")
