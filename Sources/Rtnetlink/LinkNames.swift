@@ -22,3 +22,10 @@ enum LinkFlagNames {
     ]
     static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
 }
+
+extension Array where Element == Link {
+    /// Interface names by ifindex, to print indexes by name the way `ip` does.
+    public var namesByIndex: [Int32: String] {
+        Dictionary(map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+}

@@ -16,7 +16,7 @@ struct AddressCommand: ParsableCommand {
         let links = try rt.links().sorted { $0.index < $1.index }
         let addresses = try rt.addresses()
         if output.json {
-            let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let names = links.namesByIndex
             return try Output.printJSON(addresses.map { AddressJSON($0, device: names[$0.index]) })
         }
         Output.printTable(links.map { l in

@@ -16,7 +16,7 @@ struct FilterCommand: ParsableCommand {
     func run() throws {
         let rt = try Rtnetlink(namespace: try namespace.namespace())
         defer { rt.close() }
-        let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let names = try rt.links().namesByIndex
         let devices: [LinkReference] = dev.map { [.name($0)] } ?? names.keys.sorted().map { .index($0) }
         // A u32 priority is announced by bare entries (the priority, each hash table); show the nodes.
         let filters = try devices.flatMap { try rt.filters(device: $0) }.filter { $0.hasOptions && ($0.kind != "u32" || $0.u32?.selector != nil) }

@@ -14,7 +14,7 @@ struct LinkCommand: ParsableCommand {
         let rt = try Rtnetlink(namespace: try namespace.namespace())
         defer { rt.close() }
         let links = try rt.links().sorted { $0.index < $1.index }
-        let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let names = links.namesByIndex
         if output.json { return try Output.printJSON(links.map { LinkJSON($0, names: names) }) }
         Output.printTable(links.map { l in
             let parent = l.parent.flatMap { p in l.linkNetnsID == nil ? names[p] : "if\(p)" }

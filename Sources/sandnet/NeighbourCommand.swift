@@ -13,7 +13,7 @@ struct NeighbourCommand: ParsableCommand {
     func run() throws {
         let rt = try Rtnetlink(namespace: try namespace.namespace())
         defer { rt.close() }
-        let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let names = try rt.links().namesByIndex
         let neighbours = try rt.neighbours()
         if output.json { return try Output.printJSON(neighbours.map { NeighbourJSON($0, device: names[$0.index]) }) }
         Output.printTable(neighbours.map { n in

@@ -16,7 +16,7 @@ struct QdiscCommand: ParsableCommand {
     func run() throws {
         let rt = try Rtnetlink(namespace: try namespace.namespace())
         defer { rt.close() }
-        let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let names = try rt.links().namesByIndex
         let device = dev.map(LinkReference.name)
         if classes {
             let devices: [LinkReference] = device.map { [$0] } ?? names.keys.sorted().map { .index($0) }

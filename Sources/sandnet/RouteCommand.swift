@@ -27,7 +27,7 @@ struct RouteCommand: ParsableCommand {
     func run() throws {
         let rt = try Rtnetlink(namespace: try namespace.namespace())
         defer { rt.close() }
-        let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let names = try rt.links().namesByIndex
         let routes = try rt.routes(table: Self.tableID(table))
         if output.json { return try Output.printJSON(routes.map { RouteJSON($0, names: names) }) }
         // One `ip route`-style line per route: operators already read this format.
