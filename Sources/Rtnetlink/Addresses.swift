@@ -105,16 +105,14 @@ extension Rtnetlink {
     /// `ip addr add PREFIX [peer P] [broadcast B] [label L] [scope S] dev DEV` (IPv6: `nodad`)
     public func addressAdd(_ spec: AddressSpec, to link: LinkReference) throws {
         let op = "add address"
-        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
-        try execute(Self.addressAddRequest(spec, index: try index(of: link)), operation: op, object: "\(spec.prefix) dev \(link)")
+        try execute(Self.addressAddRequest(spec, index: try index(of: link, operation: op)), operation: op, object: "\(spec.prefix) dev \(link)")
     }
     public func addressAdd(_ prefix: IPPrefix, to link: LinkReference) throws { try addressAdd(AddressSpec(prefix), to: link) }
 
     /// `ip addr del PREFIX dev DEV`
     public func addressDelete(_ prefix: IPPrefix, from link: LinkReference) throws {
         let op = "delete address"
-        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
-        try execute(Self.addressDeleteRequest(prefix, index: try index(of: link)), operation: op, object: "\(prefix) dev \(link)")
+        try execute(Self.addressDeleteRequest(prefix, index: try index(of: link, operation: op)), operation: op, object: "\(prefix) dev \(link)")
     }
 
     // MARK: pure request builders (tested byte for byte)

@@ -107,9 +107,12 @@ extension Rtnetlink {
     public func link(index: Int32) throws -> Link { try link(.index(index)) }
 
     /// Index of a link by name (resolving LinkReference).
-    public func index(of ref: LinkReference) throws -> Int32 {
-        if case let .index(i) = ref { return i }
-        return try link(ref).index
+    /// A bad name is reported under `operation`, the caller's, not as a failed lookup.
+    public func index(of ref: LinkReference, operation: String = "get link") throws -> Int32 {
+        switch ref {
+        case let .index(i): return i
+        case let .name(n): try InterfaceName.validate(n, operation: operation); return try link(ref).index
+        }
     }
 
     // MARK: write
@@ -213,12 +216,8 @@ extension Rtnetlink {
     public func linkSet(_ ref: LinkReference, _ change: LinkChange) throws {
         let op = "set link"
         if let n = change.name { try InterfaceName.validate(n, operation: op) }
-        var h = IfInfoMessage()
+        var h = IfInfoMessage(index: try index(of: ref, operation: op))
         var a = AttributeWriter()
-        switch ref {
-        case let .name(n): try InterfaceName.validate(n, operation: op); h.index = try index(of: ref)
-        case let .index(i): h.index = i
-        }
         if let up = change.up { h.change = IFF.UP; h.flags = up ? IFF.UP : 0 }
         if let m = change.mtu { a.add(IFLA.MTU, u32: m) }
         if let mac = change.address { a.add(IFLA.ADDRESS, mac.bytes) }

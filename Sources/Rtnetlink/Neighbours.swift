@@ -53,16 +53,14 @@ extension Rtnetlink {
     public func neighbourAdd(_ address: IPAddress, linkAddress: MACAddress, on link: LinkReference,
                              state: UInt16 = NUD.PERMANENT, replace: Bool = false) throws {
         let op = replace ? "replace neighbour" : "add neighbour"
-        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
-        try execute(Self.neighbourAddRequest(address, linkAddress: linkAddress, index: try index(of: link), state: state, replace: replace),
+        try execute(Self.neighbourAddRequest(address, linkAddress: linkAddress, index: try index(of: link, operation: op), state: state, replace: replace),
                     operation: op, object: "\(address) dev \(link)")
     }
 
     /// `ip neigh del ADDR dev DEV`
     public func neighbourDelete(_ address: IPAddress, on link: LinkReference) throws {
         let op = "delete neighbour"
-        if case let .name(n) = link { try InterfaceName.validate(n, operation: op) }
-        try execute(Self.neighbourDeleteRequest(address, index: try index(of: link)), operation: op, object: "\(address) dev \(link)")
+        try execute(Self.neighbourDeleteRequest(address, index: try index(of: link, operation: op)), operation: op, object: "\(address) dev \(link)")
     }
 
     // MARK: pure request builders (tested byte for byte)

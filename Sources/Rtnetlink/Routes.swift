@@ -167,14 +167,14 @@ extension Rtnetlink {
     /// `ip route add DST [via GW] [dev DEV] [src S] [scope S] [proto P] [table T] [metric M] [mtu N] [onlink]`
     public func routeAdd(_ spec: RouteSpec) throws {
         let op = "add route"
-        try execute(Self.routeAddRequest(spec, outputIndex: try spec.device.map { try index(of: $0) }), operation: op,
+        try execute(Self.routeAddRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
                     object: Self.routeObject(spec))
     }
 
     /// `ip route del DST [via GW] [dev DEV] [table T] [proto P] [metric M]`: fields left nil match anything.
     public func routeDelete(_ spec: RouteSpec) throws {
         let op = "delete route"
-        try execute(Self.routeDeleteRequest(spec, outputIndex: try spec.device.map { try index(of: $0) }), operation: op,
+        try execute(Self.routeDeleteRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
                     object: Self.routeObject(spec))
     }
 
