@@ -2,15 +2,20 @@
 import PackageDescription
 
 // Layers, bottom to top. Each target only sees the ones below it:
-//   NetlinkCodec   pure bytes <-> values, no I/O
-//   NetlinkSocket  sockets, namespaces, the namespace thread
-//   Rtnetlink      typed link/address/route/neighbour operations and events
-//   CLI (sandnet)  argument parsing and printing only
+//   SandnetCore     addresses, prefixes, the network model, the architecture (shared values)
+//   NetlinkCodec    pure bytes <-> values, no I/O
+//   NetlinkSocket   sockets, namespaces, the namespace thread
+//   Rtnetlink, TrafficControl, TapDevices   typed kernel operations
+//   SandboxNetwork, QemuWiring, HostCheck   the sandbox domain, QEMU wiring, host check
+//   SandnetCLI      argument parsing and printing only; `sandnet` is a one-line main over it
+//   CNI, GuestLab, sandnet-lab   the test lab: never linked into `sandnet`
 let package = Package(
     name: "sandnet",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sandnet", targets: ["sandnet"]),
+        .executable(name: "sandnet-lab", targets: ["sandnet-lab"]),
+        .library(name: "SandnetCore", targets: ["SandnetCore"]),
         .library(name: "NetlinkCodec", targets: ["NetlinkCodec"]),
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
@@ -27,49 +32,60 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        .target(name: "NetlinkCodec"),
+        .target(name: "SandnetCore"),
+        .target(name: "NetlinkCodec", dependencies: ["SandnetCore"]),
         .target(name: "CSandnetLinux"),
         .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
-        .target(name: "Rtnetlink", dependencies: ["NetlinkCodec", "NetlinkSocket"]),
+        .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
-        .target(name: "QemuWiring", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
+        .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
-        .target(name: "SandboxNetwork", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl"]),
+        .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl"]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI"),
-        .target(name: "TrafficControl", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
-        .target(name: "TapDevices", dependencies: ["NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
+        .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
+        .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
         .target(name: "HostCheck", dependencies: [
-            "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
+            "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
-        .target(name: "GuestLab", dependencies: ["CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux"]),
-        .executableTarget(
-            name: "sandnet",
+        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux"]),
+        // The operator's commands; thin executables below wrap them.
+        .target(
+            name: "SandnetCLI",
             dependencies: [
-                "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
-                "TrafficControl", "GuestLab",
+                "SandnetCore", "NetlinkCodec", "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
+                "TrafficControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // The product: what runs on a node. No lab, no fault switch.
+        .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"]),
+        // The test lab: the demo (the README's main job) and the fault-injection harness.
+        .executableTarget(
+            name: "sandnet-lab",
+            dependencies: [
+                "SandnetCLI", "SandboxNetwork", "QemuWiring", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
         .executableTarget(name: "sandnet-bench",
-                          dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
+                          dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
                           path: "benchmarks/Sources/sandnet-bench"),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
-        .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec"]),
-        .testTarget(name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
-        .testTarget(name: "QemuWiringTests", dependencies: ["QemuWiring", "NetlinkCodec"]),
-        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
+        .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
+        .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring"]),
+        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
-        .testTarget(name: "HostCheckTests", dependencies: ["HostCheck", "NetlinkSocket", "TestSupport"]),
-        .testTarget(name: "RtnetlinkTests", dependencies: ["Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
-        .testTarget(name: "TrafficControlTests", dependencies: [
+        .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport"]),
+        .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
         ]),
     ],

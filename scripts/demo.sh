@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs sandnet's main job: a QEMU VM sandbox gets its
-# network from a CNI-built namespace. Extra arguments go to `sandnet demo`.
+# network from a CNI-built namespace. Extra arguments go to `sandnet-lab demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +10,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/setup.sh
-swift build --product sandnet
-exec .build/debug/sandnet demo "$@"
+swift build --product sandnet-lab
+exec .build/debug/sandnet-lab demo "$@"

@@ -12,7 +12,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Test guests for the end-to-end tests and `sandnet demo` (cached under /var/cache/sandnet).
+# Test guests for the end-to-end tests and `sandnet-lab demo` (cached under /var/cache/sandnet).
 scripts/guest/build-image.sh x86_64 >/dev/null
 scripts/guest/build-image.sh aarch64 >/dev/null
 # The seed-failure guest (HostCheckTests' SeedReproductionTests): builds the static sandnet

@@ -3,13 +3,14 @@ import Foundation
 import NetlinkSocket
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 
 /// One complete run, the way a VM sandbox runtime would do it: CNI builds the pod's
 /// network, sandnet attaches it with a model, QEMU boots the guest with sandnet's
 /// arguments, the guest proves it reaches the peer, and everything is torn down and checked.
 public enum EndToEnd {
     public struct Options: Sendable {
-        public var architecture: GuestArchitecture
+        public var architecture: Architecture
         public var model: NetworkModel
         public var nics: Int
         /// Leave everything in place for debugging (no detach, no teardown).
@@ -20,18 +21,18 @@ public enum EndToEnd {
         public var extraQemuArguments: [String] = []
         public var timeoutSeconds: Double = 180
 
-        public init(architecture: GuestArchitecture, model: NetworkModel, nics: Int = 1) {
+        public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
             self.architecture = architecture; self.model = model; self.nics = nics
         }
     }
 
     public struct Report: Sendable {
-        public var architecture: GuestArchitecture
+        public var architecture: Architecture
         public var machine: String
         public var model: NetworkModel
         public var nics: Int
         public var bootToNetworkSeconds: Double
-        public var results: [ProbeResult]
+        public var results: [PeerProbeResult]
         public var token: String
         /// What was checked after teardown, each found clean.
         public var checked: [String]

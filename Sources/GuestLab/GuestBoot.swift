@@ -1,11 +1,12 @@
 import Foundation
 import QemuWiring
+import SandnetCore
 
 /// Everything needed to boot one test guest: image, machine, the network arguments and
 /// descriptors sandnet generated, the guest description, and what the guest must probe.
 public struct GuestBoot: Sendable {
     public var image: GuestImage
-    public var architecture: GuestArchitecture { image.architecture }
+    public var architecture: Architecture { image.architecture }
     public var memoryMiB: Int = 256
     public var cpus: Int = 1
     /// `-device`/`-netdev` arguments (QemuNetworkPlan.arguments).
@@ -60,8 +61,8 @@ public struct GuestBoot: Sendable {
     static func escapeOption(_ s: String) -> String { s.replacingOccurrences(of: ",", with: ",,") }
 }
 
-/// One probe target's figures, as the guest reported them.
-public struct ProbeResult: Sendable, Equatable {
+/// What the guest measured against one peer (its token, RTT and throughput), as it reported it.
+public struct PeerProbeResult: Sendable, Equatable {
     public var target: String
     public var token: String
     public var rttMilliseconds: Double
@@ -75,7 +76,7 @@ public struct GuestReport: Sendable {
     public var bootToNetworkSeconds: Double
     /// The guest's own uptime at that moment.
     public var guestUptimeAtNetworkMilliseconds: Int
-    public var results: [ProbeResult]
+    public var results: [PeerProbeResult]
     public var console: [String]
 }
 
@@ -84,6 +85,6 @@ public enum GuestProgress: Sendable {
     case started(pid: Int32)
     case stage(String)
     case networkUp(seconds: Double)
-    case result(ProbeResult)
+    case result(PeerProbeResult)
     case consoleLine(String)
 }

@@ -1,10 +1,11 @@
 import Foundation
 import QemuWiring
+import SandnetCore
 
 /// A test guest's kernel and initramfs, built by scripts/guest/build-image.sh from Debian
 /// packages and cached under `${SANDNET_CACHE:-/var/cache/sandnet}/guest/<arch>/`.
 public struct GuestImage: Sendable, Equatable {
-    public var architecture: GuestArchitecture
+    public var architecture: Architecture
     public var kernel: String
     public var initrd: String
 
@@ -13,12 +14,12 @@ public struct GuestImage: Sendable, Equatable {
     }
 
     /// The image directory for `architecture` (the build script's name for it).
-    public static func directory(for architecture: GuestArchitecture) -> String {
-        "\(cacheDirectory)/guest/\(architecture.imageName)"
+    public static func directory(for architecture: Architecture) -> String {
+        "\(cacheDirectory)/guest/\(architecture.unameMachine)"
     }
 
     /// The cached image, when both files are there (not verified: `prepare` verifies).
-    public static func cached(_ architecture: GuestArchitecture) -> GuestImage? {
+    public static func cached(_ architecture: Architecture) -> GuestImage? {
         let dir = directory(for: architecture)
         let image = GuestImage(architecture: architecture, kernel: "\(dir)/vmlinuz", initrd: "\(dir)/initrd.img")
         let fm = FileManager.default
@@ -26,9 +27,9 @@ public struct GuestImage: Sendable, Equatable {
     }
 
     /// Why no guest can boot for `architecture` here, or nil when one can.
-    public static func unavailableReason(_ architecture: GuestArchitecture) -> String? {
+    public static func unavailableReason(_ architecture: Architecture) -> String? {
         if cached(architecture) == nil {
-            return "no \(architecture.imageName) guest image in \(directory(for: architecture)): run scripts/setup.sh (or scripts/guest/build-image.sh \(architecture.imageName))"
+            return "no \(architecture.unameMachine) guest image in \(directory(for: architecture)): run scripts/setup.sh (or scripts/guest/build-image.sh \(architecture.unameMachine))"
         }
         if QemuLocator.path(of: architecture.qemuBinary) == nil {
             return "\(architecture.qemuBinary) is not installed: run scripts/setup.sh"
@@ -45,14 +46,14 @@ public struct GuestImage: Sendable, Equatable {
 
     /// Builds the image, or checks the cached one against its checksums and inputs (the
     /// script is idempotent). `log` gets the script's progress lines.
-    public static func prepare(_ architecture: GuestArchitecture, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> GuestImage {
+    public static func prepare(_ architecture: Architecture, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> GuestImage {
         let script = buildScript
         guard FileManager.default.isExecutableFile(atPath: script) else {
-            throw GuestLabError.imageUnavailable(architecture: architecture.imageName, reason: "the build script \(script) is missing")
+            throw GuestLabError.imageUnavailable(architecture: architecture.unameMachine, reason: "the build script \(script) is missing")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = [architecture.imageName]
+        p.arguments = [architecture.unameMachine]
         let err = Pipe()
         p.standardOutput = FileHandle.nullDevice
         p.standardError = err
@@ -63,18 +64,14 @@ public struct GuestImage: Sendable, Equatable {
         }
         p.waitUntilExit()
         guard p.terminationStatus == 0, let image = cached(architecture) else {
-            throw GuestLabError.imageUnavailable(architecture: architecture.imageName,
-                                                 reason: "\(script) \(architecture.imageName) failed: \(tail.suffix(3).joined(separator: " / "))")
+            throw GuestLabError.imageUnavailable(architecture: architecture.unameMachine,
+                                                 reason: "\(script) \(architecture.unameMachine) failed: \(tail.suffix(3).joined(separator: " / "))")
         }
         return image
     }
 }
 
-extension GuestArchitecture {
-    /// The kernel's name for the architecture, used by the image script and in reports.
-    public var imageName: String {
-        switch self { case .x86_64: return "x86_64"; case .arm64: return "aarch64" }
-    }
+extension Architecture {
     /// The guest kernel's serial console device.
     public var serialConsole: String {
         switch self { case .x86_64: return "ttyS0"; case .arm64: return "ttyAMA0" }

@@ -15,7 +15,7 @@ public enum GuestRunner {
         var console: [String] = []
         var stage = "starting QEMU"
         var networkUp: (Double, Int)?
-        var results: [ProbeResult] = []
+        var results: [PeerProbeResult] = []
         var guestError: GuestLabError?
         var done = false
 
@@ -37,7 +37,7 @@ public enum GuestRunner {
                     networkUp = (seconds, Int(marker.fields["uptime_ms"] ?? "") ?? 0)
                     stage = "network up"; progress(.networkUp(seconds: seconds))
                 case "RESULT":
-                    let r = ProbeResult(target: marker.fields["target"] ?? "?", token: marker.fields["token"] ?? "",
+                    let r = PeerProbeResult(target: marker.fields["target"] ?? "?", token: marker.fields["token"] ?? "",
                                         rttMilliseconds: Double(marker.fields["rtt_ms"] ?? "") ?? 0,
                                         bytes: Int(marker.fields["bytes"] ?? "") ?? 0,
                                         throughputKbps: Int(marker.fields["tput_kbps"] ?? "") ?? 0)

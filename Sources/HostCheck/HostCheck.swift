@@ -2,6 +2,7 @@ import Foundation
 import NetlinkSocket
 #if canImport(Glibc)
 import Glibc
+import SandnetCore
 #endif
 
 /// One kernel option as found, for one requirement.
@@ -152,7 +153,7 @@ public enum HostCheck {
             do { kata = try KataSettings.load(path: path) } catch { kataError = "\(error)" }
         }
 
-        let arch = Architecture(machine: machine)
+        let arch = Architecture(parsing: machine)
         let catalog = Requirements.catalog(arch: arch)
         let probesWanted = options.liveProbes && !foreign
         var probes: [ProbeID: ProbeResult] = [:]

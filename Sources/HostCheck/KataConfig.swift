@@ -1,4 +1,5 @@
 import Foundation
+import SandnetCore
 import TOMLKit
 
 /// The parts of a Kata Containers `configuration.toml` that decide what the host's

@@ -1,3 +1,4 @@
+import SandnetCore
 /// The Kconfig facts that decide a fix: what an option depends on, what selects it, and
 /// whether it can be a module at all. Taken from the Kconfig files of the Debian 6.1
 /// kernel source (linux-source-6.1); the file is named with each symbol. Enclosing
@@ -24,19 +25,6 @@ public struct KconfigSymbol: Sendable, Equatable {
          module: String? = nil, file: String) {
         self.name = name; self.kind = kind; self.prompt = prompt; self.dependsOn = dependsOn
         self.selectedBy = selectedBy; self.module = module; self.file = file
-    }
-}
-
-/// The architectures sandnet has requirements for.
-public enum Architecture: String, Sendable, Codable, CaseIterable {
-    case x86_64, arm64
-    /// `uname -m` spelling (aarch64 on Linux) to an assessed architecture, or nil.
-    public init?(machine: String) {
-        switch machine {
-        case "x86_64", "amd64": self = .x86_64
-        case "aarch64", "arm64": self = .arm64
-        default: return nil
-        }
     }
 }
 

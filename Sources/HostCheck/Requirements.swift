@@ -1,9 +1,5 @@
 import NetlinkSocket
-
-/// The runtime's internetworking models (Kata's `internetworking_model`).
-public enum NetworkModel: String, Sendable, Codable, CaseIterable {
-    case tcfilter, macvtap, none
-}
+import SandnetCore
 
 /// Who needs a kernel feature. Saying who matters: sandnet itself needs NETLINK_ROUTE
 /// only; the Go runtime's netlink library also opens XFRM and NETFILTER sockets for

@@ -1,4 +1,4 @@
-import NetlinkCodec
+import SandnetCore
 
 /// One guest NIC as QEMU sees it: a tap backend reached through inherited descriptors.
 public struct QemuNIC: Sendable, Equatable, Codable {
@@ -48,7 +48,7 @@ public struct QemuNetworkPlan: Sendable, Equatable, Codable {
     public var placements: [QemuNICPlacement]
 
     /// Puts NIC i on root port i and adds `sparePorts` empty ports for hotplug.
-    public init(architecture: GuestArchitecture, nics: [QemuNIC], sparePorts: Int = 0) throws {
+    public init(architecture: Architecture, nics: [QemuNIC], sparePorts: Int = 0) throws {
         var seen = Set<String>()
         for n in nics {
             guard !n.queueFDs.isEmpty else { throw QemuWiringError.invalidNIC(n.id, "it has no queue descriptors") }

@@ -1,3 +1,4 @@
+import SandnetCore
 /// One `pcie-root-port` on the root bus. Root ports are packed eight to a slot as
 /// functions of one multifunction device (as libvirt does), so 16 ports take two slots
 /// of `pcie.0` and leave the rest of the bus to the caller's own devices.
@@ -42,12 +43,12 @@ public struct PCIeTopology: Sendable, Equatable, Codable {
     /// 01.0 (VGA) and 1f.x (ICH9); virt keeps 00.0. 0x10 is clear of both.
     public static let defaultFirstDevice = 0x10
 
-    public var architecture: GuestArchitecture
+    public var architecture: Architecture
     public var rootPorts: [PCIeRootPort]
 
     /// `occupiedPorts` NICs each get a port; `sparePorts` more are added for hotplug,
     /// reduced when the total would exceed `maximumRootPorts`.
-    public init(architecture: GuestArchitecture, occupiedPorts: Int, sparePorts: Int,
+    public init(architecture: Architecture, occupiedPorts: Int, sparePorts: Int,
                 idPrefix: String = "sn-rp", firstDevice: Int = PCIeTopology.defaultFirstDevice) throws {
         guard occupiedPorts >= 0, sparePorts >= 0 else {
             throw QemuWiringError.invalidTopology("port counts cannot be negative (\(occupiedPorts) NICs, \(sparePorts) spare)")

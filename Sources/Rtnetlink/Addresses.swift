@@ -1,5 +1,6 @@
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 
 /// An IP address on an interface, as the kernel reports it (RTM_NEWADDR).
 public struct Address: Sendable, Equatable, Codable {

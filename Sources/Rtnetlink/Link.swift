@@ -1,4 +1,5 @@
 import NetlinkCodec
+import SandnetCore
 
 /// A network interface as the kernel reports it (RTM_NEWLINK).
 public struct Link: Sendable, Equatable, Codable {

@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 #if canImport(Glibc)
 import Glibc
+import SandnetCore
 #endif
 
 /// Where a link is, by name or index.

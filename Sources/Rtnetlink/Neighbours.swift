@@ -1,5 +1,6 @@
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 
 /// An ARP (IPv4) or NDP (IPv6) neighbour entry (RTM_NEWNEIGH).
 public struct Neighbour: Sendable, Equatable, Codable {

@@ -1,5 +1,6 @@
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 
 /// A route as the kernel reports it (RTM_NEWROUTE).
 public struct Route: Sendable, Equatable, Codable {

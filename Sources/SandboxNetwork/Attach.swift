@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import QemuWiring
 import Rtnetlink
+import SandnetCore
 import TrafficControl
 #if canImport(Glibc)
 import Glibc
@@ -97,7 +98,9 @@ struct ModelOutput {
 public enum SandboxAttach {
     /// `sandnet attach`: scans the namespace, plumbs every endpoint with its model,
     /// journaling each change first. On failure everything done so far is undone.
-    public static func attach(_ settings: AttachSettings, store: JournalStore = JournalStore()) throws -> AttachResult {
+    /// `afterKernelChange` is for fault-injection tests only.
+    public static func attach(_ settings: AttachSettings, store: JournalStore = JournalStore(),
+                              afterKernelChange: KernelChangeHook? = nil) throws -> AttachResult {
         try JournalStore.validate(sandbox: settings.sandbox)
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
             throw SandboxError.invalidArgument("--vcpus must be between 1 and 256 (one queue per vCPU), not \(settings.vcpus)")
@@ -124,7 +127,7 @@ public enum SandboxAttach {
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
                 try store.write(journal)
-                let tx = Transaction(journal: journal, store: store)
+                let tx = Transaction(journal: journal, store: store, afterKernelChange: afterKernelChange)
                 let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group)
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"

@@ -2,6 +2,7 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import SandnetCore
 
 /// What a link in the pod's namespace is, as far as attaching it to a VM goes.
 public enum LinkClass: String, Codable, Sendable, CaseIterable {

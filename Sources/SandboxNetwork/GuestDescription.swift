@@ -1,5 +1,6 @@
 import Foundation
 import NetlinkCodec
+import SandnetCore
 
 /// What a guest agent needs to configure the sandbox's network from inside the VM, and
 /// nothing more. Documented in docs/guest-description.md; versioned so a guest can refuse

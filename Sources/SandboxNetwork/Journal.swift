@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 #if canImport(Glibc)
 import Glibc
+import SandnetCore
 #endif
 
 /// One kernel change an attach is about to make, recorded before it is made, with what

@@ -1,15 +1,5 @@
 import QemuWiring
-
-/// How an endpoint is carried into the VM.
-public enum NetworkModel: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
-    /// A multiqueue tap per endpoint, tied to it by ingress u32/mirred redirects both ways.
-    case tcfilter
-    /// A macvtap on the endpoint that takes over its MAC; the endpoint's addresses move to the guest.
-    case macvtap
-    /// No host plumbing; the endpoints are only described.
-    case none
-    public var description: String { rawValue }
-}
+import SandnetCore
 
 /// What `sandnet attach` is asked to do.
 public struct AttachSettings: Sendable {
@@ -20,7 +10,7 @@ public struct AttachSettings: Sendable {
     public var modelOverrides: [String: NetworkModel]
     /// Queues per NIC: one per vCPU.
     public var vcpus: Int
-    public var architecture: GuestArchitecture
+    public var architecture: Architecture
     public var sparePorts: Int
     /// resolv.conf text to put into the guest description.
     public var resolvConf: String?
@@ -29,7 +19,7 @@ public struct AttachSettings: Sendable {
     public var ownedByProcess: Bool
 
     public init(sandbox: String, namespace: String, model: NetworkModel = .tcfilter, modelOverrides: [String: NetworkModel] = [:],
-                vcpus: Int = 1, architecture: GuestArchitecture = .x86_64, sparePorts: Int = 0, resolvConf: String? = nil,
+                vcpus: Int = 1, architecture: Architecture = .x86_64, sparePorts: Int = 0, resolvConf: String? = nil,
                 ownedByProcess: Bool = false) {
         self.sandbox = sandbox; self.namespace = namespace; self.model = model; self.modelOverrides = modelOverrides
         self.vcpus = vcpus; self.architecture = architecture; self.sparePorts = sparePorts; self.resolvConf = resolvConf

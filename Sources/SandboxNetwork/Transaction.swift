@@ -1,28 +1,21 @@
 import Foundation
 import NetlinkSocket
-#if canImport(Glibc)
-import Glibc
-#endif
+
+/// Called right after each kernel change an attach makes, with the number of changes so
+/// far. Fault-injection tests kill or stop the process there; nothing on a node sets it.
+public typealias KernelChangeHook = @Sendable (_ changes: Int) -> Void
 
 /// Makes an attach's kernel changes one at a time, journaling each intent first.
-///
-/// Test-only switches (environment): `SANDNET_FAULT_AFTER_STEP=N` SIGKILLs the process
-/// right after the Nth kernel change; `SANDNET_PAUSE_AFTER_STEP=N` stops it (SIGSTOP) there
-/// so a test can inspect it, then it carries on when continued.
 final class Transaction {
     private(set) var journal: SandboxJournal
     let store: JournalStore
     private(set) var changes = 0
     /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
     private var encodedSteps: [Data] = []
-    private let faultAfter: Int?
-    private let pauseAfter: Int?
+    private let afterKernelChange: KernelChangeHook?
 
-    init(journal: SandboxJournal, store: JournalStore) {
-        self.journal = journal; self.store = store
-        let env = ProcessInfo.processInfo.environment
-        faultAfter = env["SANDNET_FAULT_AFTER_STEP"].flatMap(Int.init)
-        pauseAfter = env["SANDNET_PAUSE_AFTER_STEP"].flatMap(Int.init)
+    init(journal: SandboxJournal, store: JournalStore, afterKernelChange: KernelChangeHook? = nil) {
+        self.journal = journal; self.store = store; self.afterKernelChange = afterKernelChange
     }
 
     /// Records `step`, then makes the change(s) in `body`. `body` may make several kernel
@@ -34,11 +27,10 @@ final class Transaction {
         return try body(self)
     }
 
-    /// Counts one kernel change, and fires the test switches.
+    /// Counts one kernel change and tells the hook, if any.
     func changed() {
         changes += 1
-        if changes == faultAfter { kill(getpid(), SIGKILL) }
-        if changes == pauseAfter { raise(SIGSTOP) }
+        afterKernelChange?(changes)
     }
 
     func update(_ edit: (inout SandboxJournal) -> Void) throws {

@@ -5,6 +5,7 @@ import NetlinkSocket
 import Rtnetlink
 #if canImport(Glibc)
 import Glibc
+import SandnetCore
 #endif
 
 /// A macvtap to create: `ip link add link PARENT name NAME [index N] type macvtap mode MODE`.

@@ -1,6 +1,7 @@
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import SandnetCore
 
 /// One u32 key: `value` under `mask` at byte `offset` of the header (network order on the wire).
 public struct U32Key: Sendable, Hashable, Codable {

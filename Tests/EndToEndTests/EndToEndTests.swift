@@ -4,6 +4,7 @@ import GuestLab
 import NetlinkSocket
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 import Testing
 import TestSupport
 
@@ -16,7 +17,7 @@ struct EndToEndTests {
     static let armUnavailable = GuestImage.unavailableReason(.arm64)
 
     /// Runs one cell and checks what the issue asks: the token came back over every NIC and nothing was left.
-    func runCell(_ arch: GuestArchitecture, _ model: NetworkModel, nics: Int = 1) throws {
+    func runCell(_ arch: Architecture, _ model: NetworkModel, nics: Int = 1) throws {
         let image = try #require(GuestImage.cached(arch))
         var options = EndToEnd.Options(architecture: arch, model: model, nics: nics)
         options.timeoutSeconds = 240
@@ -27,7 +28,7 @@ struct EndToEndTests {
         #expect(report.results.allSatisfy { $0.bytes == Lab.blobSize })
         #expect(!report.checked.isEmpty)
         #expect(ownLabNamespaces().isEmpty)
-        print("e2e \(arch.imageName) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
+        print("e2e \(arch.unameMachine) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
               + report.results.map { "\($0.target) rtt \($0.rttMilliseconds) ms \($0.throughputKbps) kbit/s" }.joined(separator: "; "))
     }
 

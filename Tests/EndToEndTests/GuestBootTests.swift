@@ -3,11 +3,12 @@ import Foundation
 import NetlinkCodec
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 import Testing
 
 /// QEMU command lines and console parsing: no root, no QEMU needed.
 @Suite struct GuestBootTests {
-    func boot(_ arch: GuestArchitecture) -> GuestBoot {
+    func boot(_ arch: Architecture) -> GuestBoot {
         GuestBoot(image: GuestImage(architecture: arch, kernel: "/k", initrd: "/i"),
                   networkArguments: ["-netdev", "tap,id=n0,fds=7"], inheritedFDs: [7],
                   guestDescription: Data(#"{"a" : [1,2]}"#.utf8), probeTargets: ["203.0.113.3:8080", "198.51.100.3:8080"])

@@ -1,5 +1,6 @@
 import Foundation
 import HostCheck
+import SandnetCore
 import TestSupport
 import Testing
 

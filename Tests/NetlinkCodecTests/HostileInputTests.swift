@@ -1,4 +1,5 @@
 import NetlinkCodec
+import SandnetCore
 import Testing
 
 /// Bytes no kernel would send. Every case must throw DecodeError; none may trap or

@@ -1,4 +1,5 @@
 import NetlinkCodec
+import SandnetCore
 import Testing
 
 /// Replies recorded from a real kernel (fuzz/capture.py), parsed and emitted back byte for byte.

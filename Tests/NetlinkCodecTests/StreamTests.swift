@@ -1,4 +1,5 @@
 import NetlinkCodec
+import SandnetCore
 import Testing
 
 @Suite struct StreamTests {

@@ -2,6 +2,7 @@ import CSandnetLinux
 import Foundation
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 import Testing
 import TestSupport
 

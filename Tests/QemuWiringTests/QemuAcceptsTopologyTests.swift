@@ -1,6 +1,6 @@
 import Foundation
-import NetlinkCodec
 import QemuWiring
+import SandnetCore
 import Testing
 
 /// Starts the real QEMU (stopped, no firmware run) with the generated root ports and NICs
@@ -8,11 +8,11 @@ import Testing
 /// root port where the plan says. The tap backends are swapped for hub ports, which need
 /// no descriptors; the `-device` arguments are the generated ones, unchanged.
 @Suite struct QemuAcceptsTopologyTests {
-    static func hasQemu(_ a: GuestArchitecture) -> Bool {
+    static func hasQemu(_ a: Architecture) -> Bool {
         ["/usr/bin", "/usr/local/bin"].contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(a.qemuBinary)") }
     }
 
-    func monitorPCI(_ a: GuestArchitecture, _ plan: QemuNetworkPlan) throws -> (status: Int32, output: String) {
+    func monitorPCI(_ a: Architecture, _ plan: QemuNetworkPlan) throws -> (status: Int32, output: String) {
         var args = ["-M", a.machineType, "-nodefaults", "-display", "none", "-S", "-monitor", "stdio"] + plan.topology.arguments
         for p in plan.placements {
             args += ["-netdev", "hubport,id=\(p.nic.id),hubid=0", "-device", p.deviceArgument]
@@ -35,7 +35,7 @@ import Testing
     @Test(.enabled(if: hasQemu(.arm64), "qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"))
     func virtAcceptsGeneratedTopology() throws { try check(.arm64) }
 
-    func check(_ a: GuestArchitecture) throws {
+    func check(_ a: Architecture) throws {
         let macs = (1...3).map { MACAddress("02:00:00:00:00:0\($0)")! }
         let plan = try QemuNetworkPlan(architecture: a, nics: macs.enumerated().map { QemuNIC(id: "sn\($0.offset)", mac: $0.element, queueFDs: [3, 4]) },
                                        sparePorts: 13)

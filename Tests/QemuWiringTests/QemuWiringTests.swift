@@ -1,5 +1,5 @@
-import NetlinkCodec
 import QemuWiring
+import SandnetCore
 import Testing
 
 @Suite struct PCIeTopologyTests {
@@ -43,11 +43,11 @@ import Testing
     }
 
     @Test func architecturesNameTheirMachines() {
-        #expect(GuestArchitecture(parsing: "aarch64") == .arm64)
-        #expect(GuestArchitecture(parsing: "amd64") == .x86_64)
-        #expect(GuestArchitecture(parsing: "riscv64") == nil)
-        #expect(GuestArchitecture.arm64.machineType == "virt")
-        #expect(GuestArchitecture.x86_64.machineType == "q35")
+        #expect(Architecture(parsing: "aarch64") == .arm64)
+        #expect(Architecture(parsing: "amd64") == .x86_64)
+        #expect(Architecture(parsing: "riscv64") == nil)
+        #expect(Architecture.arm64.machineType == "virt")
+        #expect(Architecture.x86_64.machineType == "q35")
     }
 }
 

@@ -1,5 +1,6 @@
 import NetlinkCodec
 import Rtnetlink
+import SandnetCore
 import Testing
 
 // Golden bytes for every request the address, route and neighbour operations build,

@@ -1,6 +1,7 @@
 import Foundation
 import NetlinkSocket
 import SandboxNetwork
+import SandnetCore
 import TapDevices
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import SandboxNetwork
+import SandnetCore
 import Testing
 import TestSupport
 
@@ -54,16 +55,16 @@ extension SandboxIntegration {
     /// kernel without them does (EPROTONOSUPPORT, through an LD_PRELOAD shim), scan, attach
     /// and detach still work.
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
-          .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
+          .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"))
     func attachHoldsOnlyRouteNetlinkSockets() throws {
         try PodFixture.with { f in
             try f.addEndpoint("eth0", .veth, number: 0)
             try f.configure("eth0", number: 0)
             let state = StateDirectory()
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: SandnetBinary.path)
-            p.arguments = ["attach", "--netns", f.pod.namespace.path, "--sandbox", "fam", "--model", "tcfilter", "--state-dir", state.path]
-            p.environment = ProcessInfo.processInfo.environment.merging(["SANDNET_PAUSE_AFTER_STEP": "3"]) { $1 }
+            p.executableURL = URL(fileURLWithPath: LabBinary.path)
+            p.arguments = ["fault-attach", "--stop-after", "3",
+                           "--netns", f.pod.namespace.path, "--sandbox", "fam", "--model", "tcfilter", "--state-dir", state.path]
             p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
             try p.run()
             defer { kill(p.processIdentifier, SIGCONT); p.waitUntilExit() }

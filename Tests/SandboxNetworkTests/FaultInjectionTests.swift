@@ -1,14 +1,17 @@
 import Foundation
 import SandboxNetwork
+import SandnetCore
 import Testing
 import TestSupport
 
 extension SandboxIntegration {
-/// The attach process (the real CLI binary) is SIGKILLed right after its 1st, 2nd, ...
-/// kernel change; `sandnet gc` must then return the pod to its starting state every time.
+/// The attach process (`sandnet-lab fault-attach`, the product's attach with a kernel-change
+/// hook) is SIGKILLed right after its 1st, 2nd, ... kernel change; the product's `sandnet gc`
+/// must then return the pod to its starting state every time.
 @Suite(.serialized) struct FaultInjectionTests {
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
           .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
+          .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"),
           arguments: [NetworkModel.tcfilter, .macvtap])
     func gcUndoesAnAttachKilledAfterEveryKernelChange(_ model: NetworkModel) throws {
         try PodFixture.with { f in
@@ -18,11 +21,11 @@ extension SandboxIntegration {
             try f.configure("eth1", number: 1)
             let before = try f.snapshot()
             let state = StateDirectory()
-            let attach = ["attach", "--netns", f.pod.namespace.path, "--sandbox", "fault", "--model", model.rawValue,
+            let attach = ["fault-attach", "--netns", f.pod.namespace.path, "--sandbox", "fault", "--model", model.rawValue,
                           "--vcpus", "2", "--state-dir", state.path, "--json"]
             var killedAt: [Int] = []
             for n in 1...40 {
-                let r = try SandnetBinary.run(attach, environment: ["SANDNET_FAULT_AFTER_STEP": "\(n)"])
+                let r = try LabBinary.run(attach + ["--kill-after", "\(n)"])
                 if !r.killedBySignal {
                     // Fewer than n changes: the attach completed. Detach it and stop.
                     #expect(r.status == 0, "\(r.stderr)")

@@ -1,6 +1,7 @@
 import Foundation
 import NetlinkCodec
 import SandboxNetwork
+import SandnetCore
 import Testing
 
 @Suite struct GuestDescriptionTests {

@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 import Testing
 import TestSupport
 

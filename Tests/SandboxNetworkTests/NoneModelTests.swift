@@ -2,6 +2,7 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import SandboxNetwork
+import SandnetCore
 import Testing
 import TestSupport
 

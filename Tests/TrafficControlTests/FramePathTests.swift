@@ -2,6 +2,7 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import SandnetCore
 import TapDevices
 import Testing
 import TestSupport

@@ -4,6 +4,7 @@ import NetlinkCodec
 import NetlinkSocket
 #if canImport(Glibc)
 import Glibc
+import SandnetCore
 #endif
 
 /// Hand-made Ethernet frames for the frame-path tests, and a reader that finds them again.

@@ -1,5 +1,6 @@
 import NetlinkCodec
 import Rtnetlink
+import SandnetCore
 import Testing
 @testable import TrafficControl
 

@@ -1,6 +1,7 @@
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import SandnetCore
 import TapDevices
 #if canImport(Glibc)
 import Glibc

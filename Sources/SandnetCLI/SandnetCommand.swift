@@ -1,7 +1,10 @@
 import ArgumentParser
 
-struct SandnetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `sandnet` command: what an operator runs on a node.
+public struct SandnetCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "sandnet",
         abstract: "Network plumbing for VM-isolated containers: netlink, tc, taps, QEMU wiring, host checks.",
         subcommands: [
@@ -9,6 +12,5 @@ struct SandnetCommand: ParsableCommand {
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
             CheckCommand.self, ExplainCommand.self,
             QdiscCommand.self, FilterCommand.self,
-            DemoCommand.self,
         ])
 }

@@ -31,8 +31,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     public var bytes: [UInt8] {
         switch self { case let .v4(a, b, c, d): return [a, b, c, d]; case let .v6(b): return b }
     }
-    public var family: UInt8 { if case .v4 = self { return AddressFamily.INET } else { return AddressFamily.INET6 } }
-    public var isIPv4: Bool { family == AddressFamily.INET }
+    /// The kernel's address family number: AF_INET (2) or AF_INET6 (10).
+    public var family: UInt8 { if case .v4 = self { return 2 } else { return 10 } }
+    public var isIPv4: Bool { if case .v4 = self { return true } else { return false } }
     public var bitLength: Int { isIPv4 ? 32 : 128 }
 
     /// Parses dotted quad or RFC 4291 text (with `::` and an embedded IPv4 tail).
@@ -108,58 +109,6 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         let s = try decoder.singleValueContainer().decode(String.self)
         guard let a = IPAddress(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IP address \(s)")) }
         self = a
-    }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
-}
-
-/// An address with a prefix length, written `198.51.100.2/24`.
-public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Codable {
-    public var address: IPAddress
-    public var length: Int
-    public init(address: IPAddress, length: Int) { self.address = address; self.length = length }
-    public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
-        guard let a = IPAddress(String(parts[0])) else { return nil }
-        if parts.count == 2 {
-            guard let l = Int(parts[1]), l >= 0, l <= a.bitLength else { return nil }
-            self.init(address: a, length: l)
-        } else { self.init(address: a, length: a.bitLength) }
-    }
-    public var description: String { "\(address)/\(length)" }
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let p = IPPrefix(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad prefix \(s)")) }
-        self = p
-    }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
-}
-
-/// A link-layer (MAC) address. Usually 6 bytes, but kept as given.
-public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
-    public var bytes: [UInt8]
-    public init(bytes: [UInt8]) { self.bytes = bytes }
-    public init?(_ text: String) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 6 else { return nil }
-        var b: [UInt8] = []
-        for p in parts { guard p.count == 2, let v = UInt8(p, radix: 16) else { return nil }; b.append(v) }
-        bytes = b
-    }
-    public var description: String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
-    }
-    public var isLocallyAdministered: Bool { (bytes.first ?? 0) & 0x02 != 0 }
-    public var isMulticast: Bool { (bytes.first ?? 0) & 0x01 != 0 }
-    /// A random unicast, locally administered address.
-    public static func randomLocal() -> MACAddress {
-        var b = (0..<6).map { _ in UInt8.random(in: 0...255) }
-        b[0] = (b[0] & 0xfe) | 0x02
-        return MACAddress(bytes: b)
-    }
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let m = MACAddress(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad MAC \(s)")) }
-        self = m
     }
     public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
 }

@@ -57,15 +57,15 @@ enum Output {
         if !text.isEmpty { print(text) }
     }
 
-    static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("sandnet: \(message)\n".utf8))
+    static func printError(_ message: String, program: String = "sandnet") {
+        FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
     }
 }
 
-extension SandnetCommand {
+extension ParsableCommand {
     /// Parses, runs, and maps failures to exit codes: usage errors 2, operational errors 1
     /// with the error's one-sentence description on stderr.
-    static func runAsCLI() -> Never {
+    public static func runAsCLI() -> Never {
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -79,7 +79,7 @@ extension SandnetCommand {
                 Foundation.exit(2)
             }
             if code == .success { exit(withError: error) }   // --help, --version
-            Output.printError("\(error)")
+            Output.printError("\(error)", program: configuration.commandName ?? "sandnet")
             Foundation.exit(1)
         }
     }

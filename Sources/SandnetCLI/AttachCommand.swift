@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 
 /// `sandnet attach`: plumbs every endpoint of a pod's namespace for a VM, writes the
 /// guest description, and optionally execs QEMU with exactly the descriptors it needs.
@@ -10,6 +11,16 @@ struct AttachCommand: ParsableCommand {
         commandName: "attach",
         abstract: "Connect every endpoint of a pod's namespace to a sandbox VM (tcfilter, macvtap or none).",
         discussion: "With --exec, everything after `--` is the QEMU command line; sandnet appends its -device/-netdev arguments and execs it with only the queue and vhost descriptors open.")
+
+    @OptionGroup var options: AttachOptions
+
+    func run() throws { try options.run() }
+}
+
+/// The options of `sandnet attach` and what it does with them; public so a test harness
+/// outside the product binary can run the same attach with a `KernelChangeHook`.
+public struct AttachOptions: ParsableArguments {
+    public init() {}
 
     @Option(name: .customLong("netns"), help: "The pod's network namespace: a name under /run/netns or a path.")
     var netns: String
@@ -31,9 +42,9 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Argument(parsing: .postTerminator, help: "QEMU command line (with --exec).") var qemu: [String] = []
 
-    func validate() throws {
+    public func validate() throws {
         guard NetworkModel(rawValue: model) != nil else { throw ValidationError("--model must be tcfilter, macvtap or none, not \(model)") }
-        guard GuestArchitecture(parsing: arch) != nil else { throw ValidationError("--arch must be x86_64 or arm64, not \(arch)") }
+        guard Architecture(parsing: arch) != nil else { throw ValidationError("--arch must be x86_64 or arm64, not \(arch)") }
         if exec && qemu.isEmpty { throw ValidationError("--exec needs the QEMU command line after `--`") }
         if !exec && !qemu.isEmpty { throw ValidationError("a command line after `--` needs --exec") }
         for o in endpointModels {
@@ -44,7 +55,7 @@ struct AttachCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run(afterKernelChange: KernelChangeHook? = nil) throws {
         var overrides: [String: NetworkModel] = [:]
         for o in endpointModels {
             let p = o.split(separator: "=", maxSplits: 1)
@@ -59,9 +70,9 @@ struct AttachCommand: ParsableCommand {
         }
         let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
         let settings = AttachSettings(sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
-                                      modelOverrides: overrides, vcpus: vcpus, architecture: GuestArchitecture(parsing: arch)!,
+                                      modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
                                       sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
-        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir))
+        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir), afterKernelChange: afterKernelChange)
         if let guestDescription {
             do { try result.guestDescription.encoded().write(to: URL(fileURLWithPath: guestDescription), options: .atomic) } catch {
                 result.closeDescriptors()

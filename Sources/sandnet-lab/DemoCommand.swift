@@ -3,8 +3,9 @@ import Foundation
 import GuestLab
 import QemuWiring
 import SandboxNetwork
+import SandnetCore
 
-/// `sandnet demo`: the project's main job end to end, on real parts.
+/// `sandnet-lab demo`: the project's main job end to end, on real parts.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -26,11 +27,11 @@ struct DemoCommand: ParsableCommand {
     var keep = false
 
     func run() throws {
-        guard let architecture = GuestArchitecture(parsing: arch) else { throw ValidationError("--arch must be x86_64 or aarch64, not \(arch)") }
+        guard let architecture = Architecture(parsing: arch) else { throw ValidationError("--arch must be x86_64 or aarch64, not \(arch)") }
         guard let model = NetworkModel(rawValue: model), model != .none else { throw ValidationError("--model must be tcfilter or macvtap, not \(self.model)") }
         guard (1...4).contains(nics) else { throw ValidationError("--nics must be 1 to 4") }
 
-        say("guest image for \(architecture.imageName): building or checking the cache")
+        say("guest image for \(architecture.unameMachine): building or checking the cache")
         let image = try GuestImage.prepare(architecture) { say("  \($0)") }
         var options = EndToEnd.Options(architecture: architecture, model: model, nics: nics)
         options.keep = keep
@@ -47,7 +48,7 @@ struct DemoCommand: ParsableCommand {
         }
         print("")
         let rows: [(String, String)] = [
-            ("architecture", "\(architecture.imageName) (\(report.machine), TCG)"),
+            ("architecture", "\(architecture.unameMachine) (\(report.machine), TCG)"),
             ("model", "\(report.model)"),
             ("NICs", "\(report.nics)"),
             ("boot to network", String(format: "%.1f s", report.bootToNetworkSeconds)),

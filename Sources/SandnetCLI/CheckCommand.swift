@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HostCheck
+import SandnetCore
 
 /// `sandnet check`: can this host run VM sandboxes, and if not, what exactly to fix.
 struct CheckCommand: ParsableCommand {

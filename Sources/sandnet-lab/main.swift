@@ -1,0 +1,3 @@
+import SandnetCLI
+
+LabCommand.runAsCLI()
