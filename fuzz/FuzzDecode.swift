@@ -1,7 +1,9 @@
 // libFuzzer entry point for the netlink decoder. scripts/fuzz.sh compiles this file
-// together with Sources/NetlinkCodec/*.swift into one module (hence no import) with
-// -sanitize=fuzzer,address. Any trap (bounds, overflow) or ASan report is a crash;
+// together with Sources/NetlinkCodec/*.swift into one module (hence no codec import),
+// against SandnetCore built as its own module, with -sanitize=fuzzer,address. Any trap (bounds, overflow) or ASan report is a crash;
 // a DecodeError is the correct answer to bad bytes.
+
+import SandnetCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -9,11 +9,18 @@ out=fuzz-out
 mkdir -p "$out/corpus" .build/fuzz
 
 binary=.build/fuzz/fuzz-decode
+core=(Sources/SandnetCore/*.swift)
 sources=(Sources/NetlinkCodec/*.swift fuzz/FuzzDecode.swift)
 # Rebuild only when a source is newer than the binary.
-if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" -newer "$binary" | head -1)" ]; then
+if [ ! -x "$binary" ] || [ -n "$(find "${core[@]}" "${sources[@]}" -newer "$binary" | head -1)" ]; then
     echo "fuzz.sh: building $binary"
+    # SandnetCore (the address types the codec decodes into) is its own module, as in the package.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name SandnetCore \
+        -emit-module -emit-module-path .build/fuzz/SandnetCore.swiftmodule \
+        -emit-library -static -o .build/fuzz/libSandnetCore.a "${core[@]}" \
+        2> >(grep -v "Cannot export local symbol '__asan" >&2)
     swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name NetlinkFuzz \
+        -I .build/fuzz -L .build/fuzz -lSandnetCore \
         "${sources[@]}" -o "$binary" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 fi
 
