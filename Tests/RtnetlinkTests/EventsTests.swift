@@ -70,6 +70,33 @@ import TestSupport
         }
     }
 
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), .timeLimit(.minutes(1)))
+    func consumerBehindTheBufferLimitGetsResyncAfterWhatItHas() async throws {
+        try await TestNamespace.with { ns in
+            // 10 veth pairs, about 40 link messages, for a buffer of 2 and a consumer that
+            // dawdles after its first event: the reader must drop and announce it.
+            let events = try NetworkEvents(namespace: ns.namespace, groups: .links, bufferLimit: 2)
+            try TestEnvironment.run(["ip", "-n", ns.name, "-batch", "-"],
+                                    stdin: (0..<10).map { "link add sl\($0) type veth peer name sm\($0)\n" }.joined())
+            var iterator = events.makeAsyncIterator()
+            let first = try await iterator.next()
+            #expect(first != nil && first != .resync)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            var buffered = 0
+            var next = try await iterator.next()
+            while let e = next, e != .resync { buffered += 1; next = try await iterator.next() }
+            #expect(next == .resync)
+            #expect(buffered <= 2, "\(buffered) events before the resync, more than the buffer holds")
+            // The consumer re-dumps; changes after that arrive again.
+            _ = try ns.ip("link", "add", "late0", "type", "veth", "peer", "name", "late1")
+            var late = false
+            while let e = try await iterator.next() {
+                if case let .linkAdded(l) = e, l.name == "late0" { late = true; break }
+            }
+            #expect(late)
+        }
+    }
+
     /// Netlink sockets of this process in `ns` (from /proc/net/netlink seen inside it).
     static func netlinkSockets(in ns: TestNamespace) throws -> Int {
         let text = try ns.namespace.run { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
