@@ -32,19 +32,19 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        .target(name: "SandnetCore"),
-        .target(name: "NetlinkCodec", dependencies: ["SandnetCore"]),
+        .target(name: "SandnetCore", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "NetlinkCodec", dependencies: ["SandnetCore"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "CSandnetLinux"),
-        .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
-        .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"]),
+        .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
         .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
         .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl"]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI"),
-        .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
-        .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
+        .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.

@@ -1,5 +1,6 @@
 import CSandnetLinux
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,11 +14,10 @@ import Glibc
 /// thread happened to create the worker: a worker started from inside a job would
 /// otherwise call a foreign namespace home. A worker that cannot switch back marks
 /// itself poisoned and exits; it is never handed another job.
-public final class NamespaceThreadPool: @unchecked Sendable {
+public final class NamespaceThreadPool: Sendable {
     public static let shared = NamespaceThreadPool()
 
-    private let lock = NSLock()
-    private var idle: [Worker] = []
+    private let idle = Mutex<[Worker]>([])
     /// Workers kept around for reuse; more may run at once, the extra ones exit when done.
     private let keepIdle = 4
     /// The process's own network namespace, opened once (CLOEXEC) and kept for its lifetime.
@@ -35,48 +35,64 @@ public final class NamespaceThreadPool: @unchecked Sendable {
         guard homeFD >= 0 else {
             throw NetlinkError.system(operation: "open the process's network namespace", object: "/proc/self/ns/net", errno: ENOENT)
         }
+        let home = homeFD
         let worker = acquire()
-        var result: Result<T, Error>?
+        // `body` and its result cross to the worker and back without being Sendable. Safe:
+        // this thread is blocked in `perform` from hand-over until the worker signals
+        // `done`, so they are never touched by two threads at once (the
+        // DispatchQueue.sync contract), and the signal orders the accesses.
+        nonisolated(unsafe) var result: Result<T, Error>?
         withoutActuallyEscaping(body) { escapable in
+            nonisolated(unsafe) let job = escapable   // see `result` above
             worker.perform {
                 if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
                     result = .failure(NetlinkError.system(operation: "enter network namespace", object: description, errno: Glibc.errno))
                     return true
                 }
-                result = Result { try escapable() }
+                result = Result { try job() }
                 // Always switch back; if that fails the worker must die.
-                return sandnet_setns(self.homeFD, sandnet_clone_newnet()) == 0
+                return sandnet_setns(home, sandnet_clone_newnet()) == 0
             }
         }
         release(worker)
-        guard let result else {
+        guard let outcome = result else {
             throw NetlinkError.system(operation: "enter network namespace", object: description, errno: EIO)
         }
-        return try result.get()
+        return try outcome.get()
     }
 
     private func acquire() -> Worker {
-        lock.lock()
-        if let w = idle.popLast() { lock.unlock(); return w }
-        lock.unlock()
-        return Worker(home: homeFD)
+        idle.withLock { $0.popLast() } ?? Worker(home: homeFD)
     }
 
     private func release(_ w: Worker) {
         if w.poisoned { return }
-        lock.lock()
-        if idle.count < keepIdle { idle.append(w); lock.unlock() } else { lock.unlock(); w.stop() }
+        let kept = idle.withLock { idle in
+            guard idle.count < keepIdle else { return false }
+            idle.append(w)
+            return true
+        }
+        if !kept { w.stop() }
     }
 
     /// Number of idle worker threads kept for reuse (for tests).
-    public var idleWorkerCount: Int { lock.lock(); defer { lock.unlock() }; return idle.count }
+    public var idleWorkerCount: Int { idle.withLock { $0.count } }
 
-    final class Worker: @unchecked Sendable {
-        private(set) var poisoned = false
+    final class Worker: Sendable {
+        /// Set when the thread could not get home; it runs nothing more.
+        private let poisonedFlag = Atomic<Bool>(false)
+        var poisoned: Bool { poisonedFlag.load(ordering: .acquiring) }
         private let wake = SpinThenBlockSignal()
         private let done = SpinThenBlockSignal()
-        private var job: (() -> Bool)?
-        private var stopping = false
+        private let mailbox = Mutex<Mail>(.empty)
+
+        /// What `wake` is about.
+        private enum Mail {
+            case empty
+            /// Returns false if the thread could not get home.
+            case job(@Sendable () -> Bool)
+            case stop
+        }
 
         /// Starts the thread and moves it home first; a thread that cannot get home is
         /// born poisoned and runs nothing.
@@ -88,8 +104,8 @@ public final class NamespaceThreadPool: @unchecked Sendable {
                 // setns needs CAP_SYS_ADMIN even to go home, so only move when the thread
                 // was born elsewhere; an unprivileged caller then gets EPERM from the
                 // real namespace switch, not a worker that was poisoned at birth.
-                if !Self.isIn(namespace: home) {
-                    self.poisoned = sandnet_setns(home, sandnet_clone_newnet()) != 0
+                if !Self.isIn(namespace: home), sandnet_setns(home, sandnet_clone_newnet()) != 0 {
+                    self.poisonedFlag.store(true, ordering: .releasing)
                 }
                 ready.signal()
                 self.loop()
@@ -106,26 +122,48 @@ public final class NamespaceThreadPool: @unchecked Sendable {
             return mine.st_dev == target.st_dev && mine.st_ino == target.st_ino
         }
 
-        /// Runs `job` on the worker; `job` returns false if the thread could not get home.
-        /// A poisoned worker runs nothing, so the caller sees no result.
-        func perform(_ job: @escaping () -> Bool) {
+        /// Runs `job` on the worker and waits for it; `job` returns false if the thread
+        /// could not get home. A poisoned worker runs nothing, so the caller sees no result.
+        func perform(_ job: @escaping @Sendable () -> Bool) {
             if poisoned { stop(); return }
-            self.job = job
+            mailbox.withLock { $0 = .job(job) }
             wake.signal()
             done.wait()
         }
 
-        func stop() { stopping = true; wake.signal() }
+        func stop() {
+            mailbox.withLock { $0 = .stop }
+            wake.signal()
+        }
 
         private func loop() {
             while true {
                 wake.wait()
-                if stopping { return }
-                let ok = job!()
-                job = nil
-                if !ok { poisoned = true }
-                done.signal()
-                if !ok { return }   // never reuse a thread stuck in a foreign namespace
+                switch takeTurn() {
+                case .nothing: continue
+                case .stop: return
+                case let .ran(ok):
+                    if !ok { poisonedFlag.store(true, ordering: .releasing) }
+                    done.signal()
+                    if !ok { return }   // never reuse a thread stuck in a foreign namespace
+                }
+            }
+        }
+
+        private enum Turn { case nothing, stop, ran(ok: Bool) }
+
+        /// Takes the mail and runs a job in it. A separate function so that every reference
+        /// to the job is gone before `done` is signalled: the caller's withoutActuallyEscaping
+        /// traps if the closure outlives it.
+        private func takeTurn() -> Turn {
+            let mail = mailbox.withLock { mail in
+                defer { mail = .empty }
+                return mail
+            }
+            switch mail {
+            case .empty: return .nothing
+            case .stop: return .stop
+            case let .job(job): return .ran(ok: job())
             }
         }
     }

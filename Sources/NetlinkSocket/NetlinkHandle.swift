@@ -1,13 +1,19 @@
-import Foundation
 import NetlinkCodec
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Netlink sockets bound to one network namespace, one per protocol family asked for
 /// and no others. The sockets are created on a namespace thread and then used from any
 /// thread: a netlink socket stays in the namespace it was created in.
-public final class NetlinkHandle: @unchecked Sendable {
+///
+/// The sockets live inside a mutex and are only reached through `withSocket`, so one
+/// request/reply exchange runs at a time whichever thread asks.
+public final class NetlinkHandle: Sendable {
     public let namespace: NetworkNamespace?
-    private let sockets: [NetlinkProtocol: NetlinkSocket]
-    private let lock = NSLock()
+    /// The open sockets; nil once closed.
+    private let sockets: Mutex<[NetlinkProtocol: NetlinkSocket]?>
 
     /// Families this handle holds, in the order asked for.
     public let families: [NetlinkProtocol]
@@ -22,25 +28,29 @@ public final class NetlinkHandle: @unchecked Sendable {
             for f in families where map[f] == nil { map[f] = try NetlinkSocket(protocol: f) }
             return map
         }
-        if let namespace { sockets = try namespace.run(open) } else { sockets = try open() }
+        let opened = try namespace.map { try $0.run(open) } ?? open()
+        sockets = Mutex(opened)
     }
 
-    /// The socket of `family`. Never falls back to another namespace or family.
-    public func socket(_ family: NetlinkProtocol) throws -> NetlinkSocket {
-        guard let s = sockets[family] else { throw NetlinkError.familyNotOpened(family, opened: families) }
-        return s
+    /// Runs `body` with the socket of `family`, holding the handle's lock: one
+    /// request/reply exchange at a time. Never falls back to another namespace or family.
+    /// The socket must not escape `body`.
+    public func withSocket<T: Sendable>(_ family: NetlinkProtocol = .route, _ body: (NetlinkSocket) throws -> T) throws -> T {
+        try sockets.withLock { open in
+            guard let open else {
+                throw NetlinkError.system(operation: "use the \(family.kernelName) socket of a closed handle", object: namespace?.description, errno: EBADF)
+            }
+            guard let s = open[family] else { throw NetlinkError.familyNotOpened(family, opened: families) }
+            return try body(s)
+        }
     }
 
-    /// Serializes use of a socket: one request/reply exchange at a time.
-    public func withSocket<T>(_ family: NetlinkProtocol = .route, _ body: (NetlinkSocket) throws -> T) throws -> T {
-        let s = try socket(family)
-        lock.lock(); defer { lock.unlock() }
-        return try body(s)
-    }
-
+    /// Closes every socket; later `withSocket` calls throw EBADF.
     public func close() {
-        lock.lock(); defer { lock.unlock() }
-        for s in sockets.values { s.close() }
+        sockets.withLock { state in
+            state?.values.forEach { $0.close() }
+            state = nil
+        }
     }
 }
 

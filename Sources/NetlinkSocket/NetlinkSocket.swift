@@ -14,11 +14,15 @@ enum NetlinkSocketOption {
     static let strictCheck: Int32 = 12      // NETLINK_GET_STRICT_CHK
 }
 
-/// One bound netlink socket of one protocol family. Not thread-safe: a handle is used
-/// by one caller at a time (the types above serialize with a lock).
+/// One bound netlink socket of one protocol family. Not thread-safe, and so not
+/// Sendable: whoever owns it serialises its use (`NetlinkHandle` behind a mutex, the
+/// events reader on its own thread).
 public final class NetlinkSocket {
     public let proto: NetlinkProtocol
-    public let fd: Int32
+    /// The socket, until `close()`.
+    private var descriptor: FileDescriptor?
+    /// The descriptor number, -1 once closed. Valid while this socket is open; do not close it.
+    public var fd: Int32 { descriptor?.rawValue ?? -1 }
     /// Port id the kernel assigned at bind time.
     public let portID: UInt32
     /// Whether the kernel accepted NETLINK_EXT_ACK / NETLINK_GET_STRICT_CHK.
@@ -35,7 +39,6 @@ public final class NetlinkSocket {
         public var interruptedDumps = 0
     }
     private var buffer: [UInt8]
-    private var closed = false
 
     /// Dumps interrupted by concurrent changes are retried this many times.
     public var dumpRetries = 5
@@ -43,18 +46,18 @@ public final class NetlinkSocket {
 
     /// Opens and binds a socket in the calling thread's network namespace.
     public init(protocol proto: NetlinkProtocol, groups: UInt32 = 0) throws {
-        let fd = sandnet_netlink_open(proto.rawValue)
-        if fd < 0 {
+        let raw = sandnet_netlink_open(proto.rawValue)
+        if raw < 0 {
             let e = Glibc.errno
             if e == EPROTONOSUPPORT { throw NetlinkError.protocolUnavailable(proto, errno: e) }
             throw NetlinkError.system(operation: "open \(proto.kernelName) socket", object: nil, errno: e)
         }
+        let owned = FileDescriptor(raw)   // closes the socket if anything below throws
         var port: UInt32 = 0
-        if sandnet_netlink_bind(fd, groups, &port) < 0 {
-            let e = Glibc.errno; Glibc.close(fd)
-            throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: e)
+        if sandnet_netlink_bind(raw, groups, &port) < 0 {
+            throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: Glibc.errno)
         }
-        self.proto = proto; self.fd = fd; self.portID = port
+        self.proto = proto; self.descriptor = .some(consume owned); self.portID = port
         // Sequence numbers start from the clock so a reused port never matches stale replies.
         var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
         self.sequence = UInt32(truncatingIfNeeded: ts.tv_nsec ^ ts.tv_sec)
@@ -71,11 +74,15 @@ public final class NetlinkSocket {
         _ = setsockopt_int(sol, NetlinkSocketOption.capAck, 1)
     }
 
-    deinit { close() }
-
-    public func close() {
-        if !closed { closed = true; _ = Glibc.close(fd) }
+    /// Opens a socket inside `namespace` (nil: the calling thread's), on a namespace
+    /// thread; the socket stays in that namespace wherever it is used from.
+    public static func open(_ proto: NetlinkProtocol, in namespace: NetworkNamespace?) throws -> NetlinkSocket {
+        guard let namespace else { return try NetlinkSocket(protocol: proto) }
+        return try namespace.run { try NetlinkSocket(protocol: proto) }
     }
+
+    /// Closes the socket now (it also closes when this object goes away). Idempotent.
+    public func close() { descriptor = nil }
 
     private func setsockopt_int(_ level: Int32, _ name: Int32, _ value: Int32) -> Int32 {
         sandnet_setsockopt_int(fd, level, name, value)

@@ -8,7 +8,7 @@ import Synchronization
 /// costs a full sleep and reschedule, which was most of a namespace-bound handle's cost
 /// (the floor does setns on its own thread). The other side usually answers within the
 /// spin, so neither thread sleeps.
-final class SpinThenBlockSignal: @unchecked Sendable {
+final class SpinThenBlockSignal: Sendable {
     private let posted = Atomic<Bool>(false)
     private let sleeping = Atomic<Bool>(false)
     private let semaphore = DispatchSemaphore(value: 0)

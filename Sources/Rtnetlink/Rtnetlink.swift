@@ -6,7 +6,7 @@ import NetlinkSocket
 /// else: link, address, route, neighbour and tc requests all travel over it.
 ///
 /// Operations are named after iproute2 verbs; each carries the `ip ...` it mirrors.
-public final class Rtnetlink: @unchecked Sendable {
+public final class Rtnetlink: Sendable {
     public let handle: NetlinkHandle
     public var namespace: NetworkNamespace? { handle.namespace }
 

@@ -3,6 +3,7 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 import SandnetCore
@@ -199,25 +200,37 @@ public enum Macvtap {
 
     /// Runs `body` on a fresh thread that enters the namespace, gets a private mount
     /// namespace with its own sysfs, and then exits, so no pooled thread is changed.
-    static func onPrivateMountThread<T>(namespaceFD: Int32, _ body: @escaping () throws -> T) throws -> T {
+    static func onPrivateMountThread<T: Sendable>(namespaceFD: Int32, _ body: @escaping @Sendable () throws -> T) throws -> T {
         let outcome = Outcome<T>()
-        let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            defer { done.signal() }
+            defer { outcome.done.signal() }
             if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
-                outcome.result = .failure(NetlinkError.system(operation: "enter network namespace to read sysfs", object: nil, errno: errno)); return
+                outcome.set(.failure(NetlinkError.system(operation: "enter network namespace to read sysfs", object: nil, errno: errno))); return
             }
             if sandnet_private_sysfs() != 0 {
-                outcome.result = .failure(NetlinkError.system(operation: "mount a private sysfs", object: nil, errno: errno)); return
+                outcome.set(.failure(NetlinkError.system(operation: "mount a private sysfs", object: nil, errno: errno))); return
             }
-            outcome.result = Result { try body() }
+            outcome.set(Result { try body() })
         }
         thread.name = "sandnet-sysfs"
         thread.start()
-        done.wait()
-        return try outcome.result.get()
+        outcome.done.wait()
+        return try outcome.get()
     }
 }
 
-/// The result box a one-off thread fills in before signalling.
-final class Outcome<T>: @unchecked Sendable { var result: Result<T, Error>! }
+/// The result a one-off thread fills in before signalling `done`.
+final class Outcome<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+
+    func set(_ r: Result<T, Error>) { result.withLock { $0 = r } }
+
+    /// After `done`: the thread's result (it always sets one before signalling).
+    func get() throws -> T {
+        guard let r = result.withLock({ $0 }) else {
+            throw NetlinkError.system(operation: "read sysfs on a private mount thread", object: nil, errno: EIO)
+        }
+        return try r.get()
+    }
+}

@@ -9,41 +9,53 @@ import Glibc
 /// a frame written to it enters the kernel as if received on the device, a frame the
 /// device transmits can be read from one of them.
 ///
+/// Non-copyable: this value owns the descriptors, so each is closed exactly once (when
+/// the value goes away, or by `close()`) or handed over exactly once (`takeDescriptors()`).
 /// Descriptors are CLOEXEC unless asked otherwise; call `allowInheritance()` right before
-/// handing them to QEMU. They are closed by `close()` or when this object goes away,
-/// unless `takeDescriptors()` gave them to the caller.
-public final class TapQueues: @unchecked Sendable {
+/// handing them to QEMU.
+public struct TapQueues: ~Copyable, Sendable {
     public let name: String
     public let index: Int32
     /// The character device the queues were opened from (macvtap), nil for tun/tap.
     public let devicePath: String?
-    public private(set) var descriptors: [Int32]
+    /// Owned here; emptied when handed over.
+    private var owned: [Int32]
 
+    /// Takes ownership of `descriptors`, open queues of the device `name`.
     public init(name: String, index: Int32, devicePath: String?, descriptors: [Int32]) {
-        self.name = name; self.index = index; self.devicePath = devicePath; self.descriptors = descriptors
+        self.name = name; self.index = index; self.devicePath = devicePath; self.owned = descriptors
     }
-    deinit { close() }
 
-    public var count: Int { descriptors.count }
+    deinit { for fd in owned { _ = Glibc.close(fd) } }
+
+    public var count: Int { owned.count }
+
+    /// The queue descriptor numbers, to poll or inspect. Still owned here: do not close
+    /// them, and do not use them after this value is gone.
+    public var descriptors: [Int32] { owned }
 
     /// Clears FD_CLOEXEC on every queue so a child process (QEMU) inherits them.
     public func allowInheritance() throws {
-        for fd in descriptors where fcntl(fd, F_SETFD, 0) != 0 {
+        for fd in owned where fcntl(fd, F_SETFD, 0) != 0 {
             throw NetlinkError.system(operation: "clear close-on-exec on queue of", object: name, errno: errno)
         }
     }
 
-    /// Hands the descriptors to the caller, who must close them.
-    public func takeDescriptors() -> [Int32] { defer { descriptors = [] }; return descriptors }
-
-    public func close() {
-        for fd in descriptors { _ = Glibc.close(fd) }
-        descriptors = []
+    /// Hands the descriptors to the caller, who must close them (or pass them on).
+    /// (Not `discard self`: the name fields are not trivially destroyed; the deinit then
+    /// finds nothing to close.)
+    public consuming func takeDescriptors() -> [Int32] {
+        let fds = owned
+        owned = []
+        return fds
     }
+
+    /// Closes every queue now; the same as letting this value go, said at the call site.
+    public consuming func close() {}
 
     /// Writes one frame (including any virtio-net header) to queue `queue`.
     public func write(_ frame: [UInt8], queue: Int = 0) throws {
-        let n = frame.withUnsafeBytes { Glibc.write(descriptors[queue], $0.baseAddress, $0.count) }
+        let n = frame.withUnsafeBytes { Glibc.write(owned[queue], $0.baseAddress, $0.count) }
         if n != frame.count {
             throw NetlinkError.system(operation: "write frame to queue \(queue) of", object: name, errno: n < 0 ? errno : EIO)
         }
@@ -51,7 +63,7 @@ public final class TapQueues: @unchecked Sendable {
 
     /// Waits up to `timeoutMilliseconds` for a frame on any queue and returns it with its queue.
     public func read(timeoutMilliseconds: Int32) throws -> (queue: Int, frame: [UInt8])? {
-        try readAny(descriptors, timeoutMilliseconds: timeoutMilliseconds, what: name).map { ($0.index, $0.frame) }
+        try readAny(owned, timeoutMilliseconds: timeoutMilliseconds, what: name).map { ($0.index, $0.frame) }
     }
 }
 

@@ -61,7 +61,9 @@ public enum TunTap {
         guard spec.queues == 1 || spec.multiQueue else {
             throw NetlinkError.invalidArgument(operation: op, reason: "\(spec.queues) queues need a multiqueue tap (IFF_MULTI_QUEUE)")
         }
-        return try onNamespaceThread(namespace) {
+        // The namespace thread hands back raw numbers (its results must be copyable); they
+        // are owned by a TapQueues the moment it returns, with nothing in between that throws.
+        let (index, fds) = try onNamespaceThread(namespace) { () throws -> (Int32, [Int32]) in
             var fds: [Int32] = []
             var created = false
             do {
@@ -75,14 +77,14 @@ public enum TunTap {
                         try configure(fd, spec, operation: op)
                     }
                 }
-                let index = Int32(if_nametoindex(spec.name))
-                return TapQueues(name: spec.name, index: index, devicePath: nil, descriptors: fds)
+                return (Int32(if_nametoindex(spec.name)), fds)
             } catch {
                 if created && spec.persistent, let fd = fds.first { _ = sandnet_ioctl_int(fd, sandnet_TUNSETPERSIST(), 0) }
                 for fd in fds { Glibc.close(fd) }
                 throw error
             }
         }
+        return TapQueues(name: spec.name, index: index, devicePath: nil, descriptors: fds)
     }
 
     /// Opens `count` more queues of an existing (persistent) tap, as QEMU does at start.
@@ -91,7 +93,8 @@ public enum TunTap {
         let op = "open tap queues"
         try InterfaceName.validate(name, operation: op)
         let spec = TapSpec(name: name, queues: count, multiQueue: multiQueue, vnetHeader: vnetHeader)
-        return try onNamespaceThread(namespace) {
+        // Raw numbers from the namespace thread, owned the moment it returns (as in `create`).
+        let (index, fds) = try onNamespaceThread(namespace) { () throws -> (Int32, [Int32]) in
             guard if_nametoindex(name) != 0 else {
                 throw NetlinkError.system(operation: op, object: name, errno: ENODEV)
             }
@@ -102,8 +105,9 @@ public enum TunTap {
                 for fd in fds { Glibc.close(fd) }
                 throw error
             }
-            return TapQueues(name: name, index: Int32(if_nametoindex(name)), devicePath: nil, descriptors: fds)
+            return (Int32(if_nametoindex(name)), fds)
         }
+        return TapQueues(name: name, index: index, devicePath: nil, descriptors: fds)
     }
 
     /// The namespace the tap behind queue descriptor `fd` lives in (TUNGETDEVNETNS),

@@ -2,6 +2,7 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,21 +61,21 @@ public enum TrafficControlProbe {
         }
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var results: [String: Finding] = [:]
-    private static let counter = Counter()
+    /// Findings by feature. Two callers may probe the same feature at once; both get a
+    /// true answer and the second to finish stores the same finding again.
+    private static let results = Mutex<[String: Finding]>([:])
+    /// Numbers the throwaway namespaces of this process.
+    private static let probeCount = Atomic<Int>(0)
 
     private static func cached(_ feature: String, option: String, _ attempt: (Rtnetlink, String, String) throws -> Void) -> Finding {
-        lock.lock()
-        if let f = results[feature] { lock.unlock(); return f }
-        lock.unlock()
+        if let f = results.withLock({ $0[feature] }) { return f }
         let finding = run(feature, option: option, attempt)
-        lock.lock(); results[feature] = finding; lock.unlock()
+        results.withLock { $0[feature] = finding }
         return finding
     }
 
     private static func run(_ feature: String, option: String, _ attempt: (Rtnetlink, String, String) throws -> Void) -> Finding {
-        let name = "sandnet-probe-\(getpid())-\(counter.next())"
+        let name = "sandnet-probe-\(getpid())-\(probeCount.add(1, ordering: .relaxed).newValue)"
         do {
             let ns = try NetworkNamespace.create(named: name)
             defer { try? NetworkNamespace.delete(named: name) }
@@ -92,11 +93,5 @@ public enum TrafficControlProbe {
         } catch {
             return Finding(feature: feature, available: false, reason: "probing \(feature) failed: \(error)")
         }
-    }
-
-    private final class Counter: @unchecked Sendable {
-        private var n = 0
-        private let lock = NSLock()
-        func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
     }
 }

@@ -127,7 +127,7 @@ struct ProcessHygieneTests {
             var used = Set<Int32>()
             for _ in 0..<10_000 {
                 let h = try NetlinkHandle(namespace: ns.namespace)
-                used.insert(try h.socket(.route).fd)
+                used.insert(try h.withSocket { $0.fd })
                 h.close()
             }
             #expect(try descriptorsInto(ns, namespaceInode: target) == 0)

@@ -107,11 +107,11 @@ import TestSupport
     @Test func handleRefusesAFamilyItDidNotOpen() throws {
         let h = try NetlinkHandle(families: [.route])
         defer { h.close() }
-        #expect(throws: NetlinkError.self) { try h.socket(.generic) }
-        do { _ = try h.socket(.xfrm) } catch let NetlinkError.familyNotOpened(asked, opened) {
+        #expect(throws: NetlinkError.self) { try h.withSocket(.generic) { _ in } }
+        do { _ = try h.withSocket(.xfrm) { _ in Issue.record("got a socket of a family never opened") } } catch let NetlinkError.familyNotOpened(asked, opened) {
             #expect(asked == .xfrm && opened == [.route])
         }
-        #expect(try h.socket(.route).proto == .route)
+        #expect(try h.withSocket(.route) { $0.proto } == .route)
     }
 
     @Test func dumpRetryRules() throws {
@@ -159,11 +159,10 @@ struct NamespaceSocketTests {
             try addVethPairs(ns, pairs: 200)
             let h = try NetlinkHandle(namespace: ns.namespace)
             defer { h.close() }
-            let s = try h.socket(.route)
-            let before = s.statistics.datagramsReceived
+            let before = try h.withSocket { $0.statistics.datagramsReceived }
             let names = try linkNames(h.withSocket { try $0.dump(linkDumpRequest(), operation: "dump links") })
             #expect(names.count == 401)
-            #expect(s.statistics.datagramsReceived - before > 10)
+            #expect(try h.withSocket { $0.statistics.datagramsReceived } - before > 10)
             let ipNames = try ns.ipJSON("link", "show").compactMap { $0["ifname"] as? String }
             #expect(names.sorted() == ipNames.sorted())
         }
@@ -207,8 +206,7 @@ struct NamespaceSocketTests {
             defer { stop.set(); stop.waitDone() }
             let h = try NetlinkHandle(namespace: ns.namespace)
             defer { h.close() }
-            let s = try h.socket(.route)
-            s.dumpRetries = 50
+            try h.withSocket { $0.dumpRetries = 50 }
             for _ in 0..<30 {
                 let replies = try h.withSocket {
                     try $0.dump(NetlinkMessage(type: RTM.GETADDR, flags: [.request, .dump], body: IfAddrMessage(family: AddressFamily.INET).bytes),
@@ -222,7 +220,7 @@ struct NamespaceSocketTests {
                 #expect(seen.count == stable.count && Set(seen) == stable)
             }
             #expect(churned.value > 0, "the churn thread changed nothing")
-            print("dump-intr: \(s.statistics.interruptedDumps) interrupted address dumps retried in 30 scans, \(churned.value) changes")
+            print("dump-intr: \(try h.withSocket { $0.statistics.interruptedDumps }) interrupted address dumps retried in 30 scans, \(churned.value) changes")
         }
     }
 }

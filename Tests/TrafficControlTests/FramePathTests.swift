@@ -30,7 +30,7 @@ import Glibc
 
     /// ARP who-has 198.51.100.2, then an ICMP echo to it, through `queues`; both must be seen
     /// on B's interface and both answers must come back out of a queue.
-    static func exchange(through queues: TapQueues, vmMAC: MACAddress, peer: PacketSocket) throws {
+    static func exchange(through queues: borrowing TapQueues, vmMAC: MACAddress, peer: PacketSocket) throws {
         func readQueue() throws -> [UInt8]? { try queues.read(timeoutMilliseconds: 200).map { Array($0.frame.dropFirst(Frames.virtioHeader.count)) } }
 
         try queues.write(Frames.virtioHeader + Frames.arpRequest(from: vmMAC, ip: vmIP, asking: peerIP), queue: queues.count - 1)
@@ -56,7 +56,7 @@ import Glibc
                 let (rt, peer) = try Self.endpoint(a: a, b: b)
                 defer { rt.close() }
                 let queues = try TunTap.create(TapSpec(name: "tap0", queues: 2), in: a.namespace)
-                defer { queues.close() }
+                // `queues` owns its queues: they close when it goes out of scope.
                 try rt.linkSet(.name("tap0"), LinkChange(up: true))
                 // The tcfilter model: ingress qdiscs on both, u32 match-all + mirred egress redirect each way.
                 for (from, to) in [("tap0", "ep0"), ("ep0", "tap0")] {
@@ -87,7 +87,7 @@ import Glibc
                 let dir = "/run/sandnet-test-\(getpid())-\(mvt.index)"
                 defer { try? FileManager.default.removeItem(atPath: dir) }
                 let queues = try Macvtap.openQueues(.name("mvt0"), count: 2, in: rt, nodeDirectory: dir)
-                defer { queues.close() }
+                // `queues` owns its queues: they close when it goes out of scope.
                 #expect(queues.count == 2)
                 try Self.exchange(through: queues, vmMAC: try #require(mvt.address), peer: peer)
             }
@@ -115,17 +115,18 @@ import Glibc
                 let one = try Macvtap.deviceNumber(index: index, in: n1.namespace)
                 let two = try Macvtap.deviceNumber(index: index, in: n2.namespace)
                 #expect(one != two)
-                #expect(throws: MacvtapError.self) { try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt2) }
+                #expect(throws: MacvtapError.self) { _ = try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt2) }
 
                 let dir = "/run/sandnet-test-\(getpid())-\(index)"
                 defer { try? FileManager.default.removeItem(atPath: dir) }
                 let mine = try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt2, nodeDirectory: dir)
-                defer { mine.close() }
+                // `mine` owns its queues: they close when it goes out of scope.
                 var st = stat()
-                #expect(stat(try #require(mine.devicePath), &st) == 0)
-                #expect(mine.devicePath?.hasPrefix(dir) == true)
+                let minePath = mine.devicePath   // the macros cannot look into a non-copyable value
+                #expect(stat(try #require(minePath), &st) == 0)
+                #expect(minePath?.hasPrefix(dir) == true)
                 let theirs = try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt1)
-                defer { theirs.close() }
+                // `theirs` owns its queues: they close when it goes out of scope.
                 #expect(theirs.devicePath == "/dev/tap\(index)")
             }
         }

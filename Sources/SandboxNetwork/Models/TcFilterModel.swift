@@ -23,23 +23,23 @@ enum TcFilterModel {
                                                   reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
         let tapName = "sn\(ctx.tag)t\(number)"
-        let queues = try ctx.tx.step(.createLink(name: tapName)) { tx -> TapQueues in
+        // TapQueues is non-copyable, so the step hands back the tap's index and its queues
+        // taken out of it; on a throw inside, `q` closes its queues as it goes.
+        let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName)) { tx -> (Int32, [Int32]) in
             let q = try TunTap.create(TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
                                       in: ctx.namespace)
             tx.changed()
-            do {
-                // Group first: from here one group delete removes it.
-                try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
-            } catch { q.close(); throw error }
+            // Group first: from here one group delete removes it.
+            try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
             tx.changed()
-            return q
+            return (q.index, q.takeDescriptors())
         }
-        var fds = queues.takeDescriptors()
+        var fds = taken
         var vhost: [Int32] = []
         do {
             vhost = try VhostDescriptors.open(count: fds.count)
             // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
-            for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, queues.index), (tapName, queues.index, e.name, e.index)] {
+            for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
                 try ctx.tx.step(.addIngressQdisc(link: from)) { tx in
                     try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress)); tx.changed()
                 }

@@ -42,9 +42,10 @@ struct W2 {
             let endpoints = try rt.links().filter { $0.kind == "veth" && ($0.group ?? 0) == 0 }
             for (i, e) in endpoints.enumerated() {
                 let q = try TunTap.create(TapSpec(name: "lb\(group)t\(i)", queues: 2, vnetHeader: true, persistent: true), in: .named(ns.name))
+                let tapIndex = q.index
                 fds += q.takeDescriptors()
-                try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: group))
-                for (from, to) in [(e.index, q.index), (q.index, e.index)] {
+                try rt.linkSet(.index(tapIndex), LinkChange(up: true, mtu: e.mtu, group: group))
+                for (from, to) in [(e.index, tapIndex), (tapIndex, e.index)] {
                     try rt.qdiscAdd(QdiscSpec(device: .index(from), kind: .ingress))
                     try rt.filterAdd(FilterSpec(device: .index(from), parent: .ingressQdisc, priority: 1,
                                                 kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: to))])))
