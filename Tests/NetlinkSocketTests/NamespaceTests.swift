@@ -35,7 +35,10 @@ struct NamespaceTests {
             sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             sleeper.arguments = ["ip", "netns", "exec", ns.name, "sleep", "30"]
             try sleeper.run()
-            defer { kill(sleeper.processIdentifier, SIGKILL); sleeper.waitUntilExit() }
+            defer {
+                kill(sleeper.processIdentifier, SIGKILL)
+                if !BoundedWait.exited(sleeper, within: 10) { Issue.record("`ip netns exec ... sleep 30` did not exit within 10 s of SIGKILL") }
+            }
             // `ip netns exec` execs sleep in place, so the pid is the same once it is in.
             var byPid: NamespaceIdentity?
             for _ in 0..<200 where byPid != byName {
@@ -101,7 +104,7 @@ struct ProcessHygieneTests {
                 }
                 group.enter(); t.start()
             }
-            group.wait()
+            try BoundedWait.wait(group, within: 120, "two threads opening and closing 500 handles each")
             #expect(failures.value == 0)
             #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count > 1)
             #expect(threads(in: target).isEmpty, "threads left in the test namespace")
