@@ -137,5 +137,5 @@ enum KindProbe {
 }
 
 /// Every suite that builds namespaces runs inside this one, one at a time: they share
-/// device names (sn1t0...) and the concurrency test counts the process's descriptors.
+/// device names (sn1t0...).
 @Suite(.serialized) enum SandboxIntegration {}
