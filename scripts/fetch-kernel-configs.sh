@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Downloads the Debian cloud kernel packages (amd64, arm64) and extracts them, so the
-# HostCheck tests can read real kernel configurations and module trees.
+# Downloads the Debian cloud kernel packages (amd64, arm64) and extracts them. The HostCheck
+# tests do not run it: they judge the kernels pinned in Tests/Fixtures/kernels (its
+# README says how to refresh them from what this script extracts).
 #
 # Cache layout, the same as scripts/guest/build-image.sh's, under ${SANDNET_CACHE:-/var/cache/sandnet}:
 #   debian/<arch>/debs/*.deb                 downloaded packages

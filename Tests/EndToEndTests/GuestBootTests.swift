@@ -5,6 +5,7 @@ import QemuWiring
 import SandboxNetwork
 import SandnetCore
 import Testing
+import TestSupport
 
 /// QEMU command lines and console parsing: no root, no QEMU needed.
 @Suite struct GuestBootTests {
@@ -65,15 +66,8 @@ struct GuestJSONReaderTests {
         let file = NSTemporaryDirectory() + "sandnet-flatten-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
         try data.write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        p.arguments = ["awk", "-f", Self.script, file]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self).split(separator: "\n").map(String.init), String(decoding: e, as: UTF8.self))
+        let r = try TestEnvironment.run(["/bin/busybox", "awk", "-f", Self.script, file], timeout: 60)
+        return (r.status, r.stdout.split(separator: "\n").map(String.init), r.stderr)
     }
 
     @Test func readsTheGuestDescriptionSandnetEmits() throws {

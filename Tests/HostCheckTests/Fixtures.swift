@@ -4,9 +4,9 @@ import SandnetCore
 import TestSupport
 import Testing
 
-/// Real kernel configurations: this machine's, and the Debian cloud kernels' extracted
-/// from their packages by scripts/fetch-kernel-configs.sh (run here when the cache is
-/// empty; it is idempotent and locks against concurrent runs).
+/// Real kernel configurations: this machine's, and the Debian cloud kernels' pinned in
+/// Tests/Fixtures/kernels (its README says where they came from). The pinned ones never
+/// change under the tests: no test fetches a kernel.
 enum RealKernels {
     static let repoRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -14,8 +14,12 @@ enum RealKernels {
         return url.path
     }()
 
-    static var cache: String { (ProcessInfo.processInfo.environment["SANDNET_CACHE"] ?? "/var/cache/sandnet") + "/debian" }
+    /// Tests/Fixtures/kernels: outside the test target's directory, so SwiftPM does not
+    /// take the files for unhandled resources.
+    static var fixtures: String { repoRoot + "/Tests/Fixtures/kernels" }
 
+    /// A Debian cloud kernel: its configuration at ROOT/boot/config-RELEASE and its module
+    /// tree's index files at ROOT/lib/modules/RELEASE (no .ko files: modules.dep lists them).
     struct Debian {
         let arch: String
         let release: String
@@ -25,26 +29,18 @@ enum RealKernels {
         var config: KernelConfig { get throws { try KernelConfig.load(path: configPath) } }
     }
 
-    /// The extracted Debian cloud kernel for `arch`, fetching it once if needed.
-    static func debian(_ arch: String) -> Debian? { arch == "amd64" ? amd64 : arm64 }
-    private static let amd64 = fetch("amd64")
-    private static let arm64 = fetch("arm64")
+    /// The releases pinned in Tests/Fixtures/kernels/debian-6.1-ARCH.
+    static let pinned = ["amd64": "6.1.0-57-cloud-amd64", "arm64": "6.1.0-57-cloud-arm64"]
 
-    private static func fetch(_ arch: String) -> Debian? {
-        let dir = "\(cache)/\(arch)"
-        func read() -> Debian? {
-            guard let v = try? String(contentsOfFile: "\(dir)/kernel-version", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty,
-                FileManager.default.fileExists(atPath: "\(dir)/linux-image-\(v)/boot/config-\(v)") else { return nil }
-            return Debian(arch: arch, release: v, root: "\(dir)/linux-image-\(v)")
+    /// The pinned Debian cloud kernel for `arch`; throws when the fixture is not in the checkout.
+    static func debian(_ arch: String) throws -> Debian {
+        guard let release = pinned[arch] else { throw TestFailure("no pinned Debian kernel for \(arch)") }
+        let d = Debian(arch: arch, release: release, root: "\(fixtures)/debian-6.1-\(arch)")
+        for path in [d.configPath] + ["modules.dep", "modules.builtin", "modules.alias"].map({ "\(d.root)/lib/modules/\(release)/\($0)" })
+        where !FileManager.default.fileExists(atPath: path) {
+            throw TestFailure("the pinned kernel fixture \(path) is missing from the checkout (see \(fixtures)/README.md)")
         }
-        if let d = read() { return d }
-        _ = try? TestEnvironment.run(["\(repoRoot)/scripts/fetch-kernel-configs.sh", arch])
-        return read()
-    }
-
-    static func skipReason(_ arch: String) -> Comment {
-        Comment(rawValue: "the Debian cloud \(arch) kernel could not be fetched into \(cache)/\(arch) (scripts/fetch-kernel-configs.sh \(arch) needs apt and root)")
+        return d
     }
 
     /// This machine's configuration, from wherever the running kernel keeps it.

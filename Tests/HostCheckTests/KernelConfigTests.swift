@@ -58,10 +58,9 @@ struct KernelConfigTests {
 
     // MARK: Debian cloud amd64
 
-    @Test("Debian cloud amd64 as shipped: every model passes, everything is a module on disk",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian cloud amd64 as shipped: every model passes, everything is a module on disk")
     func debianAmd64() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let report = try checkDebian(d)
         for m in NetworkModel.allCases { #expect(report.model(m).status == .pass, "\(m): \(report.model(m).failed)") }
         let xfrm = try #require(report.requirement("netlink-xfrm"))
@@ -73,10 +72,9 @@ struct KernelConfigTests {
         #expect(report.passed)
     }
 
-    @Test("Debian amd64 without NETFILTER_NETLINK: the fix goes through NF_TABLES, which selects it",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian amd64 without NETFILTER_NETLINK: the fix goes through NF_TABLES, which selects it")
     func debianAmd64WithoutNfnetlink() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let report = try checkDebian(d, config: try d.config.removing("NETFILTER_NETLINK"))
         let r = try #require(report.requirement("netlink-netfilter"))
         #expect(r.status == .fail)
@@ -89,10 +87,9 @@ struct KernelConfigTests {
         #expect(report.model(.none).status == .pass)   // the runtime's extra families matter where it plumbs
     }
 
-    @Test("Debian amd64 with nfnetlink and xfrm_user on disk but not autoloadable: fix is modprobe, not a rebuild",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian amd64 with nfnetlink and xfrm_user on disk but not autoloadable: fix is modprobe, not a rebuild")
     func debianAmd64NoAutoload() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let report = try checkDebian(d, autoload: false)
         for (id, module) in [("netlink-xfrm", "xfrm_user"), ("netlink-netfilter", "nfnetlink")] {
             let r = try #require(report.requirement(id))
@@ -103,10 +100,9 @@ struct KernelConfigTests {
         #expect(!report.passed)
     }
 
-    @Test("Debian amd64 without NET_CLS_ACT: ingress and mirred need it first; macvtap is unaffected",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian amd64 without NET_CLS_ACT: ingress and mirred need it first; macvtap is unaffected")
     func debianAmd64WithoutActions() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let config = try d.config.removing("NET_CLS_ACT", dependants: ["NET_SCH_INGRESS", "NET_ACT_MIRRED"])
         let report = try checkDebian(d, config: config)
         #expect(report.requirement("ingress-qdisc")?.fix?.kernelConfig == ["CONFIG_NET_CLS_ACT=y", "CONFIG_NET_SCH_INGRESS=m"])
@@ -117,10 +113,9 @@ struct KernelConfigTests {
         #expect(report.model(.macvtap).status == .pass)
     }
 
-    @Test("Debian amd64 without MACVLAN: macvtap needs MACVLAN first, and TAP comes with MACVTAP",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian amd64 without MACVLAN: macvtap needs MACVLAN first, and TAP comes with MACVTAP")
     func debianAmd64WithoutMacvlan() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let config = try d.config.removing("MACVLAN", dependants: ["MACVTAP", "TAP", "IPVTAP"])
         let report = try checkDebian(d, config: config)
         #expect(report.requirement("macvtap")?.fix?.kernelConfig == ["CONFIG_MACVLAN=m", "CONFIG_MACVTAP=m"])
@@ -129,10 +124,9 @@ struct KernelConfigTests {
         #expect(report.model(.tcfilter).status == .pass)
     }
 
-    @Test("Debian amd64 without vhost-net: a warning, not a failure; without the KVM vendor modules: a failure naming both",
-          .enabled(if: RealKernels.debian("amd64") != nil, RealKernels.skipReason("amd64")))
+    @Test("Debian amd64 without vhost-net: a warning, not a failure; without the KVM vendor modules: a failure naming both")
     func debianAmd64VhostAndKVM() throws {
-        let d = try #require(RealKernels.debian("amd64"))
+        let d = try RealKernels.debian("amd64")
         let config = try d.config.removing("VHOST_NET").removing("KVM_INTEL").removing("KVM_AMD")
         let report = try checkDebian(d, config: config)
         #expect(report.requirement("vhost-net")?.status == .warn)
@@ -147,20 +141,18 @@ struct KernelConfigTests {
 
     // MARK: Debian cloud arm64
 
-    @Test("Debian cloud arm64 as shipped: every model passes; KVM is built in",
-          .enabled(if: RealKernels.debian("arm64") != nil, RealKernels.skipReason("arm64")))
+    @Test("Debian cloud arm64 as shipped: every model passes; KVM is built in")
     func debianArm64() throws {
-        let d = try #require(RealKernels.debian("arm64"))
+        let d = try RealKernels.debian("arm64")
         let report = try checkDebian(d)
         #expect(report.host.architecture == .arm64)
         for m in NetworkModel.allCases { #expect(report.model(m).status == .pass, "\(m): \(report.model(m).failed)") }
         #expect(report.requirement("kvm")?.options.first?.value == .builtIn)
     }
 
-    @Test("Debian arm64 without KVM: the fix is =y even though the kernel loads modules (arm64 KVM is bool)",
-          .enabled(if: RealKernels.debian("arm64") != nil, RealKernels.skipReason("arm64")))
+    @Test("Debian arm64 without KVM: the fix is =y even though the kernel loads modules (arm64 KVM is bool)")
     func debianArm64WithoutKVM() throws {
-        let d = try #require(RealKernels.debian("arm64"))
+        let d = try RealKernels.debian("arm64")
         let report = try checkDebian(d, config: try d.config.removing("KVM", arch: .arm64))
         let kvm = try #require(report.requirement("kvm"))
         #expect(kvm.status == .fail)
@@ -168,10 +160,9 @@ struct KernelConfigTests {
         #expect(kvm.fix?.notes.contains { $0.contains("arm64 KVM is a bool") } == true)
     }
 
-    @Test("Debian arm64 without XFRM_USER (the field failure): tcfilter and macvtap fail, the fix is one =m line",
-          .enabled(if: RealKernels.debian("arm64") != nil, RealKernels.skipReason("arm64")))
+    @Test("Debian arm64 without XFRM_USER (the field failure): tcfilter and macvtap fail, the fix is one =m line")
     func debianArm64WithoutXfrm() throws {
-        let d = try #require(RealKernels.debian("arm64"))
+        let d = try RealKernels.debian("arm64")
         let report = try checkDebian(d, config: try d.config.removing("XFRM_USER", dependants: ["XFRM_USER_COMPAT"]))
         #expect(report.requirement("netlink-xfrm")?.fix?.kernelConfig == ["CONFIG_XFRM_USER=m"])
         #expect(report.model(.tcfilter).failed == ["netlink-xfrm"])

@@ -203,7 +203,10 @@ struct NamespaceSocketTests {
                 stop.done()
             }
             churn.start()
-            defer { stop.set(); stop.waitDone() }
+            defer {
+                stop.set()
+                if !stop.waitDone(within: 30) { Issue.record("the churn thread did not stop within 30 s of being told to") }
+            }
             let h = try NetlinkHandle(namespace: ns.namespace)
             defer { h.close() }
             try h.withSocket { $0.dumpRetries = 50 }
@@ -231,5 +234,5 @@ final class Flag: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     func set() { lock.lock(); value = true; lock.unlock() }
     func done() { finished.signal() }
-    func waitDone() { finished.wait() }
+    func waitDone(within seconds: TimeInterval) -> Bool { finished.wait(timeout: .now() + seconds) == .success }
 }

@@ -28,7 +28,8 @@ func inode(_ path: String) -> UInt64? {
     return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
 }
 
-func openFDCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
+/// Open descriptors of this process, less the runtime's own (TestEnvironment.openDescriptors).
+func openFDCount() -> Int { TestEnvironment.openDescriptors().count }
 
 /// Fills a namespace with `pairs` veth pairs through one `ip -batch`.
 func addVethPairs(_ ns: TestNamespace, pairs: Int, withAddresses: Bool = false) throws {

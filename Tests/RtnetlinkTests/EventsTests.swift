@@ -11,7 +11,7 @@ import TestSupport
     func linkAddressRouteAndNeighbourChangesArriveTyped() async throws {
         try await TestNamespace.with { ns in
             // Readers of earlier tests leave on their own, moments after their stream ended.
-            _ = await Self.settled(0, Self.eventThreads)
+            _ = await EventsLeakChecks.settled(0, Self.eventThreads)
             let events = try NetworkEvents(namespace: ns.namespace)
             // Changes made before iterating are not missed: the socket joined at init.
             try ns.ip("link", "add", "ev0", "type", "veth", "peer", "name", "ev1")
@@ -98,77 +98,10 @@ import TestSupport
         }
     }
 
-    /// Netlink sockets of this process in `ns` (from /proc/net/netlink seen inside it).
-    static func netlinkSockets(in ns: TestNamespace) throws -> Int {
-        let text = try ns.namespace.run { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
-        return text.split(separator: "\n").dropFirst().filter { line in
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            return f.count > 2 && f[1] == "0" && f[2] != "0"   // NETLINK_ROUTE, not the kernel's own socket
-        }.count
-    }
-
     static func eventThreads() -> Int {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return tasks.filter { t in
             (try? String(contentsOfFile: "/proc/self/task/\(t)/comm", encoding: .utf8))?.hasPrefix("sandnet-events") == true
         }.count
-    }
-
-    /// `measure()` once it is at most `expected`, or its last value after about three seconds.
-    /// A reader thread that has signalled its end still needs microseconds to leave
-    /// /proc/self/task, and other suites open descriptors briefly: noise settles, a leak stays.
-    static func settled(_ expected: Int, _ measure: () -> Int) async -> Int {
-        var now = measure()
-        for _ in 0..<60 where now > expected { try? await Task.sleep(nanoseconds: 50_000_000); now = measure() }
-        return now
-    }
-
-    /// Open socket descriptors of this process: what a subscription holds (its netlink
-    /// socket and its wake-up socketpair). Other kinds (namespace files kept by the shared
-    /// namespace thread pool as it grows for other suites) are not ours to count.
-    static func openSockets() -> Int {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)"))?.hasPrefix("socket:") == true }.count
-    }
-
-    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), .timeLimit(.minutes(2)))
-    func breakingCancellingAndClosingLeakNothing() async throws {
-        try await TestNamespace.with { ns in
-            let rt = try Rtnetlink(namespace: ns.namespace)
-            defer { rt.close() }
-            func cycle(_ i: Int) async throws {
-                // 1. break out of the loop after the first event
-                let a = try NetworkEvents(namespace: ns.namespace, groups: .links)
-                try rt.linkSet(.name("lo"), LinkChange(up: i % 2 == 0))
-                for try await _ in a { break }
-                // 2. cancel a task that is waiting for events that never come
-                let b = try NetworkEvents(namespace: ns.namespace, groups: .neighbours)
-                let waiting = Task { for try await _ in b {}; return true }
-                waiting.cancel()
-                #expect(try await waiting.value)
-                // 3. close() while another task iterates
-                let c = try NetworkEvents(namespace: ns.namespace, groups: .routes)
-                let iterating = Task { var n = 0; for try await _ in c { n += 1 }; return n }
-                c.close()
-                _ = try await iterating.value
-                // 4. never iterated, just dropped
-                _ = try NetworkEvents(namespace: ns.namespace)
-            }
-            try await cycle(0)   // warm up: the namespace thread pool keeps a few descriptors
-            #expect(await Self.settled(0, Self.eventThreads) == 0)
-            let sockets = try Self.netlinkSockets(in: ns), fds = Self.openSockets()
-            let probe = try NetworkEvents(namespace: ns.namespace)
-            #expect(try Self.netlinkSockets(in: ns) == sockets + 1)
-            probe.close()
-            for i in 1...50 { try await cycle(i) }
-            // Teardown is asynchronous (nothing waits for a reader thread): each reader
-            // closes its socket as it leaves, so allow a bounded settling time.
-            #expect(await Self.settled(sockets) { (try? Self.netlinkSockets(in: ns)) ?? Int.max } == sockets)
-            #expect(await Self.settled(0, Self.eventThreads) == 0)
-            // The baseline may include sockets other suites held for a moment, so "no more
-            // than before": 50 leaking cycles would leave 150 sockets, far above any noise.
-            let after = await Self.settled(fds, Self.openSockets)
-            #expect(after <= fds, "sockets before \(fds), after \(after)")
-        }
     }
 }

@@ -27,21 +27,15 @@ enum SandnetBinary {
 
     struct Outcome { var status: Int32; var killedBySignal: Bool; var stdout: String; var stderr: String }
 
-    /// Runs sandnet (or `executable`) with `args` and extra environment; waits for it to end.
-    static func run(_ args: [String], environment: [String: String] = [:], executable: String = path) throws -> Outcome {
+    /// Runs sandnet (or `executable`) with `args` and extra environment; waits for it to end
+    /// (killed and thrown past `timeout` seconds).
+    static func run(_ args: [String], environment: [String: String] = [:], executable: String = path,
+                    timeout: TimeInterval = 120) throws -> Outcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
-        try p.run()
-        var o = Data(), e = Data()
-        let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.wait(); p.waitUntilExit()
-        return Outcome(status: p.terminationStatus, killedBySignal: p.terminationReason == .uncaughtSignal,
-                       stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try TestEnvironment.collect(p, timeout: timeout)
+        return Outcome(status: r.status, killedBySignal: r.killedBySignal, stdout: r.stdout, stderr: r.stderr)
     }
 }

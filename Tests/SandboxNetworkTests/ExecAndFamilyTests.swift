@@ -67,7 +67,14 @@ extension SandboxIntegration {
                            "--netns", f.pod.namespace.path, "--sandbox", "fam", "--model", "tcfilter", "--state-dir", state.path]
             p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
             try p.run()
-            defer { kill(p.processIdentifier, SIGCONT); p.waitUntilExit() }
+            defer {
+                kill(p.processIdentifier, SIGCONT)
+                if !BoundedWait.exited(p, within: 60) {
+                    kill(p.processIdentifier, SIGKILL)
+                    _ = BoundedWait.exited(p, within: 10)
+                    Issue.record("the paused sandnet attach did not exit within 60 s of SIGCONT; killed it")
+                }
+            }
             let pid = p.processIdentifier
             var stopped = false
             for _ in 0..<200 where !stopped {
@@ -96,7 +103,7 @@ extension SandboxIntegration {
             #expect(!netlink.isEmpty, "the paused attach holds its NETLINK_ROUTE socket")
             #expect(netlink.allSatisfy { $0 == "0" }, "netlink protocols held: \(netlink)")
             kill(pid, SIGCONT)
-            p.waitUntilExit()
+            try BoundedWait.exit(p, within: 60, "the resumed sandnet attach")
             #expect(p.terminationStatus == 0)
             _ = try SandnetBinary.run(["detach", "--sandbox", "fam", "--state-dir", state.path])
         }

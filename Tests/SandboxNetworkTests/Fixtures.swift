@@ -75,7 +75,10 @@ final class PodFixture {
     func snapshot() throws -> String {
         // A re-added IPv6 address is "tentative" until duplicate address detection ends
         // (about a second); compare settled states.
-        for _ in 0..<50 where try pod.ip("addr", "show").contains("tentative") { usleep(100_000) }
+        var tentative = try pod.ip("addr", "show").contains("tentative")
+        for _ in 0..<50 where tentative { usleep(100_000); tentative = try pod.ip("addr", "show").contains("tentative") }
+        // Not a failure by itself (an address whose DAD failed stays tentative on both sides).
+        if tentative { print("PodFixture \(pod.name): an address is still tentative after 5 s; comparing as it is") }
         var out: [String: Any] = [:]
         out["link"] = try pod.ipJSON("-d", "link", "show")
         out["addr"] = try pod.ipJSON("-d", "addr", "show")
@@ -134,5 +137,5 @@ enum KindProbe {
 }
 
 /// Every suite that builds namespaces runs inside this one, one at a time: they share
-/// device names (sn1t0...) and the concurrency test counts the process's descriptors.
+/// device names (sn1t0...).
 @Suite(.serialized) enum SandboxIntegration {}

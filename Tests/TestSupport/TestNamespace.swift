@@ -10,26 +10,17 @@ public enum TestEnvironment {
         isRoot ? nil : "needs root (CAP_NET_ADMIN) to create network namespaces; run `swift test` as root"
     }
 
-    /// Runs a command and returns (status, stdout, stderr).
+    /// Runs a command and returns (status, stdout, stderr). `environment` is added to this
+    /// process's; past `timeout` seconds the command is killed and this throws.
     @discardableResult
-    public static func run(_ argv: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:],
+                           timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = argv
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        let inPipe = Pipe()
-        p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
-        try p.run()
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)); try inPipe.fileHandleForWriting.close() }
-        // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-        var outData = Data(), errData = Data()
-        let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.wait()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let r = try collect(p, stdin: stdin, timeout: timeout)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// Runs a command that must succeed; throws with its stderr otherwise.
