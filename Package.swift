@@ -30,6 +30,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "SandnetCore", swiftSettings: [.swiftLanguageMode(.v6)]),
@@ -38,9 +39,12 @@ let package = Package(
         .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
-        .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
+        .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
-        .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl"]),
+        .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
+                                                      .product(name: "Logging", package: "swift-log")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI"),
         .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"], swiftSettings: [.swiftLanguageMode(.v6)]),
@@ -51,6 +55,7 @@ let package = Package(
         .target(name: "HostCheck", dependencies: [
             "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
         .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux"]),
@@ -61,16 +66,19 @@ let package = Package(
                 "SandnetCore", "NetlinkCodec", "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
                 "TrafficControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         // The product: what runs on a node. No lab, no fault switch.
-        .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"]),
+        .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // The test lab: the demo (the README's main job) and the fault-injection harness.
         .executableTarget(
             name: "sandnet-lab",
             dependencies: [
                 "SandnetCLI", "SandboxNetwork", "QemuWiring", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
         .executableTarget(name: "sandnet-bench",
                           dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
@@ -80,7 +88,8 @@ let package = Package(
         .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
         .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring"]),
-        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
+                                                           "SandnetCLI", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NetlinkSocket
 #if canImport(Glibc)
 import Glibc
@@ -128,7 +129,10 @@ public enum HostCheck {
     }
 
     /// Runs the whole check: kernel configuration, modules, probes, runtime configuration.
-    public static func run(_ options: CheckOptions) -> CheckReport {
+    /// Which sources it used and what it decided per model are logged at `.debug`; the
+    /// default logger drops them.
+    public static func run(_ options: CheckOptions,
+                           logger: Logger = Logger(label: "sandnet.check", factory: { _ in SwiftLogNoOpLogHandler() })) -> CheckReport {
         let u = uname()
         let release = options.release ?? u.release
         let machine = options.machine ?? u.machine
@@ -139,6 +143,8 @@ public enum HostCheck {
         do {
             config = try options.kernelConfigPath.map(KernelConfig.load(path:)) ?? KernelConfig.loadRunning(release: release)
         } catch { configError = "\(error)" }
+        if let config { logger.debug("kernel configuration read", metadata: ["source": "\(config.source)", "release": "\(release)"]) }
+        if let configError { logger.debug("no kernel configuration", metadata: ["error": "\(configError)"]) }
 
         let modules: ModuleIndex? = foreign ? nil : ModuleIndex.load(release: release, root: options.moduleRoot,
                                                                        running: options.moduleRoot == "/" && options.release == nil)
@@ -146,11 +152,16 @@ public enum HostCheck {
             ? ModuleLoading(supported: config?.modulesSupported ?? false, helper: nil,
                             helperPresent: options.autoloadOverride ?? true, disabled: false)
             : ModuleLoading.running(config: config)
+        logger.debug("module tree", metadata: [
+            "directory": "\(modules?.directory ?? "none")",
+            "reason": "\(foreign ? "a foreign kernel's configuration: no module state" : modules == nil ? "not found" : "found")",
+        ])
 
         var kata: KataSettings?
         var kataError: String?
         if let path = options.kataConfigPath ?? (options.kataDefaultLookup ? KataSettings.locate() : nil) {
             do { kata = try KataSettings.load(path: path) } catch { kataError = "\(error)" }
+            logger.debug("kata configuration", metadata: ["path": "\(path)", "error": "\(kataError ?? "none")"])
         }
 
         let arch = Architecture(parsing: machine)
@@ -158,17 +169,26 @@ public enum HostCheck {
         let probesWanted = options.liveProbes && !foreign
         var probes: [ProbeID: ProbeResult] = [:]
         if probesWanted { probes = LiveProbes.run(Set(catalog.compactMap(\.probe))) }
+        else { logger.debug("live probes skipped", metadata: ["reason": "\(foreign ? "foreign kernel" : "turned off")"]) }
 
         let evaluator = Evaluator(config: config, modules: modules, loading: loading, arch: arch, kata: kata, probes: probes)
         let results = catalog.map(evaluator.evaluate)
 
         let checkedModels = options.models ?? kata?.model.map { [$0] } ?? NetworkModel.allCases
+        logger.debug("models deciding the verdict", metadata: [
+            "models": "\(checkedModels.map(\.rawValue).joined(separator: ","))",
+            "reason": "\(options.models != nil ? "asked for" : kata?.model != nil ? "the Kata configuration's model" : "no model given or configured: all")",
+        ])
         let verdicts = NetworkModel.allCases.map { m -> ModelVerdict in
             let mine = results.filter { $0.models.contains(m) }
             let failed = mine.filter { $0.status == .fail && $0.importance == .required }.map(\.id)
             let unknown = mine.filter { $0.status == .unknown && $0.importance == .required }.map(\.id)
             let warnings = mine.filter { $0.status == .warn || ($0.status == .fail && $0.importance == .recommended) }.map(\.id)
             let status: Status = !failed.isEmpty ? .fail : (!unknown.isEmpty ? .unknown : .pass)
+            logger.debug("model verdict", metadata: [
+                "model": "\(m.rawValue)", "status": "\(status.rawValue)", "checked": "\(checkedModels.contains(m))",
+                "failed": "\(failed.joined(separator: ","))", "unknown": "\(unknown.joined(separator: ","))",
+            ])
             return ModelVerdict(model: m, status: status, checked: checkedModels.contains(m), failed: failed, warnings: warnings, unknown: unknown)
         }
         let kataBroken = !(kata?.problems.isEmpty ?? true) || kataError != nil

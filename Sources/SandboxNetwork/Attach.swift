@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NetlinkCodec
 import NetlinkSocket
 import QemuWiring
@@ -9,59 +10,6 @@ import TrafficControl
 import Glibc
 #endif
 
-/// What attach hands back: where each endpoint went, QEMU's arguments and descriptors,
-/// and the guest description. The descriptors are open (CLOEXEC) in this process: exec
-/// QEMU with `QemuExec` or close them with `closeDescriptors()`.
-public struct AttachResult: Sendable {
-    public var summary: AttachSummary
-    public var plan: QemuNetworkPlan?
-    public var guestDescription: GuestDescription
-    private let closer: DescriptorCloser
-
-    init(summary: AttachSummary, plan: QemuNetworkPlan?, guestDescription: GuestDescription) {
-        self.summary = summary; self.plan = plan; self.guestDescription = guestDescription
-        closer = DescriptorCloser(plan?.inheritedFDs ?? [])
-    }
-
-    public var descriptors: [Int32] { plan?.inheritedFDs ?? [] }
-
-    /// Closes the queue and vhost descriptors once; later calls do nothing (a second close
-    /// could hit a descriptor number reused by someone else).
-    public func closeDescriptors() { closer.close() }
-}
-
-final class DescriptorCloser: @unchecked Sendable {
-    private var fds: [Int32]
-    private let lock = NSLock()
-    init(_ fds: [Int32]) { self.fds = fds }
-    func close() {
-        lock.lock(); let mine = fds; fds = []; lock.unlock()
-        for fd in mine { _ = Glibc.close(fd) }
-    }
-}
-
-/// The printable outcome of an attach, also kept in the journal.
-public struct AttachSummary: Codable, Equatable, Sendable {
-    public struct Endpoint: Codable, Equatable, Sendable {
-        public var name: String
-        public var linkClass: LinkClass
-        public var model: NetworkModel
-        /// The tap or macvtap created for it (nil for model none).
-        public var device: String?
-        public var guestMAC: MACAddress
-        public var queues: Int
-        public var vhost: Bool
-    }
-    public var sandbox: String
-    public var namespace: String
-    public var linkGroup: UInt32
-    public var endpoints: [Endpoint]
-    /// Links that are not attached, with why.
-    public var skipped: [String: String]
-    public var qemuArguments: [String]
-    public var kernelChanges: Int
-}
-
 /// Everything a model needs while it plumbs one endpoint.
 struct ModelContext {
     let rt: Rtnetlink
@@ -71,19 +19,16 @@ struct ModelContext {
     let group: UInt32
     /// Short per-namespace number of this sandbox, for device names.
     var tag: UInt32 { group - SandboxLinkGroup.base }
-    let ingressCache = IngressCache()
+    /// Links that had an ingress or clsact qdisc before the attach (tcfilter refuses them).
+    let linksWithIngress: Set<Int32>
 
-    /// Links that had an ingress or clsact qdisc when the first endpoint asked: one qdisc
-    /// dump per attach. Qdiscs this attach adds later are on links it already checked.
-    func linksWithIngress() throws -> Set<Int32> {
-        if let known = ingressCache.links { return known }
-        let found = Set(try rt.qdiscs().filter { $0.kind == "ingress" || $0.kind == "clsact" }.map(\.index))
-        ingressCache.links = found
-        return found
+    /// One qdisc dump per attach, and none when no endpoint uses tcfilter. Qdiscs this
+    /// attach adds later are on links it has already checked.
+    static func linksWithIngress(rt: Rtnetlink, needed: Bool) throws -> Set<Int32> {
+        guard needed else { return [] }
+        return Set(try rt.qdiscs().filter { $0.kind == "ingress" || $0.kind == "clsact" }.map(\.index))
     }
 }
-
-final class IngressCache { var links: Set<Int32>? }
 
 /// What a model produced for one endpoint.
 struct ModelOutput {
@@ -98,8 +43,10 @@ struct ModelOutput {
 public enum SandboxAttach {
     /// `sandnet attach`: scans the namespace, plumbs every endpoint with its model,
     /// journaling each change first. On failure everything done so far is undone.
-    /// `afterKernelChange` is for fault-injection tests only.
+    /// Each kernel change is logged at `.debug`, a rollback and every link left out at
+    /// `.notice`. `afterKernelChange` is for fault-injection tests only.
     public static func attach(_ settings: AttachSettings, store: JournalStore = JournalStore(),
+                              logger: Logger = SandboxLogging.silent,
                               afterKernelChange: KernelChangeHook? = nil) throws -> AttachResult {
         try JournalStore.validate(sandbox: settings.sandbox)
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
@@ -115,6 +62,12 @@ public enum SandboxAttach {
                 defer { rt.close() }
                 let scan = try Discovery.scan(rt, description: ns.path)
                 let endpoints = scan.endpoints
+                let log = SandboxLogging.forSandbox(logger, sandbox: settings.sandbox, namespace: ns.path, phase: "attach")
+                for l in scan.links where !l.isEndpoint {
+                    // lo is never a candidate; saying so on every attach would be noise.
+                    let level: Logger.Level = l.linkClass == .loopback ? .debug : .notice
+                    log.log(level: level, "link not attached", metadata: ["device": "\(l.name)", "reason": "\(l.reason ?? "")"])
+                }
                 guard !endpoints.isEmpty else { throw SandboxError.noEndpoints(namespace: ns.description) }
                 for e in endpoints where settings.model(for: e.name) == .macvtap {
                     if e.linkClass == .ipvlan {
@@ -123,12 +76,16 @@ public enum SandboxAttach {
                     }
                 }
                 let group = try freeGroup(rt: rt, store: store, identity: identity)
+                let ingress = try ModelContext.linksWithIngress(rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
                 var journal = SandboxJournal(sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, linkGroup: group)
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
                 try store.write(journal)
-                let tx = Transaction(journal: journal, store: store, afterKernelChange: afterKernelChange)
-                let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group)
+                log.info("attach started", metadata: [
+                    "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))", "vcpus": "\(settings.vcpus)",
+                ])
+                let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
+                let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group, linksWithIngress: ingress)
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"
                 do {
@@ -149,12 +106,25 @@ public enum SandboxAttach {
                         $0.summary = result.summary
                         if !settings.ownedByProcess { $0.ownerPID = nil; $0.ownerStartTime = nil }
                     }
+                    log.info("attach finished", metadata: ["kernelChanges": "\(tx.changes)", "linkGroup": "\(group)"])
                     return result
                 } catch {
                     for o in outputs { for fd in o.queueFDs + o.vhostFDs { close(fd) } }
+                    log.notice("attach failed; rolling back", metadata: [
+                        "failedAt": "\(failingStep)", "error": "\(error)", "kernelChanges": "\(tx.changes)", "steps": "\(tx.journal.steps.count)",
+                    ])
+                    var rollbackLog = log
+                    rollbackLog[metadataKey: "phase"] = "rollback"
                     var undone: [String] = []
-                    let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, undone: &undone)
-                    if failures.isEmpty { try? store.remove(sandbox: settings.sandbox) }
+                    let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, logger: rollbackLog, undone: &undone)
+                    if failures.isEmpty {
+                        try? store.remove(sandbox: settings.sandbox)
+                        log.notice("rolled back", metadata: ["stepsUndone": "\(undone.count)"])
+                    } else {
+                        log.notice("rollback incomplete; journal kept for gc", metadata: [
+                            "stepsUndone": "\(undone.count)", "failures": "\(failures.joined(separator: "; "))",
+                        ])
+                    }
                     throw SandboxError.rolledBack(step: failingStep, cause: error, rollbackFailures: failures)
                 }
             }

@@ -19,31 +19,26 @@ enum EndpointState {
     }
 
     /// Removes the saved addresses; the kernel drops the routes that depended on them.
-    static func remove(_ saved: SavedEndpointState, from link: String, rt: Rtnetlink, changed: () -> Void) throws {
+    static func remove(_ saved: SavedEndpointState, from link: String, rt: Rtnetlink, tx: Transaction) throws {
         for a in saved.addresses {
             do { try rt.addressDelete(a.prefix, from: .name(link)) } catch let e as NetlinkError where e.errno == EADDRNOTAVAIL {}
-            changed()
+            tx.changed("delete address", .address("\(a.prefix)", on: link))
         }
         // IPv6 routes through a gateway outlive the address; they would send the guest's traffic to the host.
         for r in saved.routes where r.family == AddressFamily.INET6 {
             do { try rt.routeDelete(r.spec(device: link)) } catch let e as NetlinkError where e.errno == ESRCH || e.errno == ENOENT {}
-            changed()
+            tx.changed("delete route", .route(r.destinationText, on: link))
         }
     }
 
     /// Re-adds addresses, then routes (on-link ones first so gateways resolve), then
-    /// permanent neighbours. Anything already present is left as it is.
-    static func restore(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink) -> [String] {
-        var failures: [String] = []
-        func attempt(_ what: String, _ body: () throws -> Void) {
-            do { try body() } catch let e as NetlinkError {
-                if e.errno == EEXIST { return }
-                if e.errno == ENODEV { return }   // the endpoint itself is gone: nothing to give back to
-                failures.append("\(what): \(e)")
-            } catch { failures.append("\(what): \(error)") }
-        }
+    /// permanent neighbours, for journal step `number`. Anything already present is left
+    /// as it is; an endpoint that is gone has nothing to give back to.
+    static func restore(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
+                        _ undo: inout UndoAttempts) {
+        let benign: Set<Int32> = [EEXIST, ENODEV]
         for a in saved.addresses {
-            attempt("restore address \(a.prefix) on \(link)") {
+            undo.attempt("restore address", .address("\(a.prefix)", on: link), step: step, number: number, ignoring: benign) {
                 var spec = AddressSpec(a.prefix, peer: a.peer, broadcast: a.broadcast, label: a.label, scope: a.scope,
                                        flags: a.flags & SavedAddress.settableFlags)
                 spec.replace = false
@@ -52,14 +47,15 @@ enum EndpointState {
         }
         let ordered = saved.routes.filter { $0.gateway == nil } + saved.routes.filter { $0.gateway != nil }
         for r in ordered {
-            attempt("restore route \(r.destination?.description ?? "default") on \(link)") { try rt.routeAdd(r.spec(device: link)) }
+            undo.attempt("restore route", .route(r.destinationText, on: link), step: step, number: number, ignoring: benign) {
+                try rt.routeAdd(r.spec(device: link))
+            }
         }
         for n in saved.neighbours {
-            attempt("restore neighbour \(n.address) on \(link)") {
+            undo.attempt("restore neighbour", .neighbour("\(n.address)", on: link), step: step, number: number, ignoring: benign) {
                 try rt.neighbourAdd(n.address, linkAddress: n.mac, on: .name(link))
             }
         }
-        return failures
     }
 }
 
@@ -69,6 +65,9 @@ extension SavedAddress {
 }
 
 extension SavedRoute {
+    /// `default` or the prefix, as `ip route` prints it.
+    var destinationText: String { destination?.description ?? "default" }
+
     func spec(device: String) -> RouteSpec {
         RouteSpec(destination: destination, gateway: gateway, device: .name(device), preferredSource: preferredSource,
                   scope: scope, protocolID: protocolID, table: table, type: type, priority: priority,

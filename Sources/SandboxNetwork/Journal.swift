@@ -21,6 +21,17 @@ public enum JournalStep: Codable, Equatable, Sendable {
     /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
     case removeAddresses(link: String, saved: SavedEndpointState)
 
+    /// The case's name, as the journal's JSON spells it (log records carry it as `step`).
+    var kind: String {
+        switch self {
+        case .createLink: return "createLink"
+        case .addIngressQdisc: return "addIngressQdisc"
+        case .addRedirect: return "addRedirect"
+        case .setMAC: return "setMAC"
+        case .removeAddresses: return "removeAddresses"
+        }
+    }
+
     var summary: String {
         switch self {
         case let .createLink(n): return "create link \(n)"

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NetlinkSocket
 
 /// Called right after each kernel change an attach makes, with the number of changes so
@@ -9,17 +10,19 @@ public typealias KernelChangeHook = @Sendable (_ changes: Int) -> Void
 final class Transaction {
     private(set) var journal: SandboxJournal
     let store: JournalStore
+    /// Carries the sandbox, namespace and phase; one `.debug` record per kernel change.
+    let logger: Logger
     private(set) var changes = 0
     /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
     private var encodedSteps: [Data] = []
     private let afterKernelChange: KernelChangeHook?
 
-    init(journal: SandboxJournal, store: JournalStore, afterKernelChange: KernelChangeHook? = nil) {
-        self.journal = journal; self.store = store; self.afterKernelChange = afterKernelChange
+    init(journal: SandboxJournal, store: JournalStore, logger: Logger, afterKernelChange: KernelChangeHook? = nil) {
+        self.journal = journal; self.store = store; self.logger = logger; self.afterKernelChange = afterKernelChange
     }
 
     /// Records `step`, then makes the change(s) in `body`. `body` may make several kernel
-    /// changes that one undo covers; call `changed()` after each.
+    /// changes that one undo covers; call `changed(_:_:)` after each.
     func step<T>(_ step: JournalStep, _ body: (Transaction) throws -> T) throws -> T {
         journal.steps.append(step)
         encodedSteps.append(try JournalStore.encode(step: step))
@@ -27,9 +30,13 @@ final class Transaction {
         return try body(self)
     }
 
-    /// Counts one kernel change and tells the hook, if any.
-    func changed() {
+    /// Counts one kernel change just made for the newest step, logs it, and tells the hook
+    /// (after the log record is written: the hook may kill the process).
+    func changed(_ operation: String, _ object: KernelObject) {
         changes += 1
+        if let step = journal.steps.last {
+            logger.kernelChange(operation, object, step: step, number: journal.steps.count, ["change": "\(changes)"])
+        }
         afterKernelChange?(changes)
     }
 

@@ -1,18 +1,21 @@
 import ArgumentParser
 import Foundation
+import Logging
 import QemuWiring
 import SandboxNetwork
 import SandnetCore
 
 /// `sandnet attach`: plumbs every endpoint of a pod's namespace for a VM, writes the
 /// guest description, and optionally execs QEMU with exactly the descriptors it needs.
-struct AttachCommand: ParsableCommand {
+struct AttachCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Connect every endpoint of a pod's namespace to a sandbox VM (tcfilter, macvtap or none).",
         discussion: "With --exec, everything after `--` is the QEMU command line; sandnet appends its -device/-netdev arguments and execs it with only the queue and vhost descriptors open.")
 
     @OptionGroup var options: AttachOptions
+
+    var logSettings: LogSettings { options.logSettings }
 
     func run() throws { try options.run() }
 }
@@ -40,7 +43,10 @@ public struct AttachOptions: ParsableArguments {
     var stateDir: String?
     @Flag(name: .customLong("exec"), help: "Exec the QEMU command line given after `--`.") var exec = false
     @OptionGroup var output: OutputOptions
+    @OptionGroup var log: LogOptions
     @Argument(parsing: .postTerminator, help: "QEMU command line (with --exec).") var qemu: [String] = []
+
+    public var logSettings: LogSettings { log.settings }
 
     public func validate() throws {
         guard NetworkModel(rawValue: model) != nil else { throw ValidationError("--model must be tcfilter, macvtap or none, not \(model)") }
@@ -72,7 +78,8 @@ public struct AttachOptions: ParsableArguments {
         let settings = AttachSettings(sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
                                       modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
                                       sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
-        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir), afterKernelChange: afterKernelChange)
+        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir), logger: Logger(label: "sandnet.attach"),
+                                              afterKernelChange: afterKernelChange)
         if let guestDescription {
             do { try result.guestDescription.encoded().write(to: URL(fileURLWithPath: guestDescription), options: .atomic) } catch {
                 result.closeDescriptors()

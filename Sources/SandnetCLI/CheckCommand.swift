@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import HostCheck
+import Logging
 import SandnetCore
 
 /// `sandnet check`: can this host run VM sandboxes, and if not, what exactly to fix.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check the kernel, modules, device nodes and Kata configuration for VM sandboxes.",
@@ -31,6 +32,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Also write a Node Feature Discovery feature file here (e.g. /etc/kubernetes/node-feature-discovery/features.d/sandnet).")
     var nfd: String?
 
+    @OptionGroup var log: LogOptions
+    var logSettings: LogSettings { log.settings }
+
     func validate() throws {
         for m in models where NetworkModel(rawValue: m) == nil {
             throw ValidationError("unknown model \"\(m)\": use tcfilter, macvtap or none")
@@ -46,7 +50,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let report = HostCheck.run(CheckOptions(
             kernelConfigPath: kernelConfig, kataConfigPath: kataConfig,
-            models: models.isEmpty ? nil : models.compactMap(NetworkModel.init(rawValue:)), liveProbes: !noProbes))
+            models: models.isEmpty ? nil : models.compactMap(NetworkModel.init(rawValue:)), liveProbes: !noProbes), logger: Logger(label: "sandnet.check"))
         if json { print(try report.json()) } else { print(report.text(), terminator: "") }
         if let nfd {
             try NodeFeatureFile.write(report, to: nfd)

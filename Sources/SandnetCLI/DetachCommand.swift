@@ -1,8 +1,9 @@
 import ArgumentParser
+import Logging
 import SandboxNetwork
 
 /// `sandnet detach --sandbox ID`: gives the namespace back exactly as attach found it.
-struct DetachCommand: ParsableCommand {
+struct DetachCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach", abstract: "Undo an attach: delete its devices and give the endpoints back their MAC, addresses and routes.")
 
@@ -11,9 +12,12 @@ struct DetachCommand: ParsableCommand {
     var stateDir: String?
     @Flag(help: "Detach even though the sandbox's QEMU still runs.") var force = false
     @OptionGroup var output: OutputOptions
+    @OptionGroup var log: LogOptions
+    var logSettings: LogSettings { log.settings }
 
     func run() throws {
-        let report = try SandboxDetach.detach(sandbox: sandbox, store: JournalStore(directory: stateDir), force: force)
+        let report = try SandboxDetach.detach(sandbox: sandbox, store: JournalStore(directory: stateDir), force: force,
+                                              logger: Logger(label: "sandnet.detach"))
         if output.json { return try Output.printJSON(report) }
         if report.namespaceGone { print("sandbox \(sandbox): namespace \(report.namespace) is gone; nothing left to undo") }
         else { print("sandbox \(sandbox) detached from \(report.namespace): \(report.undone.count) changes undone") }

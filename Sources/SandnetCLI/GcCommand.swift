@@ -1,19 +1,22 @@
 import ArgumentParser
+import Logging
 import SandboxNetwork
 
 /// `sandnet gc`: undoes sandboxes whose attach or QEMU died.
-struct GcCommand: ParsableCommand {
+struct GcCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Undo every sandbox whose attach was killed or whose QEMU has exited.")
 
     @Option(name: .customLong("state-dir"), help: "Journal directory (default /run/sandnet, or $SANDNET_STATE_DIR).")
     var stateDir: String?
     @OptionGroup var output: OutputOptions
+    @OptionGroup var log: LogOptions
+    var logSettings: LogSettings { log.settings }
 
     struct Result: Encodable { var collected: [DetachReport]; var errors: [String] }
 
     func run() throws {
-        let (reports, errors) = SandboxDetach.collectGarbage(store: JournalStore(directory: stateDir))
+        let (reports, errors) = SandboxDetach.collectGarbage(store: JournalStore(directory: stateDir), logger: Logger(label: "sandnet.gc"))
         if output.json { try Output.printJSON(Result(collected: reports, errors: errors)) } else {
             for r in reports { print("sandbox \(r.sandbox): \(r.namespaceGone ? "namespace gone" : "\(r.undone.count) changes undone")") }
             if reports.isEmpty && errors.isEmpty { print("nothing to collect") }

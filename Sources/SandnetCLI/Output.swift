@@ -68,6 +68,7 @@ extension ParsableCommand {
     public static func runAsCLI() -> Never {
         do {
             var command = try parseAsRoot()
+            CLILogging.bootstrap((command as? any LoggingCommand)?.logSettings ?? .standard)
             try command.run()
             Foundation.exit(0)
         } catch let code as ExitCode {

@@ -7,7 +7,7 @@ import Glibc
 
 /// `sandnet-lab fault-attach`: `sandnet attach` that kills or stops itself right after
 /// its Nth kernel change, so tests can prove `gc` and rollback undo any prefix of an attach.
-struct FaultAttachCommand: ParsableCommand {
+struct FaultAttachCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "fault-attach",
         abstract: "Run `sandnet attach`, SIGKILLing (--kill-after) or SIGSTOPping (--stop-after) itself after its Nth kernel change.",
@@ -18,6 +18,7 @@ struct FaultAttachCommand: ParsableCommand {
     @Option(name: .customLong("stop-after"), help: "SIGSTOP the process right after this kernel change.")
     var stopAfter: Int?
     @OptionGroup var attach: AttachOptions
+    var logSettings: LogSettings { attach.logSettings }
 
     func validate() throws {
         guard killAfter != nil || stopAfter != nil else { throw ValidationError("give --kill-after N or --stop-after N") }

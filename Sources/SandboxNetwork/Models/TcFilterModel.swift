@@ -18,7 +18,7 @@ enum TcFilterModel {
         }
         // Deleting our ingress qdisc on detach would take someone else's filters with it.
         // (The namespace's qdiscs are dumped once per attach, not once per endpoint.)
-        if try ctx.linksWithIngress().contains(e.index) {
+        if ctx.linksWithIngress.contains(e.index) {
             throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name,
                                                   reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
@@ -28,10 +28,10 @@ enum TcFilterModel {
         let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName)) { tx -> (Int32, [Int32]) in
             let q = try TunTap.create(TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
                                       in: ctx.namespace)
-            tx.changed()
+            tx.changed("create tap", .link(tapName, ifindex: q.index))
             // Group first: from here one group delete removes it.
             try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
-            tx.changed()
+            tx.changed("set link up, mtu \(e.mtu), group \(ctx.group)", .link(tapName, ifindex: q.index))
             return (q.index, q.takeDescriptors())
         }
         var fds = taken
@@ -41,12 +41,13 @@ enum TcFilterModel {
             // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
             for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
                 try ctx.tx.step(.addIngressQdisc(link: from)) { tx in
-                    try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress)); tx.changed()
+                    try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress))
+                    tx.changed("add qdisc", .qdisc("ingress", on: from, ifindex: fromIndex))
                 }
                 try ctx.tx.step(.addRedirect(from: from, to: to)) { tx in
                     try rt.filterAdd(FilterSpec(device: .index(fromIndex), parent: .ingressQdisc, priority: 1,
                                                 kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
-                    tx.changed()
+                    tx.changed("add filter", .filter("u32 pref 1 ingress redirect to \(to)", on: from, ifindex: fromIndex))
                 }
             }
         } catch {

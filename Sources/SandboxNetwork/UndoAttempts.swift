@@ -1,0 +1,27 @@
+import Logging
+import NetlinkSocket
+
+/// An undo of journaled steps in progress (detach, gc, an attach's rollback): each kernel
+/// change is tried once, logged with its result, and collected when it fails. Every undo
+/// tolerates its change never having been made, so some errnos mean "nothing to undo".
+struct UndoAttempts {
+    /// Carries the sandbox, namespace and phase.
+    let logger: Logger
+    private(set) var failures: [String] = []
+
+    init(logger: Logger) { self.logger = logger }
+
+    mutating func attempt(_ operation: String, _ object: KernelObject, step: JournalStep, number: Int,
+                          ignoring benign: Set<Int32>, _ body: () throws -> Void) {
+        do {
+            try body()
+            logger.kernelChange(operation, object, step: step, number: number, ["result": "done"])
+        } catch let e as NetlinkError where e.errno.map(benign.contains) ?? false {
+            logger.kernelChange(operation, object, step: step, number: number,
+                                ["result": "nothing to undo", "errno": "\(errnoText(e.errno!))"])
+        } catch {
+            failures.append("\(operation) \(object): \(error)")
+            logger.kernelChange(operation, object, step: step, number: number, ["result": "failed", "error": "\(error)"])
+        }
+    }
+}
