@@ -75,6 +75,10 @@ let package = Package(
         .executableTarget(name: "sandnet-bench",
                           dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
                           path: "benchmarks/Sources/sandnet-bench"),
+        // One way to run a child that is not QEMU (lab, tests, benchmark); never linked into `sandnet`.
+        .target(name: "CProcessRunner"),
+        .target(name: "ProcessRunner", dependencies: ["CProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
