@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandboxNetwork
+import SandnetCore
 import TapDevices
 import TrafficControl
 
