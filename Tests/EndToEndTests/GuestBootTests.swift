@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 @testable import GuestLab
 import NetlinkCodec
 import QemuWiring
@@ -65,15 +66,8 @@ struct GuestJSONReaderTests {
         let file = NSTemporaryDirectory() + "sandnet-flatten-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
         try data.write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        p.arguments = ["awk", "-f", Self.script, file]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self).split(separator: "\n").map(String.init), String(decoding: e, as: UTF8.self))
+        let r = try ProcessRunner.run(["/bin/busybox", "awk", "-f", Self.script, file], timeout: .seconds(30))
+        return (r.termination.shellStatus, r.stdoutText.split(separator: "\n").map(String.init), r.stderrText)
     }
 
     @Test func readsTheGuestDescriptionSandnetEmits() throws {

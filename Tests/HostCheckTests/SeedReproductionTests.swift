@@ -1,5 +1,6 @@
 import Foundation
 import HostCheck
+import ProcessRunner
 import SandnetCore
 import TestSupport
 import Testing
@@ -34,7 +35,7 @@ enum SeedGuest {
             return Prepared(skipReason: "\(qemu) is not installed (apt-get install qemu-system-x86)")
         }
         let script = RealKernels.repoRoot + "/scripts/guest/build-check-image.sh"
-        guard let r = try? TestEnvironment.run([script]) else {
+        guard let r = try? TestEnvironment.run([script], timeout: .seconds(1800)) else {
             return Prepared(buildError: "cannot run \(script)")
         }
         let tail = r.stderr.split(separator: "\n").suffix(15).joined(separator: "\n")
@@ -56,32 +57,19 @@ enum SeedGuest {
 
     /// Boots the guest under TCG (bounded), returns the two runs and the whole console.
     static func boot(_ image: String, timeout: TimeInterval = 300) throws -> (before: Run, after: Run, console: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
-                       "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
-                       "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
-                       "-append", "console=ttyS0 panic=-1 quiet loglevel=1"]
-        // The console goes to a file: nothing to drain while waiting, and it is there to read afterwards.
-        let log = NSTemporaryDirectory() + "sandnet-seed-console-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
-        guard FileManager.default.createFile(atPath: log, contents: nil), let out = FileHandle(forWritingAtPath: log) else {
-            throw SeedGuestError("cannot create \(log)")
+        let argv = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
+                    "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
+                    "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
+                    "-append", "console=ttyS0 panic=-1 quiet loglevel=1"]
+        let output: [UInt8]
+        do {
+            let r = try ProcessRunner.run(argv, timeout: .seconds(timeout))
+            output = r.stdout + r.stderr
+        } catch let ProcessRunnerError.timedOut(_, _, stdout, stderr) {
+            let console = String(decoding: stdout + stderr, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            throw SeedGuestError("the guest did not power off within \(Int(timeout)) s; console:\n\(console.suffix(3000))")
         }
-        defer { try? out.close(); try? FileManager.default.removeItem(atPath: log) }
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in exited.signal() }
-        try p.run()
-        let timedOut = exited.wait(timeout: .now() + timeout) == .timedOut
-        if timedOut {
-            kill(p.processIdentifier, SIGKILL)
-            exited.wait()
-        }
-        let data = FileManager.default.contents(atPath: log) ?? Data()
-        let console = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
-        if timedOut { throw SeedGuestError("the guest did not power off within \(Int(timeout)) s; console:\n\(console.suffix(3000))") }
+        let console = String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
         return (try run("before-insmod", in: console), try run("after-insmod", in: console), console)
     }
 

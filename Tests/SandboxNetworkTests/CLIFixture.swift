@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 import TestSupport
 
 /// A built executable of this package next to the test bundle.
@@ -27,21 +28,11 @@ enum SandnetBinary {
 
     struct Outcome { var status: Int32; var killedBySignal: Bool; var stdout: String; var stderr: String }
 
-    /// Runs sandnet (or `executable`) with `args` and extra environment; waits for it to end.
-    static func run(_ args: [String], environment: [String: String] = [:], executable: String = path) throws -> Outcome {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
-        try p.run()
-        var o = Data(), e = Data()
-        let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.wait(); p.waitUntilExit()
-        return Outcome(status: p.terminationStatus, killedBySignal: p.terminationReason == .uncaughtSignal,
-                       stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    /// Runs sandnet (or `executable`) with `args` and extra environment; waits (bounded)
+    /// for it to end. `status` is the signal number when a signal killed it.
+    static func run(_ args: [String], environment: [String: String] = [:], executable: String = path,
+                    timeout: Duration = .seconds(120)) throws -> Outcome {
+        let r = try ProcessRunner.run([executable] + args, environment: .adding(environment), timeout: timeout)
+        return Outcome(status: r.status ?? r.signal ?? -1, killedBySignal: r.signal != nil, stdout: r.stdoutText, stderr: r.stderrText)
     }
 }
