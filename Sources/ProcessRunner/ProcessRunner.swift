@@ -55,13 +55,21 @@ public enum ProcessRunner {
     static func start(_ argv: [String], environment: ChildEnvironment,
                       stdin: Int32, stdout: Int32, stderr: Int32) throws(ProcessRunnerError) -> Child {
         guard let name = argv.first else { throw .emptyCommand }
-        let variables = environment.variables
-        let path = try ExecutableLookup.resolve(name, path: variables["PATH"])
         let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in cArgv { free(p) }; for p in cEnv { free(p) } }
+        defer { for p in cArgv { free(p) } }
         var pid: pid_t = 0
-        let rc = process_runner_spawn(&pid, path, cArgv, cEnv, stdin, stdout, stderr)
+        let rc: Int32
+        if environment == .inherit {
+            // This process's own environ as is: no copy per child (the benchmark spawns thousands).
+            let path = try ExecutableLookup.resolve(name, path: getenv("PATH").map { String(cString: $0) })
+            rc = process_runner_spawn(&pid, path, cArgv, environ, stdin, stdout, stderr)
+        } else {
+            let variables = environment.variables
+            let path = try ExecutableLookup.resolve(name, path: variables["PATH"])
+            let cEnv = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for p in cEnv { free(p) } }
+            rc = process_runner_spawn(&pid, path, cArgv, cEnv, stdin, stdout, stderr)
+        }
         guard rc == 0 else { throw .spawnFailed(argv: argv, errno: rc) }
         let pidfd = process_runner_pidfd_open(pid)
         guard pidfd >= 0 else {
