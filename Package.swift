@@ -46,7 +46,7 @@ let package = Package(
                                                       .product(name: "Logging", package: "swift-log")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
-        .target(name: "CNI"),
+        .target(name: "CNI", dependencies: ["ProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
@@ -58,7 +58,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
-        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux"]),
+        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux", "ProcessRunner"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The operator's commands; thin executables below wrap them.
         .target(
             name: "SandnetCLI",
@@ -81,18 +82,23 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
         .executableTarget(name: "sandnet-bench",
-                          dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl"],
+                          dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl", "ProcessRunner"],
                           path: "benchmarks/Sources/sandnet-bench"),
+        // One way to run a child that is not QEMU (lab, tests, benchmark); never linked into `sandnet`.
+        .target(name: "CProcessRunner"),
+        .target(name: "ProcessRunner", dependencies: ["CProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
-        .target(name: "TestSupport", dependencies: ["NetlinkSocket"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetlinkSocket", "ProcessRunner"], path: "Tests/TestSupport",
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
-        .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"]),
-        .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring"]),
+        .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
+        .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
         .testTarget(name: "SandboxNetworkTests", dependencies: ["SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                                                           "SandnetCLI", .product(name: "Logging", package: "swift-log")]),
+                                                           "ProcessRunner", "SandnetCLI", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
-        .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport", "ProcessRunner"]),
+        .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",

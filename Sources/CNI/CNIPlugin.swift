@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 
 /// The operations of the CNI specification, as passed in `CNI_COMMAND`.
 public enum CNICommand: String, Sendable, Codable {
@@ -90,49 +91,22 @@ public struct CNIPluginRunner: Sendable {
             environment["CNI_IFNAME"] = attachment.interfaceName
         }
         let argv = hostNamespace.map { ["ip", "netns", "exec", $0, path] } ?? [path]
-        let run: ProcessOutput
+        let run: ProcessOutcome
         do {
-            run = try ProcessOutput.run(argv, environment: environment, stdin: stdin)
+            run = try ProcessRunner.run(argv, input: Array(stdin), environment: .exactly(environment), timeout: Self.pluginTimeout)
         } catch {
             throw CNIError.spawn(plugin: plugin, reason: "\(error)")
         }
-        if run.status == 0 { return run.stdout }
-        if let o = try? JSONSerialization.jsonObject(with: run.stdout) as? [String: Any], let code = o["code"] as? Int {
+        let stdout = Data(run.stdout)
+        if run.succeeded { return stdout }
+        if let o = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any], let code = o["code"] as? Int {
             throw CNIError.plugin(PluginFailure(plugin: plugin, command: command, code: code,
                                                 message: o["msg"] as? String ?? "", details: o["details"] as? String))
         }
-        throw CNIError.pluginCrashed(plugin: plugin, command: command, status: run.status,
-                                     stderr: String(decoding: run.stderr + run.stdout, as: UTF8.self))
+        throw CNIError.pluginCrashed(plugin: plugin, command: command, status: run.termination.shellStatus,
+                                     stderr: run.stderrText + run.stdoutText)
     }
+
+    /// The bridge plugin and host-local IPAM finish in milliseconds; a minute means stuck.
+    static let pluginTimeout: Duration = .seconds(60)
 }
-
-/// A finished child process's exit status and output.
-struct ProcessOutput {
-    var status: Int32
-    var stdout: Data
-    var stderr: Data
-
-    /// Runs `argv` (looked up in PATH) with exactly `environment`, feeding it `stdin`.
-    static func run(_ argv: [String], environment: [String: String], stdin: Data) throws -> ProcessOutput {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.environment = environment
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = input; p.standardOutput = out; p.standardError = err
-        try p.run()
-        // Write and read concurrently so neither side blocks on a full pipe.
-        let group = DispatchGroup()
-        let outData = DataBox(), errData = DataBox()
-        group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        input.fileHandleForWriting.write(stdin)
-        try? input.fileHandleForWriting.close()
-        group.wait()
-        p.waitUntilExit()
-        return ProcessOutput(status: p.terminationStatus, stdout: outData.data, stderr: errData.data)
-    }
-}
-
-/// Written by one reader thread, read after DispatchGroup.wait(): the group orders the accesses.
-private final class DataBox: @unchecked Sendable { var data = Data() }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 import QemuWiring
 import SandnetCore
 
@@ -51,19 +52,13 @@ public struct GuestImage: Sendable, Equatable {
         guard FileManager.default.isExecutableFile(atPath: script) else {
             throw GuestLabError.imageUnavailable(architecture: architecture.unameMachine, reason: "the build script \(script) is missing")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = [architecture.unameMachine]
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
+        // A first build downloads Debian packages and packs an initramfs: minutes, not hours.
+        let r = try ProcessRunner.run([script, architecture.unameMachine], timeout: .seconds(1800))
         var tail: [String] = []
-        for line in String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n") {
+        for line in r.stderrText.split(separator: "\n") {
             log(String(line)); tail.append(String(line))
         }
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let image = cached(architecture) else {
+        guard r.succeeded, let image = cached(architecture) else {
             throw GuestLabError.imageUnavailable(architecture: architecture.unameMachine,
                                                  reason: "\(script) \(architecture.unameMachine) failed: \(tail.suffix(3).joined(separator: " / "))")
         }

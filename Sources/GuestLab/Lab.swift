@@ -1,6 +1,8 @@
 import CNI
 import Foundation
 import NetlinkSocket
+import ProcessRunner
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +11,7 @@ import Glibc
 /// namespace standing in for the machine (CNI's bridges live there, never in the real
 /// machine's namespace), a pod namespace whose interfaces the CNI bridge plugin creates,
 /// and a peer namespace on the same bridges serving this run's token over HTTP.
-public final class Lab: @unchecked Sendable {
+public final class Lab: Sendable {
     /// Short and unique: namespace and bridge names derive from it.
     public let id: String
     public let hostNamespace: String
@@ -20,10 +22,21 @@ public final class Lab: @unchecked Sendable {
     public let token: String
     /// Private state: host-local allocations, the peer's web root, sandnet's journals.
     public let stateDirectory: String
-    public private(set) var podResults: [CNIResult] = []
-    public private(set) var peerResults: [CNIResult] = []
-    private var httpd: Process?
-    private var namespacesMade: [String] = []
+    /// What was made so far, in order, for teardown to undo; under one lock so the lab may
+    /// be torn down from another task than the one that built it.
+    private let made = Mutex(Made())
+
+    private struct Made {
+        var podResults: [CNIResult] = []
+        var peerResults: [CNIResult] = []
+        var httpd: RunningProcess?
+        var namespaces: [String] = []
+    }
+
+    /// The CNI ADD results for the pod, in NIC order.
+    public var podResults: [CNIResult] { made.withLock { $0.podResults } }
+    /// The CNI ADD results for the peer, in NIC order.
+    public var peerResults: [CNIResult] { made.withLock { $0.peerResults } }
 
     public static let peerPort = 8080
     /// Bytes the guest downloads to measure throughput.
@@ -58,14 +71,16 @@ public final class Lab: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: "\(stateDirectory)/www", withIntermediateDirectories: true)
             for ns in [hostNamespace, podNamespace, peerNamespace] {
-                try NetworkNamespace.create(named: ns); namespacesMade.append(ns)
+                try NetworkNamespace.create(named: ns); made.withLock { $0.namespaces.append(ns) }
             }
             try TestCommand.run(["ip", "-n", hostNamespace, "link", "set", "lo", "up"])
             try TestCommand.run(["ip", "-n", peerNamespace, "link", "set", "lo", "up"])
             for (i, net) in networks.enumerated() {
                 log("CNI ADD \(net.name) (\(net.subnet)) for the pod and the peer")
-                podResults.append(try cni.add(net, podAttachment(i)))
-                peerResults.append(try cni.add(net, peerAttachment(i)))
+                let pod = try cni.add(net, podAttachment(i))
+                made.withLock { $0.podResults.append(pod) }
+                let peer = try cni.add(net, peerAttachment(i))
+                made.withLock { $0.peerResults.append(peer) }
             }
             try startPeer()
         } catch {
@@ -88,17 +103,13 @@ public final class Lab: @unchecked Sendable {
         var blob = [UInt8](repeating: 0, count: Self.blobSize)
         for i in stride(from: 0, to: blob.count, by: 8) { withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { blob.replaceSubrange(i..<i + 8, with: $0) } }
         try Data(blob).write(to: URL(fileURLWithPath: "\(www)/blob"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", peerNamespace, "busybox", "httpd", "-f", "-p", "\(Self.peerPort)", "-h", www]
-        p.standardInput = FileHandle.nullDevice; p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-        try p.run()
-        httpd = p
+        let p = try ProcessRunner.spawn(["ip", "netns", "exec", peerNamespace, "busybox", "httpd", "-f", "-p", "\(Self.peerPort)", "-h", www])
+        made.withLock { $0.httpd = p }
         // Ready when it listens (no fixed sleep): poll the socket table of the peer namespace.
         for _ in 0..<100 {
             if let out = try? TestCommand.run(["ip", "netns", "exec", peerNamespace, "busybox", "netstat", "-ltn"]),
                out.contains(":\(Self.peerPort) ") { return }
-            guard p.isRunning else { throw LabError.peer("busybox httpd exited with status \(p.terminationStatus)") }
+            if let ended = p.termination { throw LabError.peer("busybox httpd \(ended)") }
             usleep(50_000)
         }
         throw LabError.peer("busybox httpd did not start listening on port \(Self.peerPort)")
@@ -108,20 +119,21 @@ public final class Lab: @unchecked Sendable {
     /// the state directory. Returns what could not be undone (empty when all went well).
     public func teardown() -> [String] {
         var problems: [String] = []
-        if let httpd, httpd.isRunning {
-            // SIGKILL: the test process may block SIGTERM in the threads that spawn children.
-            kill(httpd.processIdentifier, SIGKILL); httpd.waitUntilExit()
-        }
-        httpd = nil
+        // Taken out whole: a second teardown finds nothing left to undo.
+        let undo = made.withLock { m in let all = m; m = Made(); return all }
+        // SIGKILL: the peer holds nothing that needs a graceful stop.
+        undo.httpd?.kill()
         for (i, net) in networks.enumerated() {
-            if i < peerResults.count { do { try cni.delete(net, peerAttachment(i), previous: peerResults[i]) } catch { problems.append("\(error)") } }
-            if i < podResults.count { do { try cni.delete(net, podAttachment(i), previous: podResults[i]) } catch { problems.append("\(error)") } }
+            if i < undo.peerResults.count {
+                do { try cni.delete(net, peerAttachment(i), previous: undo.peerResults[i]) } catch { problems.append("\(error)") }
+            }
+            if i < undo.podResults.count {
+                do { try cni.delete(net, podAttachment(i), previous: undo.podResults[i]) } catch { problems.append("\(error)") }
+            }
         }
-        podResults = []; peerResults = []
-        for ns in namespacesMade.reversed() {
+        for ns in undo.namespaces.reversed() {
             do { try NetworkNamespace.delete(named: ns) } catch { problems.append("\(error)") }
         }
-        namespacesMade = []
         return problems
     }
 
@@ -132,7 +144,7 @@ public final class Lab: @unchecked Sendable {
         let named = Set(NetworkNamespace.listNamed())
         for ns in [hostNamespace, podNamespace, peerNamespace] where named.contains(ns) { found.append("namespace \(ns)") }
         for net in networks { found += net.allocatedAddresses().map { "CNI allocation \($0) in \(net.name)" } }
-        if let httpd, httpd.isRunning { found.append("peer web server pid \(httpd.processIdentifier)") }
+        if let httpd = made.withLock({ $0.httpd }), httpd.isRunning { found.append("peer web server pid \(httpd.pid)") }
         let journals = (try? FileManager.default.contentsOfDirectory(atPath: "\(journalDirectory)/sandboxes")) ?? []
         found += journals.map { "sandnet journal \($0)" }
         return found
@@ -171,18 +183,10 @@ public enum LabError: Error, CustomStringConvertible, Sendable {
 enum TestCommand {
     @discardableResult
     static func run(_ argv: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        let out = Pipe(), err = Pipe()
-        p.standardInput = FileHandle.nullDevice; p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw LabError.command("`\(argv.joined(separator: " "))` exited \(p.terminationStatus): \(String(decoding: e, as: UTF8.self))")
+        let r = try ProcessRunner.run(argv, timeout: .seconds(60))
+        guard r.succeeded else {
+            throw LabError.command("`\(argv.joined(separator: " "))` \(r.termination): \(r.stderrText)")
         }
-        return String(decoding: o, as: UTF8.self)
+        return r.stdoutText
     }
 }

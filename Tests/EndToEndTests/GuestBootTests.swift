@@ -1,11 +1,11 @@
 import Foundation
+import ProcessRunner
 @testable import GuestLab
 import NetlinkCodec
 import QemuWiring
 import SandboxNetwork
 import SandnetCore
 import Testing
-import TestSupport
 
 /// QEMU command lines and console parsing: no root, no QEMU needed.
 @Suite struct GuestBootTests {
@@ -66,8 +66,8 @@ struct GuestJSONReaderTests {
         let file = NSTemporaryDirectory() + "sandnet-flatten-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
         try data.write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let r = try TestEnvironment.run(["/bin/busybox", "awk", "-f", Self.script, file], timeout: 60)
-        return (r.status, r.stdout.split(separator: "\n").map(String.init), r.stderr)
+        let r = try ProcessRunner.run(["/bin/busybox", "awk", "-f", Self.script, file], timeout: .seconds(30))
+        return (r.termination.shellStatus, r.stdoutText.split(separator: "\n").map(String.init), r.stderrText)
     }
 
     @Test func readsTheGuestDescriptionSandnetEmits() throws {

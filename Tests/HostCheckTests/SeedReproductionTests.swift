@@ -1,5 +1,6 @@
 import Foundation
 import HostCheck
+import ProcessRunner
 import SandnetCore
 import TestSupport
 import Testing
@@ -38,7 +39,7 @@ enum SeedGuest {
         let script = RealKernels.repoRoot + "/scripts/guest/build-check-image.sh"
         let r: (status: Int32, stdout: String, stderr: String)
         // The static release build alone takes minutes on two busy cores.
-        do { r = try TestEnvironment.run([script], environment: ["SANDNET_OFFLINE": "1"], timeout: 1800) } catch {
+        do { r = try TestEnvironment.run([script], environment: ["SANDNET_OFFLINE": "1"], timeout: .seconds(1800)) } catch {
             return Prepared(buildError: "cannot run \(script): \(error)")
         }
         let tail = r.stderr.split(separator: "\n").suffix(15).joined(separator: "\n")
@@ -60,32 +61,19 @@ enum SeedGuest {
 
     /// Boots the guest under TCG (bounded), returns the two runs and the whole console.
     static func boot(_ image: String, timeout: TimeInterval = 300) throws -> (before: Run, after: Run, console: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
-                       "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
-                       "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
-                       "-append", "console=ttyS0 panic=-1 quiet loglevel=1"]
-        // The console goes to a file: nothing to drain while waiting, and it is there to read afterwards.
-        let log = NSTemporaryDirectory() + "sandnet-seed-console-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
-        guard FileManager.default.createFile(atPath: log, contents: nil), let out = FileHandle(forWritingAtPath: log) else {
-            throw SeedGuestError("cannot create \(log)")
+        let argv = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
+                    "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
+                    "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
+                    "-append", "console=ttyS0 panic=-1 quiet loglevel=1"]
+        let output: [UInt8]
+        do {
+            let r = try ProcessRunner.run(argv, timeout: .seconds(timeout))
+            output = r.stdout + r.stderr
+        } catch let ProcessRunnerError.timedOut(_, _, stdout, stderr) {
+            let console = String(decoding: stdout + stderr, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            throw SeedGuestError("the guest did not power off within \(Int(timeout)) s; console:\n\(console.suffix(3000))")
         }
-        defer { try? out.close(); try? FileManager.default.removeItem(atPath: log) }
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in exited.signal() }
-        try p.run()
-        let timedOut = exited.wait(timeout: .now() + timeout) == .timedOut
-        if timedOut {
-            kill(p.processIdentifier, SIGKILL)
-            try BoundedWait.wait(exited, within: 30, "\(qemu)'s exit after SIGKILL")
-        }
-        let data = FileManager.default.contents(atPath: log) ?? Data()
-        let console = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
-        if timedOut { throw SeedGuestError("the guest did not power off within \(Int(timeout)) s; console:\n\(console.suffix(3000))") }
+        let console = String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
         return (try run("before-insmod", in: console), try run("after-insmod", in: console), console)
     }
 
@@ -122,7 +110,7 @@ struct SeedGuestError: Error, CustomStringConvertible {
 struct SeedReproductionTests {
     @Test("static sandnet in a Debian cloud x86_64 guest: both families unavailable with cause and modprobe fix, then available after insmod",
           .enabled(if: SeedGuest.prepared.skipReason == nil,
-                   "qemu-system-x86_64 or the unpacked Debian cloud kernel is missing (the exact reason is printed above)"))
+                   "qemu-system-x86_64 or the Debian cloud kernel package cannot be had (the exact reason is printed above)"))
     func seedFailureThenFixed() throws {
         if let e = SeedGuest.prepared.buildError { Issue.record(Comment(rawValue: e)); return }
         let image = try #require(SeedGuest.prepared.image)

@@ -2,6 +2,7 @@ import CSandnetLinux
 import Foundation
 import NetlinkCodec
 import NetlinkSocket
+import ProcessRunner
 import Testing
 import TestSupport
 
@@ -31,23 +32,17 @@ struct NamespaceTests {
             #expect(try NetworkNamespace.path("/run/netns/\(ns.name)").identity() == byName)
             #expect(try NetworkNamespace.parse("/run/netns/\(ns.name)").identity() == byName)
             // A process living in the namespace: its /proc/PID/ns/net is the same namespace.
-            let sleeper = Process()
-            sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            sleeper.arguments = ["ip", "netns", "exec", ns.name, "sleep", "30"]
-            try sleeper.run()
-            defer {
-                kill(sleeper.processIdentifier, SIGKILL)
-                if !BoundedWait.exited(sleeper, within: 10) { Issue.record("`ip netns exec ... sleep 30` did not exit within 10 s of SIGKILL") }
-            }
+            let sleeper = try ProcessRunner.spawn(["ip", "netns", "exec", ns.name, "sleep", "30"])
+            defer { sleeper.kill() }
             // `ip netns exec` execs sleep in place, so the pid is the same once it is in.
             var byPid: NamespaceIdentity?
             for _ in 0..<200 where byPid != byName {
-                byPid = try? NetworkNamespace.process(sleeper.processIdentifier).identity()
+                byPid = try? NetworkNamespace.process(sleeper.pid).identity()
                 if byPid != byName { usleep(10_000) }
             }
             #expect(byPid == byName)
             _ = try ns.ip("link", "add", "pa0", "type", "veth", "peer", "name", "pb0")
-            for target in [ns.namespace, .path("/run/netns/\(ns.name)"), .process(sleeper.processIdentifier)] {
+            for target in [ns.namespace, .path("/run/netns/\(ns.name)"), .process(sleeper.pid)] {
                 let h = try NetlinkHandle(namespace: target)
                 defer { h.close() }
                 #expect(try linkNames(h.withSocket { try $0.dump(linkDumpRequest(), operation: "dump links") }).contains("pa0"), "\(target)")

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 import TestSupport
 
 /// A built executable of this package next to the test bundle.
@@ -27,15 +28,11 @@ enum SandnetBinary {
 
     struct Outcome { var status: Int32; var killedBySignal: Bool; var stdout: String; var stderr: String }
 
-    /// Runs sandnet (or `executable`) with `args` and extra environment; waits for it to end
-    /// (killed and thrown past `timeout` seconds).
+    /// Runs sandnet (or `executable`) with `args` and extra environment; waits (bounded)
+    /// for it to end. `status` is the signal number when a signal killed it.
     static func run(_ args: [String], environment: [String: String] = [:], executable: String = path,
-                    timeout: TimeInterval = 120) throws -> Outcome {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let r = try TestEnvironment.collect(p, timeout: timeout)
-        return Outcome(status: r.status, killedBySignal: r.killedBySignal, stdout: r.stdout, stderr: r.stderr)
+                    timeout: Duration = .seconds(120)) throws -> Outcome {
+        let r = try ProcessRunner.run([executable] + args, environment: .adding(environment), timeout: timeout)
+        return Outcome(status: r.status ?? r.signal ?? -1, killedBySignal: r.signal != nil, stdout: r.stdoutText, stderr: r.stderrText)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 import SandboxNetwork
 import SandnetCore
 import Testing
@@ -61,21 +62,11 @@ extension SandboxIntegration {
             try f.addEndpoint("eth0", .veth, number: 0)
             try f.configure("eth0", number: 0)
             let state = StateDirectory()
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: LabBinary.path)
-            p.arguments = ["fault-attach", "--stop-after", "3",
-                           "--netns", f.pod.namespace.path, "--sandbox", "fam", "--model", "tcfilter", "--state-dir", state.path]
-            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer {
-                kill(p.processIdentifier, SIGCONT)
-                if !BoundedWait.exited(p, within: 60) {
-                    kill(p.processIdentifier, SIGKILL)
-                    _ = BoundedWait.exited(p, within: 10)
-                    Issue.record("the paused sandnet attach did not exit within 60 s of SIGCONT; killed it")
-                }
-            }
-            let pid = p.processIdentifier
+            let p = try ProcessRunner.spawn([LabBinary.path, "fault-attach", "--stop-after", "3",
+                                             "--netns", f.pod.namespace.path, "--sandbox", "fam", "--model", "tcfilter", "--state-dir", state.path])
+            // On a failed expectation: let it finish its attach (detach below undoes it), bounded.
+            defer { p.signal(SIGCONT); _ = try? p.wait(timeout: .seconds(60)) }
+            let pid = p.pid
             var stopped = false
             for _ in 0..<200 where !stopped {
                 let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
@@ -102,9 +93,8 @@ extension SandboxIntegration {
             let netlink = inodes.compactMap { protocolByInode[$0] }
             #expect(!netlink.isEmpty, "the paused attach holds its NETLINK_ROUTE socket")
             #expect(netlink.allSatisfy { $0 == "0" }, "netlink protocols held: \(netlink)")
-            kill(pid, SIGCONT)
-            try BoundedWait.exit(p, within: 60, "the resumed sandnet attach")
-            #expect(p.terminationStatus == 0)
+            p.signal(SIGCONT)
+            #expect(try p.wait(timeout: .seconds(60)) == .exited(0))
             _ = try SandnetBinary.run(["detach", "--sandbox", "fam", "--state-dir", state.path])
         }
     }

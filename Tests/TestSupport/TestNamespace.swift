@@ -1,5 +1,7 @@
 import Foundation
 import NetlinkSocket
+import ProcessRunner
+import Synchronization
 
 /// Root-only test fixtures: throwaway network namespaces, `ip`/`tc` cross-checks.
 public enum TestEnvironment {
@@ -10,17 +12,15 @@ public enum TestEnvironment {
         isRoot ? nil : "needs root (CAP_NET_ADMIN) to create network namespaces; run `swift test` as root"
     }
 
-    /// Runs a command and returns (status, stdout, stderr). `environment` is added to this
-    /// process's; past `timeout` seconds the command is killed and this throws.
+    /// Runs a command and returns (status, stdout, stderr); status is the shell's number
+    /// (128 + N when signal N killed it). `environment` is added to this process's.
+    /// Bounded: a child still running at `timeout` is killed and the run throws.
     @discardableResult
     public static func run(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:],
-                           timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let r = try collect(p, stdin: stdin, timeout: timeout)
-        return (r.status, r.stdout, r.stderr)
+                           timeout: Duration = .seconds(120)) throws -> (status: Int32, stdout: String, stderr: String) {
+        let r = try ProcessRunner.run(argv, input: stdin.map { Array($0.utf8) },
+                                      environment: environment.isEmpty ? .inherit : .adding(environment), timeout: timeout)
+        return (r.termination.shellStatus, r.stdoutText, r.stderrText)
     }
 
     /// Runs a command that must succeed; throws with its stderr otherwise.
@@ -44,14 +44,14 @@ public enum TestEnvironment {
     }
 }
 
-public struct TestFailure: Error, CustomStringConvertible {
+public struct TestFailure: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ d: String) { description = d }
 }
 
 /// A uniquely named network namespace that is removed when the test ends, even when it
 /// fails: use `TestNamespace.with { ns in ... }`.
-public final class TestNamespace: @unchecked Sendable {
+public final class TestNamespace: Sendable {
     public let name: String
     public var namespace: NetworkNamespace { .named(name) }
 
@@ -64,7 +64,7 @@ public final class TestNamespace: @unchecked Sendable {
         try NetworkNamespace.create(named: name)
     }
 
-    deinit { if !removed { remove() } }
+    deinit { remove() }
 
     /// A test process that died (a trap, SIGKILL, a timeout) cannot run its own cleanup, so
     /// the first namespace a test run makes removes those left by dead test processes: the
@@ -81,15 +81,18 @@ public final class TestNamespace: @unchecked Sendable {
     }()
 
     /// `ip -n NAME ...`
+    @discardableResult
     public func ip(_ args: String...) throws -> String { try TestEnvironment.sh(["ip", "-n", name] + args) }
     public func ipJSON(_ args: String...) throws -> [[String: Any]] { try TestEnvironment.jsonArgs(["ip", "-n", name, "-j"] + args) }
+    @discardableResult
     public func tc(_ args: String...) throws -> String { try TestEnvironment.sh(["tc", "-n", name] + args) }
     public func tcJSON(_ args: String...) throws -> [[String: Any]] { try TestEnvironment.jsonArgs(["tc", "-n", name, "-j"] + args) }
 
-    private var removed = false
+    /// Set by the first `remove`, so a namespace is deleted once even when a test and the
+    /// deinit race.
+    private let removed = Mutex(false)
     public func remove() {
-        guard !removed else { return }
-        removed = true
+        guard removed.withLock({ was in defer { was = true }; return !was }) else { return }
         try? NetworkNamespace.delete(named: name)
     }
 
@@ -105,13 +108,14 @@ public final class TestNamespace: @unchecked Sendable {
         return try await body(ns)
     }
 
-    final class Counter: @unchecked Sendable {
-        private var n = 0; private let lock = NSLock()
-        func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    final class Counter: Sendable {
+        private let n = Mutex(0)
+        func next() -> Int { n.withLock { $0 += 1; return $0 } }
     }
 }
 
 extension TestEnvironment {
+    @discardableResult
     public static func sh(_ argv: [String]) throws -> String {
         let r = try run(argv)
         guard r.status == 0 else { throw TestFailure("`\(argv.joined(separator: " "))` exited \(r.status): \(r.stderr)") }

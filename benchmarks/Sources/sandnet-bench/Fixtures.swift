@@ -13,7 +13,7 @@ enum Namespaces {
         // No DAD probes or router solicitations on the links to come: the namespace then
         // holds still (no neighbour entries appearing mid-measurement).
         run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.dad_transmits=0",
-             "net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.all.router_solicitations=0"], output: false)
+             "net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.all.router_solicitations=0"])
         return name
     }
 
@@ -37,7 +37,7 @@ enum Namespaces {
     static func removeAll() { for n in made.reversed() { try? NetworkNamespace.delete(named: n) }; made = [] }
 
     static func batch(_ ns: String, _ lines: [String]) {
-        run(["ip", "-n", ns, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n", output: false)
+        run(["ip", "-n", ns, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n")
     }
 }
 

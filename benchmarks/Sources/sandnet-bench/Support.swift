@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 
 /// What every workload gets: options, the floor binary, and where to log progress.
 struct Options {
@@ -49,57 +50,21 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-/// Runs a program (looked up in PATH), feeding `stdin`; stdout is returned unless `output` is false.
-/// posix_spawn and waitpid, not Foundation's Process: its waitUntilExit was seen to hang
-/// after a few thousand children on Linux.
+/// Runs a program (looked up in PATH), feeding `stdin`; returns its exit status and stdout.
+/// Through ProcessRunner: posix_spawn and one poll loop on this thread, no helper threads
+/// per child, so timing thousands of `ip`/`tc` runs measures them, not the runner
+/// (Foundation's Process was seen to hang after a few thousand children on Linux).
 @discardableResult
-func run(_ argv: [String], stdin: String? = nil, output: Bool = true, check: Bool = true) -> (status: Int32, stdout: String) {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    // stdin from an unlinked temporary file: no pipe to deadlock on while the child writes.
-    var inputFD: Int32 = -1
-    if let stdin {
-        var template = Array("/dev/shm/snbench-input-XXXXXX".utf8CString)
-        inputFD = mkstemp(&template)
-        if inputFD < 0 { die("mkstemp: \(String(cString: strerror(errno)))") }
-        unlink(String(cString: template))
-        let bytes = Array(stdin.utf8)
-        if write(inputFD, bytes, bytes.count) != bytes.count { die("writing stdin for \(argv[0]) failed") }
-        lseek(inputFD, 0, SEEK_SET)
-        posix_spawn_file_actions_adddup2(&actions, inputFD, 0)
-    } else {
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+func run(_ argv: [String], stdin: String? = nil, check: Bool = true) -> (status: Int32, stdout: String) {
+    let r: ProcessOutcome
+    do {
+        r = try ProcessRunner.run(argv, input: stdin.map { Array($0.utf8) }, timeout: .seconds(600))
+    } catch {
+        die("\(error)")
     }
-    var pipeFDs: [Int32] = [-1, -1]
-    if output {
-        if pipe(&pipeFDs) != 0 { die("pipe: \(String(cString: strerror(errno)))") }
-        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // only the dup2'd copy goes to the child
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-    } else {
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    }
-    var pid: pid_t = 0
-    let cArgs = argv.map { strdup($0) } + [nil]
-    defer { for a in cArgs { free(a) } }
-    let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
-    if inputFD >= 0 { close(inputFD) }
-    if output { close(pipeFDs[1]) }
-    if rc != 0 { die("cannot run \(argv[0]): \(String(cString: strerror(rc)))") }
-    var data: [UInt8] = []
-    if output {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(pipeFDs[0], &chunk, chunk.count)
-            if n > 0 { data += chunk[0..<n] } else if n < 0 && errno == EINTR { continue } else { break }
-        }
-        close(pipeFDs[0])
-    }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    if check && exitStatus != 0 { die("\(argv.prefix(6).joined(separator: " ")) exited with \(exitStatus)") }
-    return (exitStatus, String(decoding: data, as: UTF8.self))
+    let status = r.termination.shellStatus
+    if check && status != 0 { die("\(argv.prefix(6).joined(separator: " ")) \(r.termination)") }
+    return (status, r.stdoutText)
 }
 
 /// `key value` lines printed by the floor.

@@ -45,8 +45,8 @@ func w1Scan(_ o: Options) throws -> [Row] {
     let ipRuns = max(5, o.runs / 3)
     let ip = (0..<ipRuns).map { _ in
         timed {
-            run(["ip", "-n", ns, "-j", "-batch", "-"], stdin: batch, output: false)
-            run(["ip", "-n", ns, "-j", "-6", "route", "show", "table", "all"], output: false)
+            run(["ip", "-n", ns, "-j", "-batch", "-"], stdin: batch)
+            run(["ip", "-n", ns, "-j", "-6", "route", "show", "table", "all"])
         }
     }
     // Both sides must have seen the same objects (the kernel's own entries included).

@@ -76,8 +76,8 @@ struct W2 {
              "filter add dev it\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev e\(k)"]
         }
         return timed {
-            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n", output: false)
-            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n", output: false)
+            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n")
+            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n")
         }
     }
 
@@ -85,8 +85,8 @@ struct W2 {
         let ipLines = oneByOne ? (0..<ns.count).map { "link del dev it\($0)" } : ["link del group \(group)"]
         let tcLines = (0..<ns.count).map { "qdisc del dev e\($0) ingress" }
         return timed {
-            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n", output: false)
-            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n", output: false)
+            run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n")
+            run(["tc", "-n", ns.name, "-batch", "-"], stdin: tcLines.joined(separator: "\n") + "\n")
         }
     }
 
@@ -100,7 +100,7 @@ struct W2 {
                     "link add link e\(k) name im\(k) address \(macs["e\(k)"]!) mtu 1500 up type macvtap mode bridge",
                     "link set dev im\(k) group \(group)"]
         }
-        return timed { run(["ip", "-n", ns.name, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n", output: false) }
+        return timed { run(["ip", "-n", ns.name, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n") }
     }
 }
 
