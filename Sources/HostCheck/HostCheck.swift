@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 import NetlinkSocket
+import SandnetCore
 #if canImport(Glibc)
 import Glibc
-import SandnetCore
 #endif
 
 /// One kernel option as found, for one requirement.

@@ -1,9 +1,9 @@
 import Foundation
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 #if canImport(Glibc)
 import Glibc
-import SandnetCore
 #endif
 
 /// Where a link is, by name or index.

@@ -4,9 +4,9 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import Synchronization
+import SandnetCore
 #if canImport(Glibc)
 import Glibc
-import SandnetCore
 #endif
 
 /// A macvtap to create: `ip link add link PARENT name NAME [index N] type macvtap mode MODE`.

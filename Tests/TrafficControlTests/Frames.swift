@@ -2,9 +2,9 @@ import CSandnetLinux
 import Foundation
 import NetlinkCodec
 import NetlinkSocket
+import SandnetCore
 #if canImport(Glibc)
 import Glibc
-import SandnetCore
 #endif
 
 /// Hand-made Ethernet frames for the frame-path tests, and a reader that finds them again.
