@@ -90,8 +90,10 @@ public final class TestNamespace: @unchecked Sendable {
     }()
 
     /// `ip -n NAME ...`
+    @discardableResult
     public func ip(_ args: String...) throws -> String { try TestEnvironment.sh(["ip", "-n", name] + args) }
     public func ipJSON(_ args: String...) throws -> [[String: Any]] { try TestEnvironment.jsonArgs(["ip", "-n", name, "-j"] + args) }
+    @discardableResult
     public func tc(_ args: String...) throws -> String { try TestEnvironment.sh(["tc", "-n", name] + args) }
     public func tcJSON(_ args: String...) throws -> [[String: Any]] { try TestEnvironment.jsonArgs(["tc", "-n", name, "-j"] + args) }
 
