@@ -54,6 +54,13 @@ let package = Package(
         .target(name: "Sandnet", dependencies: [
             "SandnetCore", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork", "QemuWiring",
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Short programs for a newcomer, importing only Sandnet; built by CI, run by ExamplesTests.
+        .executableTarget(name: "list-links", dependencies: ["Sandnet"], path: "examples/list-links",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "tap-redirect", dependencies: ["Sandnet"], path: "examples/tap-redirect",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "attach-sandbox", dependencies: ["Sandnet"], path: "examples/attach-sandbox",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
         .target(name: "HostCheck", dependencies: [
             "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
@@ -92,6 +99,10 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        // Runs each built example against a throwaway namespace and checks it with `ip -j`/`tc -j`.
+        // (`swift build --build-tests` builds the examples next to the bundle, as it builds `sandnet`.)
+        .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
         ]),
