@@ -7,6 +7,7 @@ import PackageDescription
 //   NetlinkSocket   sockets, namespaces, the namespace thread
 //   Rtnetlink, TrafficControl, TapDevices   typed kernel operations
 //   SandboxNetwork, QemuWiring, HostCheck   the sandbox domain, QEMU wiring, host check
+//   Sandnet         the umbrella a user imports: re-exports the typed operations and the sandbox domain
 //   SandnetCLI      argument parsing and printing only; `sandnet` is a one-line main over it
 //   CNI, GuestLab, sandnet-lab   the test lab: never linked into `sandnet`
 let package = Package(
@@ -15,6 +16,8 @@ let package = Package(
     products: [
         .executable(name: "sandnet", targets: ["sandnet"]),
         .executable(name: "sandnet-lab", targets: ["sandnet-lab"]),
+        // The library to depend on: `import Sandnet` (see Sources/Sandnet/Sandnet.swift).
+        .library(name: "Sandnet", targets: ["Sandnet"]),
         .library(name: "SandnetCore", targets: ["SandnetCore"]),
         .library(name: "NetlinkCodec", targets: ["NetlinkCodec"]),
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
@@ -51,6 +54,17 @@ let package = Package(
         .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The umbrella module: `@_exported import`s of the typed operations and the sandbox domain.
+        .target(name: "Sandnet", dependencies: [
+            "SandnetCore", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork", "QemuWiring",
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Short programs for a newcomer, importing only Sandnet; built by CI, run by ExamplesTests.
+        .executableTarget(name: "list-links", dependencies: ["Sandnet"], path: "examples/list-links",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "tap-redirect", dependencies: ["Sandnet"], path: "examples/tap-redirect",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "attach-sandbox", dependencies: ["Sandnet"], path: "examples/attach-sandbox",
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
         .target(name: "HostCheck", dependencies: [
             "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
@@ -100,6 +114,10 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        // Runs each built example against a throwaway namespace and checks it with `ip -j`/`tc -j`.
+        // (`swift build --build-tests` builds the examples next to the bundle, as it builds `sandnet`.)
+        .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
         ]),

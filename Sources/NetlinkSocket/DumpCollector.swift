@@ -2,21 +2,21 @@ import NetlinkCodec
 
 /// The replies of one dump attempt and what they say about it. Pure (no socket), so the
 /// NLMSG_DONE / NLMSG_ERROR / NLM_F_DUMP_INTR rules can be tested without a kernel.
-public struct DumpCollector: Sendable {
-    public let operation: String
-    public let object: String?
-    public private(set) var messages: [NetlinkMessage] = []
+package struct DumpCollector: Sendable {
+    package let operation: String
+    package let object: String?
+    package private(set) var messages: [NetlinkMessage] = []
     /// Some part carried NLM_F_DUMP_INTR (or the socket overflowed): the result may be
     /// inconsistent and the dump must run again.
-    public var interrupted = false
-    public private(set) var finished = false
+    package var interrupted = false
+    package private(set) var finished = false
 
-    public init(operation: String, object: String? = nil) { self.operation = operation; self.object = object }
+    package init(operation: String, object: String? = nil) { self.operation = operation; self.object = object }
 
     /// Takes one reply of the dump; returns true once the dump is over. A kernel error
     /// (NLMSG_ERROR, or NLMSG_DONE carrying a negative errno) throws.
     @discardableResult
-    public mutating func consume(_ reply: NetlinkMessage) throws -> Bool {
+    package mutating func consume(_ reply: NetlinkMessage) throws -> Bool {
         if reply.header.flags.contains(.dumpInterrupted) { interrupted = true }
         switch reply.header.type {
         case NetlinkMessageType.done:
@@ -49,7 +49,7 @@ public struct DumpCollector: Sendable {
     }
 
     /// Runs `attempt` until it returns an uninterrupted dump, at most `retries + 1` times.
-    public static func withRetries(_ retries: Int, operation: String, _ attempt: () throws -> DumpCollector) throws -> [NetlinkMessage] {
+    package static func withRetries(_ retries: Int, operation: String, _ attempt: () throws -> DumpCollector) throws -> [NetlinkMessage] {
         var attempts = 0
         while true {
             attempts += 1

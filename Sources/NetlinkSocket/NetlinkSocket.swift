@@ -99,7 +99,10 @@ public final class NetlinkSocket {
 
     // MARK: send / receive
 
-    public func send(_ bytes: [UInt8], operation: String) throws {
+    // The `operation:` variants below are package-only: the label is how sandnet's own
+    // typed operations name themselves in errors. Clients use the unlabelled ones.
+
+    package func send(_ bytes: [UInt8], operation: String) throws {
         while true {
             let n = bytes.withUnsafeBytes { sandnet_netlink_send(fd, $0.baseAddress, $0.count) }
             if n >= 0 { return }
@@ -111,7 +114,7 @@ public final class NetlinkSocket {
 
     /// Receives one datagram, sized with MSG_PEEK|MSG_TRUNC first so nothing is cut.
     /// Returns nil when the socket would block (only with MSG_DONTWAIT).
-    public func receiveDatagram(operation: String, dontWait: Bool = false) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
+    package func receiveDatagram(operation: String, dontWait: Bool = false) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
         let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
         while true {
             var sender: UInt32 = 0
@@ -139,8 +142,21 @@ public final class NetlinkSocket {
 
     /// Sends a request and waits for its ACK. Returns any reply messages that came
     /// before the ACK (for example the object a GET asked for).
+    /// Sends a request and waits for its ACK; errors name the request by its message type.
     @discardableResult
-    public func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+    public func execute(_ message: NetlinkMessage) throws -> [NetlinkMessage] {
+        try execute(message, operation: "netlink request type \(message.header.type)")
+    }
+
+    /// Runs a dump and returns every reply message; errors name it by its message type.
+    public func dump(_ message: NetlinkMessage) throws -> [NetlinkMessage] {
+        try dump(message, operation: "netlink dump type \(message.header.type)")
+    }
+
+    /// Sends a request and waits for its ACK. Returns any reply messages that came
+    /// before the ACK (for example the object a GET asked for).
+    @discardableResult
+    package func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
         var m = message
         m.header.flags.formUnion([.request, .ack])
         let seq = nextSequence()
@@ -168,7 +184,7 @@ public final class NetlinkSocket {
     /// Sends a dump request and collects every reply until NLMSG_DONE. A dump marked
     /// NLM_F_DUMP_INTR (the table changed under it) or cut by ENOBUFS is run again, up
     /// to `dumpRetries` more times.
-    public func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+    package func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
         try DumpCollector.withRetries(dumpRetries, operation: operation) {
             var m = message
             m.header.flags.formUnion([.request, .dump])

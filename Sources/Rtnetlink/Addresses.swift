@@ -6,15 +6,15 @@ import SandnetCore
 public struct Address: Sendable, Equatable, Codable {
     /// Interface index (ifa_index).
     public var index: Int32
-    /// AF_INET or AF_INET6.
-    public var family: UInt8
+    /// `.inet` or `.inet6` (ifa_family).
+    public var family: IPFamily
     /// The local address and its prefix length: what `ip addr` prints after `inet`.
     public var prefix: IPPrefix
     /// The other end of a point-to-point address (`peer`), when it differs from the local one.
     public var peer: IPAddress?
     public var broadcast: IPAddress?
-    /// RT_SCOPE_* (0 global, 253 link, 254 host).
-    public var scope: UInt8
+    /// `.universe` (`global`), `.link`, `.host`, ... (ifa_scope).
+    public var scope: RouteScope
     /// IFA_F_* (IFA_FLAGS when present: it holds the bits above 0xff that ifa_flags cannot).
     public var flags: UInt32
     /// IFA_LABEL (IPv4 only, defaults to the interface name).
@@ -23,8 +23,8 @@ public struct Address: Sendable, Equatable, Codable {
     public var validLifetime: UInt32?
     public var preferredLifetime: UInt32?
 
-    public init(index: Int32, family: UInt8, prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil,
-                scope: UInt8 = RT_SCOPE.UNIVERSE, flags: UInt32 = 0, label: String? = nil,
+    public init(index: Int32, family: IPFamily, prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil,
+                scope: RouteScope = .universe, flags: UInt32 = 0, label: String? = nil,
                 validLifetime: UInt32? = nil, preferredLifetime: UInt32? = nil) {
         self.index = index; self.family = family; self.prefix = prefix; self.peer = peer; self.broadcast = broadcast
         self.scope = scope; self.flags = flags; self.label = label
@@ -33,7 +33,7 @@ public struct Address: Sendable, Equatable, Codable {
 
     public var isPermanent: Bool { flags & IFA_F.PERMANENT != 0 }
     /// "global", "link", "host", ... as `ip` prints scopes.
-    public var scopeName: String { RouteNames.scope(scope) }
+    public var scopeName: String { scope.description }
     /// Flag names as `ip -j addr` lists them ("permanent", "nodad", ...).
     public var flagNames: [String] { AddressFlagNames.names(flags) }
 }
@@ -45,7 +45,7 @@ public struct AddressSpec: Sendable, Equatable {
     public var broadcast: IPAddress?
     public var label: String?
     /// nil: global for ordinary addresses, host for 127/8 (what `ip` does).
-    public var scope: UInt8?
+    public var scope: RouteScope?
     /// IFA_F_* to set. IPv6 defaults to IFA_F_NODAD: the address is usable at once instead of
     /// "tentative" for a second of duplicate-address detection, which makes tests race.
     public var flags: UInt32
@@ -53,7 +53,7 @@ public struct AddressSpec: Sendable, Equatable {
     public var replace: Bool
 
     public init(_ prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil, label: String? = nil,
-                scope: UInt8? = nil, flags: UInt32? = nil, replace: Bool = false) {
+                scope: RouteScope? = nil, flags: UInt32? = nil, replace: Bool = false) {
         self.prefix = prefix; self.peer = peer; self.broadcast = broadcast; self.label = label; self.scope = scope
         self.flags = flags ?? (prefix.address.isIPv4 ? 0 : IFA_F.NODAD)
         self.replace = replace
@@ -64,13 +64,15 @@ extension Address {
     /// Decodes one RTM_NEWADDR/RTM_DELADDR message.
     public static func decode(_ message: NetlinkMessage) throws -> Address? {
         let (h, attrs) = try IfAddrMessage.decode(message)
+        // Only IPv4 and IPv6 addresses are addresses here (a dump may carry others, e.g. MPLS).
+        guard let family = IPFamily(rawValue: h.family) else { return nil }
         // IPv4 puts the local address in IFA_LOCAL and the peer (or the same address) in
         // IFA_ADDRESS; IPv6 sends only IFA_ADDRESS unless there is a peer.
         let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payloadSlice) }
         let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payloadSlice) }
         guard let mine = local ?? address else { return nil }
-        var a = Address(index: Int32(bitPattern: h.index), family: h.family,
-                        prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: h.scope, flags: UInt32(h.flags))
+        var a = Address(index: Int32(bitPattern: h.index), family: family,
+                        prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: RouteScope(rawValue: h.scope), flags: UInt32(h.flags))
         if let local, let address, local != address { a.peer = address }
         a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payloadSlice) }
         a.label = attrs.first(IFA.LABEL)?.string()
@@ -88,15 +90,15 @@ extension Address {
 extension Rtnetlink {
     // MARK: read
 
-    /// `ip addr show`
-    public func addresses(family: UInt8 = AddressFamily.UNSPEC) throws -> [Address] {
+    /// `ip addr show` (`ip -4`/`ip -6` with a family; nil: both)
+    public func addresses(family: IPFamily? = nil) throws -> [Address] {
         let op = "list addresses"
         return try decodeAll(try dump(Self.addressDumpRequest(family: family), operation: op), type: RTM.NEWADDR,
                              operation: op) { try Address.decode($0) }
     }
 
     /// `ip addr show dev DEV`
-    public func addresses(of link: LinkReference, family: UInt8 = AddressFamily.UNSPEC) throws -> [Address] {
+    public func addresses(of link: LinkReference, family: IPFamily? = nil) throws -> [Address] {
         let index = try index(of: link)
         return try addresses(family: family).filter { $0.index == index }
     }
@@ -118,17 +120,17 @@ extension Rtnetlink {
 
     // MARK: pure request builders (tested byte for byte)
 
-    public static func addressDumpRequest(family: UInt8 = AddressFamily.UNSPEC) -> NetlinkMessage {
-        NetlinkMessage(type: RTM.GETADDR, flags: [], body: IfAddrMessage(family: family).bytes)
+    public static func addressDumpRequest(family: IPFamily? = nil) -> NetlinkMessage {
+        NetlinkMessage(type: RTM.GETADDR, flags: [], body: IfAddrMessage(family: family?.rawValue ?? AddressFamily.UNSPEC).bytes)
     }
 
     /// RTM_NEWADDR. Like iproute2: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the
     /// address again); flags go in ifa_flags (low 8 bits) and in full in IFA_FLAGS.
     public static func addressAddRequest(_ spec: AddressSpec, index: Int32) -> NetlinkMessage {
         let address = spec.prefix.address
-        let scope = spec.scope ?? (address.isIPv4 && address.bytes[0] == 127 ? RT_SCOPE.HOST : RT_SCOPE.UNIVERSE)
-        let h = IfAddrMessage(family: address.family, prefixLength: UInt8(spec.prefix.length), flags: UInt8(spec.flags & 0xff),
-                              scope: scope, index: UInt32(bitPattern: index))
+        let scope = spec.scope ?? (address.isIPv4 && address.bytes[0] == 127 ? .host : .universe)
+        let h = IfAddrMessage(family: address.family.rawValue, prefixLength: UInt8(spec.prefix.length), flags: UInt8(spec.flags & 0xff),
+                              scope: scope.rawValue, index: UInt32(bitPattern: index))
         var a = AttributeWriter()
         a.add(IFA.LOCAL, address.bytes)
         a.add(IFA.ADDRESS, (spec.peer ?? address).bytes)
@@ -141,7 +143,7 @@ extension Rtnetlink {
 
     /// RTM_DELADDR: the kernel matches on index, prefix length and IFA_LOCAL.
     public static func addressDeleteRequest(_ prefix: IPPrefix, index: Int32) -> NetlinkMessage {
-        let h = IfAddrMessage(family: prefix.address.family, prefixLength: UInt8(prefix.length), index: UInt32(bitPattern: index))
+        let h = IfAddrMessage(family: prefix.address.family.rawValue, prefixLength: UInt8(prefix.length), index: UInt32(bitPattern: index))
         var a = AttributeWriter()
         a.add(IFA.LOCAL, prefix.address.bytes)
         return NetlinkMessage(type: RTM.DELADDR, flags: [], body: h.bytes, attributes: a)

@@ -40,7 +40,7 @@ public struct NetworkEventGroups: OptionSet, Sendable {
 
 extension NetworkEvent {
     /// Decodes one multicast message; nil for types this enum does not cover (and for
-    /// cloned route-cache entries).
+    /// cloned route-cache entries and families other than IPv4 and IPv6).
     public static func decode(_ message: NetlinkMessage) throws -> NetworkEvent? {
         switch message.header.type {
         case RTM.NEWLINK: return .linkAdded(try Link.decode(message))
@@ -48,11 +48,11 @@ extension NetworkEvent {
         case RTM.NEWADDR: return try Address.decode(message).map { .addressAdded($0) }
         case RTM.DELADDR: return try Address.decode(message).map { .addressRemoved($0) }
         case RTM.NEWROUTE, RTM.DELROUTE:
-            let r = try Route.decode(message)
+            guard let r = try Route.decode(message) else { return nil }
             if r.flags & RTM_F.CLONED != 0 { return nil }
             return message.header.type == RTM.NEWROUTE ? .routeAdded(r) : .routeRemoved(r)
-        case RTM.NEWNEIGH: return .neighbourAdded(try Neighbour.decode(message))
-        case RTM.DELNEIGH: return .neighbourRemoved(try Neighbour.decode(message))
+        case RTM.NEWNEIGH: return try Neighbour.decode(message).map { .neighbourAdded($0) }
+        case RTM.DELNEIGH: return try Neighbour.decode(message).map { .neighbourRemoved($0) }
         default: return nil
         }
     }

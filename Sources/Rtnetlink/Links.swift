@@ -108,8 +108,10 @@ extension Rtnetlink {
     public func link(index: Int32) throws -> Link { try link(.index(index)) }
 
     /// Index of a link by name (resolving LinkReference).
-    /// A bad name is reported under `operation`, the caller's, not as a failed lookup.
-    public func index(of ref: LinkReference, operation: String = "get link") throws -> Int32 {
+    public func index(of ref: LinkReference) throws -> Int32 { try index(of: ref, operation: "get link") }
+
+    /// The same; a bad name is reported under `operation`, the caller's, not as a failed lookup.
+    package func index(of ref: LinkReference, operation: String) throws -> Int32 {
         switch ref {
         case let .index(i): return i
         case let .name(n): try InterfaceName.validate(n, operation: operation); return try link(ref).index

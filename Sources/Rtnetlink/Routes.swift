@@ -4,7 +4,7 @@ import SandnetCore
 
 /// A route as the kernel reports it (RTM_NEWROUTE).
 public struct Route: Sendable, Equatable, Codable {
-    public var family: UInt8
+    public var family: IPFamily
     /// nil: the default route (dst_len 0).
     public var destination: IPPrefix?
     /// Source-specific routing prefix (RTA_SRC, `from`); rare outside IPv6.
@@ -15,13 +15,13 @@ public struct Route: Sendable, Equatable, Codable {
     /// RTA_OIF, `dev`.
     public var outputIndex: Int32?
     public var inputIndex: Int32?
-    public var scope: UInt8
-    /// RTPROT_* (`proto`): who installed the route.
-    public var protocolID: UInt8
+    public var scope: RouteScope
+    /// `proto`: who installed the route (RTPROT_*).
+    public var protocolID: RouteProtocol
     /// RTA_TABLE when present (tables above 255 only fit there), else rtm_table.
-    public var table: UInt32
-    /// RTN_* (unicast, local, blackhole, ...).
-    public var type: UInt8
+    public var table: RouteTable
+    /// unicast, local, blackhole, ... (RTN_*).
+    public var type: RouteType
     /// RTA_PRIORITY, `metric`.
     public var priority: UInt32?
     public var metrics: RouteMetrics
@@ -34,10 +34,10 @@ public struct Route: Sendable, Equatable, Codable {
     public var otherAttributeTypes: [UInt16]
 
     public var isOnLink: Bool { flags & RTNH_F.ONLINK != 0 }
-    public var scopeName: String { RouteNames.scope(scope) }
-    public var protocolName: String { RouteNames.protocolName(protocolID) }
-    public var typeName: String { RouteNames.type(type) }
-    public var tableName: String { RouteNames.table(table) }
+    public var scopeName: String { scope.description }
+    public var protocolName: String { protocolID.description }
+    public var typeName: String { type.description }
+    public var tableName: String { table.description }
     /// `default` or the destination prefix, as `ip route` prints it.
     public var destinationText: String { destination?.description ?? "default" }
 }
@@ -66,21 +66,21 @@ public struct RouteSpec: Sendable, Equatable {
     public var device: LinkReference?
     public var preferredSource: IPAddress?
     /// nil: what `ip` picks (link scope without a gateway, universe with one, host for local routes).
-    public var scope: UInt8?
-    public var protocolID: UInt8
-    public var table: UInt32
-    public var type: UInt8
+    public var scope: RouteScope?
+    public var protocolID: RouteProtocol
+    public var table: RouteTable
+    public var type: RouteType
     public var priority: UInt32?
     public var metrics: RouteMetrics
     /// `onlink`: trust that the gateway is on the link even without a matching prefix.
     public var onLink: Bool
     /// Needed only for a default route without a gateway.
-    public var family: UInt8?
+    public var family: IPFamily?
     public var replace: Bool
 
     public init(destination: IPPrefix?, gateway: IPAddress? = nil, device: LinkReference? = nil, preferredSource: IPAddress? = nil,
-                scope: UInt8? = nil, protocolID: UInt8 = RTPROT.BOOT, table: UInt32 = RT_TABLE.MAIN, type: UInt8 = RTN.UNICAST,
-                priority: UInt32? = nil, metrics: RouteMetrics = RouteMetrics(), onLink: Bool = false, family: UInt8? = nil,
+                scope: RouteScope? = nil, protocolID: RouteProtocol = .boot, table: RouteTable = .main, type: RouteType = .unicast,
+                priority: UInt32? = nil, metrics: RouteMetrics = RouteMetrics(), onLink: Bool = false, family: IPFamily? = nil,
                 replace: Bool = false) {
         self.destination = destination; self.gateway = gateway; self.device = device; self.preferredSource = preferredSource
         self.scope = scope; self.protocolID = protocolID; self.table = table; self.type = type; self.priority = priority
@@ -88,28 +88,31 @@ public struct RouteSpec: Sendable, Equatable {
     }
 
     /// The family the request will carry: from the destination, gateway, source, or `family`.
-    public var addressFamily: UInt8 {
-        destination?.address.family ?? gateway?.family ?? preferredSource?.family ?? family ?? AddressFamily.INET
+    public var addressFamily: IPFamily {
+        destination?.address.family ?? gateway?.family ?? preferredSource?.family ?? family ?? .inet
     }
     /// iproute2's default: host scope for local routes, link scope for gateway-less unicast.
-    var effectiveScope: UInt8 {
+    var effectiveScope: RouteScope {
         if let scope { return scope }
         switch type {
-        case RTN.LOCAL: return RT_SCOPE.HOST
-        case RTN.BROADCAST, RTN.MULTICAST, RTN.ANYCAST: return RT_SCOPE.LINK
-        case RTN.UNICAST, RTN.UNSPEC: return gateway == nil ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE
-        default: return RT_SCOPE.UNIVERSE
+        case .local: return .host
+        case .broadcast, .multicast, .anycast: return .link
+        case .unicast, .unspec: return gateway == nil ? .link : .universe
+        default: return .universe
         }
     }
 }
 
 extension Route {
     /// Decodes one RTM_NEWROUTE/RTM_DELROUTE message. Unknown attributes are kept by type.
-    public static func decode(_ message: NetlinkMessage) throws -> Route {
+    /// nil for families other than IPv4 and IPv6 (multicast routing caches, MPLS).
+    public static func decode(_ message: NetlinkMessage) throws -> Route? {
         let (h, attrs) = try RouteMessageHeader.decode(message)
-        var r = Route(family: h.family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
-                      outputIndex: nil, inputIndex: nil, scope: h.scope, protocolID: h.protocolID, table: UInt32(h.table),
-                      type: h.type, priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
+        guard let family = IPFamily(rawValue: h.family) else { return nil }
+        var r = Route(family: family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
+                      outputIndex: nil, inputIndex: nil, scope: RouteScope(rawValue: h.scope),
+                      protocolID: RouteProtocol(rawValue: h.protocolID), table: RouteTable(UInt32(h.table)),
+                      type: RouteType(rawValue: h.type), priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
                       otherAttributeTypes: [])
         for a in attrs {
             switch a.type {
@@ -120,7 +123,7 @@ extension Route {
             case RTA.OIF: r.outputIndex = try a.i32()
             case RTA.IIF: r.inputIndex = try a.i32()
             case RTA.PRIORITY: r.priority = try a.u32()
-            case RTA.TABLE: r.table = try a.u32()
+            case RTA.TABLE: r.table = RouteTable(try a.u32())
             case RTA.PREF: r.preference = try a.u8()
             case RTA.METRICS:
                 for m in try a.nested() {
@@ -150,17 +153,13 @@ let RTA_CACHEINFO: UInt16 = 12
 extension Rtnetlink {
     // MARK: read
 
-    /// `ip route show [table T]` (IPv4) / `ip -6 route show`; both families with
-    /// family UNSPEC. `table: nil` lists every table. Cloned (cache) entries are skipped.
-    public func routes(family: UInt8 = AddressFamily.UNSPEC, table: UInt32? = RT_TABLE.MAIN) throws -> [Route] {
+    /// `ip -4 route show [table T]` / `ip -6 route show`; both families with family nil.
+    /// `table: nil` lists every table. Cloned (cache) entries are skipped.
+    public func routes(family: IPFamily? = nil, table: RouteTable? = .main) throws -> [Route] {
         let op = "list routes"
         let all = try decodeAll(try dump(Self.routeDumpRequest(family: family), operation: op), type: RTM.NEWROUTE,
                                 operation: op) { try Route.decode($0) }
-        return all.filter { r in
-            r.flags & RTM_F.CLONED == 0
-                && (r.family == AddressFamily.INET || r.family == AddressFamily.INET6)
-                && (table == nil || r.table == table)
-        }
+        return all.filter { r in r.flags & RTM_F.CLONED == 0 && (table == nil || r.table == table) }
     }
 
     // MARK: write
@@ -183,23 +182,23 @@ extension Rtnetlink {
         var s = spec.destination?.description ?? "default"
         if let g = spec.gateway { s += " via \(g)" }
         if let d = spec.device { s += " dev \(d)" }
-        if spec.table != RT_TABLE.MAIN { s += " table \(spec.table)" }
+        if spec.table != .main { s += " table \(spec.table)" }
         return s
     }
 
     // MARK: pure request builders (tested byte for byte)
 
-    public static func routeDumpRequest(family: UInt8 = AddressFamily.UNSPEC) -> NetlinkMessage {
-        NetlinkMessage(type: RTM.GETROUTE, flags: [], body: RouteMessageHeader(family: family).bytes)
+    public static func routeDumpRequest(family: IPFamily? = nil) -> NetlinkMessage {
+        NetlinkMessage(type: RTM.GETROUTE, flags: [], body: RouteMessageHeader(family: family?.rawValue ?? AddressFamily.UNSPEC).bytes)
     }
 
     /// RTM_NEWROUTE laid out the way iproute2 lays it out: tables above 255 go in RTA_TABLE
     /// with rtm_table = RT_TABLE_UNSPEC, metrics nest under RTA_METRICS.
     public static func routeAddRequest(_ spec: RouteSpec, outputIndex: Int32?) -> NetlinkMessage {
         var h = routeHeader(spec)
-        h.protocolID = spec.protocolID
-        h.scope = spec.effectiveScope
-        h.type = spec.type
+        h.protocolID = spec.protocolID.rawValue
+        h.scope = spec.effectiveScope.rawValue
+        h.type = spec.type.rawValue
         if spec.onLink { h.flags |= RTNH_F.ONLINK }
         let flags: NetlinkFlags = spec.replace ? [.create, .replace] : [.create, .exclusive]
         return NetlinkMessage(type: RTM.NEWROUTE, flags: flags, body: h.bytes, attributes: routeAttributes(spec, outputIndex: outputIndex))
@@ -209,22 +208,22 @@ extension Rtnetlink {
     /// matches on what is given.
     public static func routeDeleteRequest(_ spec: RouteSpec, outputIndex: Int32?) -> NetlinkMessage {
         var h = routeHeader(spec)
-        h.scope = spec.scope ?? RT_SCOPE.NOWHERE
+        h.scope = (spec.scope ?? .nowhere).rawValue
         var noMetrics = spec
         noMetrics.metrics = RouteMetrics()
         return NetlinkMessage(type: RTM.DELROUTE, flags: [], body: h.bytes, attributes: routeAttributes(noMetrics, outputIndex: outputIndex))
     }
 
     private static func routeHeader(_ spec: RouteSpec) -> RouteMessageHeader {
-        var h = RouteMessageHeader(family: spec.addressFamily)
+        var h = RouteMessageHeader(family: spec.addressFamily.rawValue)
         h.destinationLength = UInt8(spec.destination?.length ?? 0)
-        h.table = spec.table < 256 ? UInt8(spec.table) : UInt8(RT_TABLE.UNSPEC)
+        h.table = spec.table.rawValue < 256 ? UInt8(spec.table.rawValue) : UInt8(RT_TABLE.UNSPEC)
         return h
     }
 
     private static func routeAttributes(_ spec: RouteSpec, outputIndex: Int32?) -> AttributeWriter {
         var a = AttributeWriter()
-        if spec.table >= 256 { a.add(RTA.TABLE, u32: spec.table) }
+        if spec.table.rawValue >= 256 { a.add(RTA.TABLE, u32: spec.table.rawValue) }
         if let d = spec.destination, d.length > 0 { a.add(RTA.DST, d.address.bytes) }
         if let g = spec.gateway { a.add(RTA.GATEWAY, g.bytes) }
         if let s = spec.preferredSource { a.add(RTA.PREFSRC, s.bytes) }
@@ -241,39 +240,5 @@ extension Rtnetlink {
         }
         if let o = outputIndex { a.add(RTA.OIF, i32: o) }
         return a
-    }
-}
-
-/// Names iproute2 prints for scopes, protocols, types and tables (/etc/iproute2/rt_*).
-public enum RouteNames {
-    public static func scope(_ s: UInt8) -> String {
-        switch s {
-        case RT_SCOPE.UNIVERSE: return "global"; case RT_SCOPE.SITE: return "site"; case RT_SCOPE.LINK: return "link"
-        case RT_SCOPE.HOST: return "host"; case RT_SCOPE.NOWHERE: return "nowhere"; default: return "\(s)"
-        }
-    }
-    public static func protocolName(_ p: UInt8) -> String {
-        switch p {
-        case RTPROT.UNSPEC: return "unspec"; case RTPROT.REDIRECT: return "redirect"; case RTPROT.KERNEL: return "kernel"
-        case RTPROT.BOOT: return "boot"; case RTPROT.STATIC: return "static"; case RTPROT.RA: return "ra"
-        case RTPROT.DHCP: return "dhcp"
-        // The RTPROT_* values routing daemons register in <linux/rtnetlink.h>.
-        case 8: return "gated"; case 10: return "mrt"; case 11: return "zebra"; case 12: return "bird"
-        case 13: return "dnrouted"; case 14: return "xorp"; case 15: return "ntk"; case 17: return "mrouted"
-        case 18: return "keepalived"; case 42: return "babel"; case 99: return "openr"; case 186: return "bgp"
-        case 187: return "isis"; case 188: return "ospf"; case 189: return "rip"; case 192: return "eigrp"
-        default: return "\(p)"
-        }
-    }
-    public static func type(_ t: UInt8) -> String {
-        let names = ["unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
-                     "prohibit", "throw", "nat", "xresolve"]
-        return Int(t) < names.count ? names[Int(t)] : "\(t)"
-    }
-    public static func table(_ t: UInt32) -> String {
-        switch t {
-        case RT_TABLE.DEFAULT: return "default"; case RT_TABLE.MAIN: return "main"; case RT_TABLE.LOCAL: return "local"
-        default: return "\(t)"
-        }
     }
 }

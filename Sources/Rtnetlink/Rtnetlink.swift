@@ -17,14 +17,26 @@ public final class Rtnetlink: Sendable {
 
     public func close() { handle.close() }
 
-    /// Sends a request and waits for the kernel's ACK.
+    /// Sends a request the typed operations do not cover and waits for the kernel's ACK.
+    /// Errors name it by its message type.
     @discardableResult
-    public func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+    public func execute(_ message: NetlinkMessage) throws -> [NetlinkMessage] {
+        try handle.withSocket(.route) { try $0.execute(message) }
+    }
+
+    /// Runs a dump the typed operations do not cover and returns every reply message.
+    public func dump(_ message: NetlinkMessage) throws -> [NetlinkMessage] {
+        try handle.withSocket(.route) { try $0.dump(message) }
+    }
+
+    // Package-only: `operation` and `object` are how the typed operations name themselves in errors.
+
+    @discardableResult
+    package func execute(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
         try handle.withSocket(.route) { try $0.execute(message, operation: operation, object: object) }
     }
 
-    /// Runs a dump and returns every reply message.
-    public func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
+    package func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
         try handle.withSocket(.route) { try $0.dump(message, operation: operation, object: object) }
     }
 
@@ -47,7 +59,11 @@ public final class Rtnetlink: Sendable {
 public enum InterfaceName {
     public static let maxBytes = 15   // IFNAMSIZ - 1
 
-    public static func validate(_ name: String, operation: String) throws {
+    /// Throws `invalidArgument` naming what is wrong with `name`.
+    public static func validate(_ name: String) throws { try validate(name, operation: "validate interface name") }
+
+    /// The same, reported under the caller's operation (package-only).
+    package static func validate(_ name: String, operation: String) throws {
         let reason: String?
         if name.isEmpty { reason = "an interface name cannot be empty" }
         else if name.utf8.count > maxBytes { reason = "interface name \"\(name)\" is \(name.utf8.count) bytes; the kernel allows at most \(maxBytes)" }

@@ -176,12 +176,12 @@ public enum SandboxAttach {
 
     /// Routes the guest must add: not the kernel's own, on-link ones first.
     static func guestRoutes(_ routes: [SavedRoute]) -> [GuestRoute] {
-        let wanted = routes.filter { !$0.isKernelMade && $0.type == RTN.UNICAST && $0.table == RT_TABLE.MAIN }
+        let wanted = routes.filter { !$0.isKernelMade && $0.type == .unicast && $0.table == .main }
         let ordered = wanted.filter { $0.gateway == nil } + wanted.filter { $0.gateway != nil }
         return ordered.map { r in
             GuestRoute(destination: r.destination.map { $0.length == 0 ? "default" : $0.description } ?? "default",
-                       family: r.family == AddressFamily.INET6 ? "inet6" : "inet", gateway: r.gateway, source: r.preferredSource,
-                       scope: r.scope == RT_SCOPE.UNIVERSE ? "universe" : r.scope == RT_SCOPE.LINK ? "link" : r.scope == RT_SCOPE.HOST ? "host" : "\(r.scope)",
+                       family: r.family.description, gateway: r.gateway, source: r.preferredSource,
+                       scope: r.scope == .universe ? "universe" : r.scope == .link ? "link" : r.scope == .host ? "host" : "\(r.scope.rawValue)",
                        mtu: r.mtu.map(Int.init))
         }
     }

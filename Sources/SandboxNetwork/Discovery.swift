@@ -61,7 +61,7 @@ public enum Discovery {
     public static func scan(_ rt: Rtnetlink, description: String) throws -> NamespaceScan {
         let links = try rt.links()
         let addresses = try rt.addresses()
-        let routes = try rt.routes(table: RT_TABLE.MAIN)
+        let routes = try rt.routes(table: .main)
         let neighbours = try rt.neighbours()
         let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
         let scanned = links.sorted { $0.index < $1.index }.map { link -> ScannedLink in
@@ -81,7 +81,7 @@ public enum Discovery {
             let myNeighbours = neighbours.filter { n in
                 guard n.index == link.index, let d = n.destination, n.linkAddress != nil else { return false }
                 if n.isPermanent { return true }
-                let usable = n.state & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE) != 0
+                let usable = !n.state.isDisjoint(with: [.reachable, .stale, .delay, .probe])
                 return usable && gateways.contains(d)
             }
             return ScannedLink(
@@ -146,5 +146,5 @@ extension SavedRoute {
                   mtu: r.metrics.mtu, onLink: r.isOnLink)
     }
     /// Made by the kernel when an address was added or the link came up; it remakes them itself.
-    public var isKernelMade: Bool { protocolID == RTPROT.KERNEL }
+    public var isKernelMade: Bool { protocolID == .kernel }
 }

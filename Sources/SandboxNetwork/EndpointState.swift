@@ -25,7 +25,7 @@ enum EndpointState {
             tx.changed("delete address", .address("\(a.prefix)", on: link))
         }
         // IPv6 routes through a gateway outlive the address; they would send the guest's traffic to the host.
-        for r in saved.routes where r.family == AddressFamily.INET6 {
+        for r in saved.routes where r.family == .inet6 {
             do { try rt.routeDelete(r.spec(device: link)) } catch let e as NetlinkError where e.errno == ESRCH || e.errno == ENOENT {}
             tx.changed("delete route", .route(r.destinationText, on: link))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import NetlinkCodec
 import NetlinkSocket
+import Rtnetlink
 #if canImport(Glibc)
 import Glibc
 import SandnetCore
@@ -57,18 +58,20 @@ public struct SavedAddress: Codable, Equatable, Sendable {
     public var peer: IPAddress?
     public var broadcast: IPAddress?
     public var label: String?
-    public var scope: UInt8
+    public var scope: RouteScope
     public var flags: UInt32
 }
+// The typed fields encode as the kernel's numbers, as the UInt8/UInt32 fields they
+// replaced did: journals written before the types existed still decode (JournalTests).
 public struct SavedRoute: Codable, Equatable, Sendable {
-    public var family: UInt8
+    public var family: IPFamily
     public var destination: IPPrefix?
     public var gateway: IPAddress?
     public var preferredSource: IPAddress?
-    public var scope: UInt8
-    public var protocolID: UInt8
-    public var table: UInt32
-    public var type: UInt8
+    public var scope: RouteScope
+    public var protocolID: RouteProtocol
+    public var table: RouteTable
+    public var type: RouteType
     public var priority: UInt32?
     public var mtu: UInt32?
     public var onLink: Bool

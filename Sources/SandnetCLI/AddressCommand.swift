@@ -1,6 +1,7 @@
 import ArgumentParser
 import NetlinkCodec
 import Rtnetlink
+import SandnetCore
 
 /// `sandnet addr`: IP addresses per interface, like `ip -br addr`.
 struct AddressCommand: ParsableCommand {
@@ -50,7 +51,5 @@ struct AddressJSON: Encodable {
 }
 
 enum FamilyName {
-    static func of(_ f: UInt8) -> String {
-        switch f { case AddressFamily.INET: return "inet"; case AddressFamily.INET6: return "inet6"; default: return "\(f)" }
-    }
+    static func of(_ f: IPFamily) -> String { f.description }
 }

@@ -17,10 +17,10 @@ struct RouteCommand: ParsableCommand {
         }
     }
 
-    static func tableID(_ text: String) -> UInt32? {
+    static func tableID(_ text: String) -> RouteTable? {
         switch text {
-        case "main": return RT_TABLE.MAIN; case "local": return RT_TABLE.LOCAL; case "default": return RT_TABLE.DEFAULT
-        default: return UInt32(text)
+        case "main": return .main; case "local": return .local; case "default": return .default
+        default: return UInt32(text).map { RouteTable($0) }
         }
     }
 
@@ -35,7 +35,7 @@ struct RouteCommand: ParsableCommand {
             var words = r.typeName == "unicast" ? [r.destinationText] : [r.typeName, r.destinationText]
             if let g = r.gateway { words += ["via", g.description] }
             if let o = r.outputIndex { words += ["dev", names[o] ?? "if\(o)"] }
-            if r.table != RT_TABLE.MAIN { words += ["table", r.tableName] }
+            if r.table != .main { words += ["table", r.tableName] }
             words += ["proto", r.protocolName, "scope", r.scopeName]
             if let s = r.preferredSource { words += ["src", s.description] }
             if let p = r.priority { words += ["metric", "\(p)"] }
@@ -68,7 +68,7 @@ struct RouteJSON: Encodable {
         family = FamilyName.of(r.family); destination = r.destinationText; gateway = r.gateway?.description
         outputIndex = r.outputIndex; device = r.outputIndex.flatMap { names[$0] }
         preferredSource = r.preferredSource?.description
-        scope = r.scopeName; `protocol` = r.protocolName; table = r.table; type = r.typeName; priority = r.priority
+        scope = r.scopeName; `protocol` = r.protocolName; table = r.table.rawValue; type = r.typeName; priority = r.priority
         if !r.metrics.isEmpty {
             metrics = Metrics(mtu: r.metrics.mtu, advmss: r.metrics.advmss, hoplimit: r.metrics.hoplimit,
                               window: r.metrics.window, rtt: r.metrics.rtt)

@@ -18,7 +18,7 @@ struct ScanCommand: ParsableCommand {
         }, header: ["NAME", "CLASS", "ENDPOINT", "MTU", "MAC", "ADDRESSES", "NOTE"])
         print("\(scan.endpointCount) endpoint(s): PCIe root ports needed: \(scan.endpointCount)")
         for e in scan.endpoints {
-            for r in e.routes where r.protocolID != 2 {
+            for r in e.routes where !r.isKernelMade {
                 print("  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")")
             }
             for n in e.neighbours { print("  neigh \(n.address) lladdr \(n.mac) dev \(e.name)\(n.permanent ? " permanent" : "")") }

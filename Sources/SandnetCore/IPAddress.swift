@@ -31,8 +31,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     public var bytes: [UInt8] {
         switch self { case let .v4(a, b, c, d): return [a, b, c, d]; case let .v6(b): return b }
     }
-    /// The kernel's address family number: AF_INET (2) or AF_INET6 (10).
-    public var family: UInt8 { if case .v4 = self { return 2 } else { return 10 } }
+    /// `.inet` or `.inet6` (AF_INET, AF_INET6).
+    public var family: IPFamily { if case .v4 = self { return .inet } else { return .inet6 } }
     public var isIPv4: Bool { if case .v4 = self { return true } else { return false } }
     public var bitLength: Int { isIPv4 ? 32 : 128 }
 

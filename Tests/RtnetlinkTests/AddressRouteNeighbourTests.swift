@@ -14,7 +14,7 @@ import TestSupport
         try TestNamespace.with { ns in
             // No automatic IPv6 link-local addresses: they (and their fe80::/64 routes) appear
             // asynchronously after a link comes up and would race the cross-checks.
-            try TestEnvironment.sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv6.conf.default.addr_gen_mode=1"])
+            _ = try TestEnvironment.sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv6.conf.default.addr_gen_mode=1"])
             let rt = try Rtnetlink(namespace: ns.namespace)
             defer { rt.close() }
             try rt.linkAdd(LinkSpec(name: "sn0", kind: .veth(peerName: "sn1"), up: true))
@@ -29,13 +29,13 @@ import TestSupport
 
     /// Every field `ip -j addr` prints for `a` must match sandnet's view.
     static func expectSame(_ a: Address, _ j: [String: Any], device: String) {
-        #expect(j["family"] as? String == (a.family == AddressFamily.INET ? "inet" : "inet6"))
+        #expect(j["family"] as? String == a.family.description)
         #expect(j["local"] as? String == a.prefix.address.description)
         #expect(j["prefixlen"] as? Int == a.prefix.length)
         #expect(j["scope"] as? String == a.scopeName)
         #expect(j["address"] as? String == a.peer?.description)
         #expect(j["broadcast"] as? String == a.broadcast?.description)
-        if a.family == AddressFamily.INET { #expect(j["label"] as? String == a.label) }
+        if a.family == .inet { #expect(j["label"] as? String == a.label) }
         #expect(j["valid_life_time"] as? UInt32 == a.validLifetime)
         #expect(j["preferred_life_time"] as? UInt32 == a.preferredLifetime)
         // ip prints "dynamic" for what lacks IFA_F_PERMANENT, and each other flag by name.
@@ -50,7 +50,7 @@ import TestSupport
             let v6 = try #require(IPPrefix("2001:db8::2/64"))
             try rt.addressAdd(v4, to: .name("sn0"))
             try rt.addressAdd(AddressSpec(try #require(IPPrefix("198.51.100.5/32")), peer: IPAddress("198.51.100.6"),
-                                          label: "sn0:p", scope: RT_SCOPE.LINK), to: .index(index))
+                                          label: "sn0:p", scope: .link), to: .index(index))
             try rt.addressAdd(v6, to: .name("sn0"))
             let ours = try rt.addresses(of: .name("sn0")).filter { !$0.prefix.address.description.hasPrefix("fe80") }
             let theirs = try Self.ipAddresses(ns, "sn0").filter { !(($0["local"] as? String) ?? "").hasPrefix("fe80") }
@@ -75,11 +75,11 @@ import TestSupport
         try Self.withLinkedNamespace { ns, rt, _ in
             try ns.ip("addr", "add", "203.0.113.7/25", "brd", "+", "dev", "sn1", "label", "sn1:x")
             try ns.ip("addr", "add", "2001:db8:5::7/80", "dev", "sn1", "nodad", "noprefixroute", "valid_lft", "600", "preferred_lft", "300")
-            let ours = try rt.addresses(of: .name("sn1")).filter { $0.scope == RT_SCOPE.UNIVERSE }
+            let ours = try rt.addresses(of: .name("sn1")).filter { $0.scope == .universe }
             #expect(ours.count == 2)
-            let four = try #require(ours.first { $0.family == AddressFamily.INET })
+            let four = try #require(ours.first { $0.family == .inet })
             #expect(four.broadcast == IPAddress("203.0.113.127") && four.label == "sn1:x")
-            let six = try #require(ours.first { $0.family == AddressFamily.INET6 })
+            let six = try #require(ours.first { $0.family == .inet6 })
             #expect(six.flagNames.contains("noprefixroute") && !six.isPermanent)
             #expect((six.validLifetime ?? 0) <= 600 && (six.validLifetime ?? 0) > 0)
             let theirs = try Self.ipAddresses(ns, "sn1")
@@ -139,16 +139,16 @@ import TestSupport
             try rt.addressAdd(try #require(IPPrefix("2001:db8::2/64")), to: .name("sn0"))
             let specs = [
                 RouteSpec(destination: IPPrefix("203.0.113.0/24"), gateway: IPAddress("198.51.100.1"), device: .name("sn0"),
-                          preferredSource: IPAddress("198.51.100.2"), protocolID: RTPROT.STATIC, priority: 7,
+                          preferredSource: IPAddress("198.51.100.2"), protocolID: .static, priority: 7,
                           metrics: RouteMetrics(mtu: 1300, advmss: 1200)),
                 RouteSpec(destination: IPPrefix("203.0.113.128/25"), device: .index(index), table: 1000),
-                RouteSpec(destination: IPPrefix("203.0.113.64/26"), device: .name("sn0"), scope: RT_SCOPE.HOST, table: 42),
+                RouteSpec(destination: IPPrefix("203.0.113.64/26"), device: .name("sn0"), scope: .host, table: 42),
                 RouteSpec(destination: nil, gateway: IPAddress("198.51.100.1"), device: .name("sn0")),
                 RouteSpec(destination: IPPrefix("2001:db8:7::/48"), gateway: IPAddress("2001:db8::1"), device: .name("sn0"),
-                          protocolID: 99, priority: 300, metrics: RouteMetrics(mtu: 1400)),
+                          protocolID: RouteProtocol(rawValue: 99), priority: 300, metrics: RouteMetrics(mtu: 1400)),
                 RouteSpec(destination: IPPrefix("2001:db8:8::/48"), gateway: IPAddress("2001:db8:ffff::1"), device: .name("sn0"),
                           onLink: true),
-                RouteSpec(destination: IPPrefix("2001:db8:9::/64"), type: RTN.BLACKHOLE, family: AddressFamily.INET6),
+                RouteSpec(destination: IPPrefix("2001:db8:9::/64"), type: .blackhole, family: .inet6),
             ]
             for s in specs { try rt.routeAdd(s) }
             let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
@@ -188,7 +188,7 @@ import TestSupport
             #expect(t.metrics.other[1] == 1 << RTAX.MTU)   // RTAX_LOCK: `mtu lock` sets the MTU's bit
             #expect(ours.first { $0.destination == IPPrefix("203.0.113.128/25") }?.typeName == "unreachable")
             #expect(ours.first { $0.destination == IPPrefix("2001:db8:3::/64") }?.metrics.hoplimit == 9)
-            for r in ours where r.table != RT_TABLE.LOCAL {
+            for r in ours where r.table != .local {
                 Self.expectSame(r, try #require(Self.matching(r, in: theirs, names: names), "\(r.destinationText) table \(r.table)"), names: names)
             }
         }
@@ -202,14 +202,14 @@ import TestSupport
             let mac = try #require(MACAddress("02:00:5e:00:53:09"))
             let v4 = try #require(IPAddress("198.51.100.9")), v6 = try #require(IPAddress("2001:db8::9"))
             try rt.neighbourAdd(v4, linkAddress: mac, on: .name("sn0"))
-            try rt.neighbourAdd(v6, linkAddress: mac, on: .index(index), state: NUD.STALE)
+            try rt.neighbourAdd(v6, linkAddress: mac, on: .index(index), state: .stale)
             #expect(Self.errno { try rt.neighbourAdd(v4, linkAddress: mac, on: .name("sn0")) } == EEXIST)
             let mac2 = try #require(MACAddress("02:00:5e:00:53:0a"))
             try rt.neighbourAdd(v4, linkAddress: mac2, on: .name("sn0"), replace: true)
             try ns.ip("neigh", "add", "203.0.113.1", "lladdr", "02:00:5e:00:53:01", "dev", "sn1", "nud", "reachable", "router")
             // NOARP multicast entries come and go on their own as interfaces join groups; the
             // entries this test made are stable, so compare those (and everything else ip shows).
-            let ours = try rt.neighbours().filter { $0.state & NUD.NOARP == 0 }
+            let ours = try rt.neighbours().filter { !$0.state.contains(.noARP) }
             let theirs = try ns.ipJSON("-d", "neigh", "show", "nud", "all").filter { !(($0["state"] as? [String]) ?? []).contains("NOARP") }
             #expect(ours.count == theirs.count && ours.count == 3)
             let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })

@@ -37,7 +37,7 @@ import Testing
     @Test func addressReplaceUsesReplaceFlagAndKeepsPeerBroadcastLabel() throws {
         var spec = AddressSpec(try #require(IPPrefix("198.51.100.2/32")), peer: IPAddress("198.51.100.1"),
                                broadcast: nil, label: "sn0:a", replace: true)
-        spec.scope = RT_SCOPE.LINK
+        spec.scope = .link
         let m = Rtnetlink.addressAddRequest(spec, index: 7)
         #expect(m.encode(sequence: 1) == [
             52, 0, 0, 0, 20, 0, 0x00, 0x05, 1, 0, 0, 0, 0, 0, 0, 0,   // RTM_NEWADDR, CREATE|REPLACE
@@ -55,7 +55,7 @@ import Testing
             2, 24, 0, 0, 3, 0, 0, 0,              // AF_INET /24 ifindex 3
             8, 0, 2, 0, 198, 51, 100, 2,          // IFA_LOCAL
         ])
-        #expect(Rtnetlink.addressDumpRequest(family: AddressFamily.INET6).encode(sequence: 1) == [
+        #expect(Rtnetlink.addressDumpRequest(family: .inet6).encode(sequence: 1) == [
             24, 0, 0, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // RTM_GETADDR (NLM_F_DUMP added by dump())
             10, 0, 0, 0, 0, 0, 0, 0,              // ifaddrmsg: AF_INET6, all else zero (strict checking)
         ])
@@ -65,7 +65,7 @@ import Testing
         let spec = AddressSpec(try #require(IPPrefix("2001:db8::1/64")))
         let a = try #require(try Address.decode(Rtnetlink.addressAddRequest(spec, index: 3)))
         #expect(a.prefix == spec.prefix)
-        #expect(a.index == 3 && a.family == AddressFamily.INET6 && a.peer == nil)
+        #expect(a.index == 3 && a.family == .inet6 && a.peer == nil)
         #expect(a.flags == IFA_F.NODAD && a.flagNames == ["nodad"])
     }
 }
@@ -91,7 +91,7 @@ import Testing
 
     @Test func deviceRouteGetsLinkScopeAndOnlinkFlag() throws {
         let spec = RouteSpec(destination: IPPrefix("2001:db8:1::/48"), device: .index(4), preferredSource: IPAddress("2001:db8::2"),
-                             protocolID: RTPROT.STATIC, onLink: true)
+                             protocolID: .static, onLink: true)
         let dst: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         let src: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]
         #expect(Rtnetlink.routeAddRequest(spec, outputIndex: 4).encode(sequence: 1) == [
@@ -114,7 +114,7 @@ import Testing
             0, 0, 0, 0,
             8, 0, 5, 0, 198, 51, 100, 1,          // RTA_GATEWAY
         ])
-        #expect(Rtnetlink.routeDumpRequest(family: AddressFamily.INET).encode(sequence: 1) == [
+        #expect(Rtnetlink.routeDumpRequest(family: .inet).encode(sequence: 1) == [
             28, 0, 0, 0, 26, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // RTM_GETROUTE
             2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   // rtmsg: AF_INET, rest zero
         ])
@@ -123,7 +123,7 @@ import Testing
     @Test func addRequestDecodesBackToTheSameRoute() throws {
         let spec = RouteSpec(destination: IPPrefix("203.0.113.0/24"), gateway: IPAddress("198.51.100.1"), table: 1000,
                              priority: 5, metrics: RouteMetrics(mtu: 1300, advmss: 1200))
-        let r = try Route.decode(Rtnetlink.routeAddRequest(spec, outputIndex: 3))
+        let r = try #require(try Route.decode(Rtnetlink.routeAddRequest(spec, outputIndex: 3)))
         #expect(r.destination == spec.destination && r.gateway == spec.gateway && r.outputIndex == 3)
         #expect(r.table == 1000 && r.priority == 5 && r.metrics == RouteMetrics(mtu: 1300, advmss: 1200))
         #expect(r.protocolName == "boot" && r.scopeName == "global" && r.typeName == "unicast")
@@ -148,7 +148,7 @@ import Testing
         let ip = try #require(IPAddress("2001:db8::9"))
         let ipBytes: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]
         let rep = Rtnetlink.neighbourAddRequest(ip, linkAddress: try #require(MACAddress("02:00:00:00:00:09")), index: 3,
-                                                state: NUD.REACHABLE, replace: true)
+                                                state: .reachable, replace: true)
         #expect(Array(rep.encode(sequence: 1)[6..<8]) == [0x00, 0x05])        // CREATE|REPLACE
         #expect(Array(rep.encode(sequence: 1)[16..<28]) == [10, 0, 0, 0, 3, 0, 0, 0, 0x02, 0, 0, 0])  // AF_INET6, NUD_REACHABLE
         #expect(Rtnetlink.neighbourDeleteRequest(ip, index: 3).encode(sequence: 1) == [
@@ -159,7 +159,7 @@ import Testing
             28, 0, 0, 0, 30, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,   // RTM_GETNEIGH
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   // ndmsg: AF_UNSPEC (both tables)
         ])
-        let n = try Neighbour.decode(rep)
+        let n = try #require(try Neighbour.decode(rep))
         #expect(n.destination == ip && n.linkAddress?.description == "02:00:00:00:00:09" && n.stateNames == ["REACHABLE"])
     }
 }

@@ -61,10 +61,10 @@ extension SandboxIntegration {
             #expect(e.mtu == 1450)
             #expect(e.flags.contains("UP"))
             #expect(Set(e.addresses.map(\.prefix.description)).isSuperset(of: ["198.51.100.10/27", "2001:db8::2/64"]))
-            let def = try #require(e.routes.first { $0.family == AddressFamily.INET && $0.destination == nil })
+            let def = try #require(e.routes.first { $0.family == .inet && $0.destination == nil })
             #expect(def.gateway == IPAddress("198.51.100.1"))
             #expect(def.mtu == 1400)
-            #expect(e.routes.contains { $0.destination == IPPrefix("203.0.113.0/28") && $0.scope == RT_SCOPE.LINK })
+            #expect(e.routes.contains { $0.destination == IPPrefix("203.0.113.0/28") && $0.scope == .link })
             #expect(e.routes.contains { $0.destination == IPPrefix("2001:db8:ff0::/48") && $0.gateway == IPAddress("2001:db8::1") })
             #expect(e.neighbours.map { "\($0.address) \($0.mac) \($0.permanent)" } == ["198.51.100.1 02:00:00:00:00:fe true"])
         }
