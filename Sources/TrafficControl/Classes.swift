@@ -46,8 +46,9 @@ public struct HtbClassInfo: Sendable, Equatable, Codable {
     public var quantum: UInt32
     public var level: UInt32
     public var priority: UInt32
-    public var rateBits: UInt64 { rateBytesPerSecond * 8 }
-    public var ceilBits: UInt64 { ceilBytesPerSecond * 8 }
+    /// Saturate: the kernel's 64-bit rates (TCA_HTB_RATE64) can hold values whose bits overflow.
+    public var rateBits: UInt64 { let (b, o) = rateBytesPerSecond.multipliedReportingOverflow(by: 8); return o ? .max : b }
+    public var ceilBits: UInt64 { let (b, o) = ceilBytesPerSecond.multipliedReportingOverflow(by: 8); return o ? .max : b }
     /// The burst in bytes, converted back the way tc prints it.
     public var burstBytes: UInt64 { HtbTicks.bytes(ticks: bufferTicks, bytesPerSecond: rateBytesPerSecond) }
     public var cburstBytes: UInt64 { HtbTicks.bytes(ticks: cbufferTicks, bytesPerSecond: ceilBytesPerSecond) }
@@ -60,8 +61,14 @@ public enum HtbTicks {
         guard bytesPerSecond > 0 else { return 0 }
         return UInt32(clamping: UInt64(bytes) * 1_000_000_000 / bytesPerSecond / nanosecondsPerTick)
     }
+    /// ticks × 64 ns × rate passes 2^64 for a large buffer at a high rate: computed in 128 bits,
+    /// saturating at UInt64.max.
     public static func bytes(ticks: UInt32, bytesPerSecond: UInt64) -> UInt64 {
-        (UInt64(ticks) * nanosecondsPerTick * bytesPerSecond + 500_000_000) / 1_000_000_000
+        let product = (UInt64(ticks) * nanosecondsPerTick).multipliedFullWidth(by: bytesPerSecond)   // < 2^102
+        let (low, carry) = product.low.addingReportingOverflow(500_000_000)
+        let high = product.high + (carry ? 1 : 0)
+        guard high < 1_000_000_000 else { return .max }   // the quotient would not fit in 64 bits
+        return UInt64(1_000_000_000).dividingFullWidth((high: high, low: low)).quotient
     }
 }
 

@@ -1,8 +1,9 @@
-// libFuzzer entry point for the netlink decoder. scripts/fuzz.sh compiles this file
-// together with Sources/NetlinkCodec/*.swift into one module (hence no codec import),
-// against SandnetCore built as its own module, with -sanitize=fuzzer,address. Any trap (bounds, overflow) or ASan report is a crash;
-// a DecodeError is the correct answer to bad bytes.
+// libFuzzer target for the netlink codec: the datagram stream, the family headers, the
+// attribute parser and every scalar reader. Any trap (bounds, overflow) or ASan report is
+// a crash; a DecodeError is the correct answer to bad bytes.
 
+import FuzzSupport
+import NetlinkCodec
 import SandnetCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -24,8 +25,8 @@ public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 private func decodeBody(_ m: NetlinkMessage) throws {
     switch m.header.type {
-    case NetlinkMessageType.error: _ = try NetlinkErrorMessage.decode(m)
-    case NetlinkMessageType.done: _ = try m.attributes(after: 4)
+    case NetlinkMessageType.error: use(try NetlinkErrorMessage.decode(m))
+    case NetlinkMessageType.done: use(try m.attributes(after: 4))
     case RTM.NEWLINK...RTM.SETLINK: walk(try IfInfoMessage.decode(m).1, depth: 0)
     case RTM.NEWADDR...RTM.GETADDR: walk(try IfAddrMessage.decode(m).1, depth: 0)
     case RTM.NEWROUTE...RTM.GETROUTE: walk(try RouteMessageHeader.decode(m).1, depth: 0)
@@ -43,11 +44,11 @@ private func decodeBody(_ m: NetlinkMessage) throws {
 private func walk(_ attrs: [NetlinkAttribute]?, depth: Int) {
     guard let attrs, depth < 12 else { return }
     for a in attrs {
-        _ = a.string(); _ = try? a.u8(); _ = try? a.u16(); _ = try? a.u32(); _ = try? a.u64(); _ = try? a.be16(); _ = try? a.be32()
-        if let ip = IPAddress(bytes: a.payload) { _ = ip.description }
+        use((a.string(), try? a.u8(), try? a.u16(), try? a.u32(), try? a.u64(), try? a.be16(), try? a.be32()))
+        if let ip = IPAddress(bytes: a.payload) { use(ip.description) }
         // The view (offset into the datagram) must read the same as the copy.
         precondition(IPAddress(bytes: a.payloadSlice) == IPAddress(bytes: a.payload), "address view differs from its copy")
-        _ = MACAddress(bytes: a.payload).description
+        use(MACAddress(bytes: a.payload).description)
         var w = ByteWriter(); a.encode(into: &w)
         precondition(Array(w.bytes.prefix(4 + a.payload.count)).dropFirst(4).elementsEqual(a.payload), "attribute did not survive a re-encode")
         walk(try? a.nested(), depth: depth + 1)
