@@ -1,0 +1,84 @@
+import Foundation
+import NetlinkCodec
+import NetlinkSocket
+import Rtnetlink
+import SandnetCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One kernel change an attach is about to make, recorded before it is made, with what
+/// it takes to undo it. Every undo tolerates the change never having happened: the
+/// process may die between writing the intent and making the change.
+public enum JournalStep: Codable, Equatable, Sendable {
+    /// A link created in the sandbox's link group. All of them go with one group delete.
+    case createLink(name: String)
+    /// An ingress qdisc added to an endpoint that outlives the sandbox.
+    case addIngressQdisc(link: String)
+    /// A redirect filter; it goes away with the qdisc it hangs off.
+    case addRedirect(from: String, to: String)
+    /// The endpoint's MAC replaced (macvtap model).
+    case setMAC(link: String, original: MACAddress, replacement: MACAddress)
+    /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
+    case removeAddresses(link: String, saved: SavedEndpointState)
+
+    /// The case's name, as the journal's JSON spells it (log records carry it as `step`).
+    var kind: String {
+        switch self {
+        case .createLink: return "createLink"
+        case .addIngressQdisc: return "addIngressQdisc"
+        case .addRedirect: return "addRedirect"
+        case .setMAC: return "setMAC"
+        case .removeAddresses: return "removeAddresses"
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case let .createLink(n): return "create link \(n)"
+        case let .addIngressQdisc(l): return "add ingress qdisc on \(l)"
+        case let .addRedirect(f, t): return "redirect \(f) -> \(t)"
+        case let .setMAC(l, o, r): return "set MAC of \(l) \(o) -> \(r)"
+        case let .removeAddresses(l, s): return "remove \(s.addresses.count) addresses of \(l)"
+        }
+    }
+}
+
+/// What the macvtap model takes from an endpoint, to give it back exactly.
+public struct SavedEndpointState: Codable, Equatable, Sendable {
+    public var addresses: [SavedAddress]
+    public var routes: [SavedRoute]
+    public var neighbours: [SavedNeighbour]
+    public init(addresses: [SavedAddress], routes: [SavedRoute], neighbours: [SavedNeighbour]) {
+        self.addresses = addresses; self.routes = routes; self.neighbours = neighbours
+    }
+}
+public struct SavedAddress: Codable, Equatable, Sendable {
+    public var prefix: IPPrefix
+    public var peer: IPAddress?
+    public var broadcast: IPAddress?
+    public var label: String?
+    public var scope: RouteScope
+    public var flags: UInt32
+}
+// The typed fields encode as the kernel's numbers, as the UInt8/UInt32 fields they
+// replaced did: journals written before the types existed still decode (JournalTests).
+public struct SavedRoute: Codable, Equatable, Sendable {
+    public var family: IPFamily
+    public var destination: IPPrefix?
+    public var gateway: IPAddress?
+    public var preferredSource: IPAddress?
+    public var scope: RouteScope
+    public var protocolID: RouteProtocol
+    public var table: RouteTable
+    public var type: RouteType
+    public var priority: UInt32?
+    public var mtu: UInt32?
+    public var onLink: Bool
+}
+public struct SavedNeighbour: Codable, Equatable, Sendable {
+    public var address: IPAddress
+    public var mac: MACAddress
+    /// NUD_PERMANENT; others are cache entries (listed for the default gateway only).
+    public var permanent: Bool
+}
