@@ -36,35 +36,30 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        .target(name: "SandnetCore", swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "NetlinkCodec", dependencies: ["SandnetCore"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "SandnetCore"),
+        .target(name: "NetlinkCodec", dependencies: ["SandnetCore"]),
         .target(name: "CSandnetLinux"),
-        .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "NetlinkSocket", dependencies: ["NetlinkCodec", "CSandnetLinux"]),
+        .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
-        .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
         .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
-                                                      .product(name: "Logging", package: "swift-log")],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+                                                      .product(name: "Logging", package: "swift-log")]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
-        .target(name: "CNI", dependencies: ["ProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "CNI", dependencies: ["ProcessRunner"]),
+        .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
+        .target(name: "TapDevices", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "CSandnetLinux"]),
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The umbrella module: `@_exported import`s of the typed operations and the sandbox domain.
         .target(name: "Sandnet", dependencies: [
             "SandnetCore", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork", "QemuWiring",
-        ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        ]),
         // Short programs for a newcomer, importing only Sandnet; built by CI, run by ExamplesTests.
-        .executableTarget(name: "list-links", dependencies: ["Sandnet"], path: "examples/list-links",
-                          swiftSettings: [.swiftLanguageMode(.v6)]),
-        .executableTarget(name: "tap-redirect", dependencies: ["Sandnet"], path: "examples/tap-redirect",
-                          swiftSettings: [.swiftLanguageMode(.v6)]),
-        .executableTarget(name: "attach-sandbox", dependencies: ["Sandnet"], path: "examples/attach-sandbox",
-                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "list-links", dependencies: ["Sandnet"], path: "examples/list-links"),
+        .executableTarget(name: "tap-redirect", dependencies: ["Sandnet"], path: "examples/tap-redirect"),
+        .executableTarget(name: "attach-sandbox", dependencies: ["Sandnet"], path: "examples/attach-sandbox"),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
         .target(name: "HostCheck", dependencies: [
             "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
@@ -72,8 +67,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
-        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux", "ProcessRunner"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux", "ProcessRunner"]),
         // The operator's commands; thin executables below wrap them.
         .target(
             name: "SandnetCLI",
@@ -82,29 +76,26 @@ let package = Package(
                 "TrafficControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]),
+            ]),
         // The product: what runs on a node. No lab, no fault switch.
-        .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"]),
         // The test lab: the demo (the README's main job) and the fault-injection harness.
         .executableTarget(
             name: "sandnet-lab",
             dependencies: [
                 "SandnetCLI", "SandboxNetwork", "QemuWiring", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]),
+            ]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
         .executableTarget(name: "sandnet-bench",
                           dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl", "ProcessRunner"],
                           path: "benchmarks/Sources/sandnet-bench"),
         // One way to run a child that is not QEMU (lab, tests, benchmark); never linked into `sandnet`.
         .target(name: "CProcessRunner"),
-        .target(name: "ProcessRunner", dependencies: ["CProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "ProcessRunner", dependencies: ["CProcessRunner"]),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"]),
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
-        .target(name: "TestSupport", dependencies: ["NetlinkSocket", "ProcessRunner"], path: "Tests/TestSupport",
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "TestSupport", dependencies: ["NetlinkSocket", "ProcessRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
         .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
@@ -116,11 +107,10 @@ let package = Package(
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         // Runs each built example against a throwaway namespace and checks it with `ip -j`/`tc -j`.
         // (`swift build --build-tests` builds the examples next to the bundle, as it builds `sandnet`.)
-        .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"]),
         .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
             "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
         ]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

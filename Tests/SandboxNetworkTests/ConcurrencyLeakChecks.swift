@@ -26,6 +26,7 @@ struct ConcurrencyLeakChecks {
             if i % 2 == 0 { try f.addEndpoint("eth1", .macvlan, number: 1) }
         }
         let before = try pods.map { try $0.snapshot() }
+        let paths = pods.map(\.pod.namespace.path)   // what the concurrent attaches need, as Sendable values
         let state = StateDirectory()
         let store = JournalStore(directory: state.path)
         var fdsBefore: [Int32: String] = [:]
@@ -37,7 +38,7 @@ struct ConcurrencyLeakChecks {
             DispatchQueue.concurrentPerform(iterations: count) { i in
                 do {
                     let model: NetworkModel = (i + round) % 3 == 0 ? .macvtap : (i + round) % 3 == 1 ? .tcfilter : .none
-                    let r = try SandboxAttach.attach(AttachSettings(sandbox: "c\(i)", namespace: pods[i].pod.namespace.path,
+                    let r = try SandboxAttach.attach(AttachSettings(sandbox: "c\(i)", namespace: paths[i],
                                                                     model: model, vcpus: 2), store: store)
                     r.closeDescriptors()
                 } catch { errors.add("attach c\(i) round \(round): \(error)") }

@@ -36,7 +36,7 @@ import Glibc
             #expect(info.queues == 3 && info.owner == 65534 && info.group == 65534)
 
             // A second create of the same name fails instead of silently attaching.
-            #expect(throws: NetlinkError.self) { try TunTap.create(TapSpec(name: "tap0", queues: 1, multiQueue: true), in: ns.namespace) }
+            #expect(throws: NetlinkError.self) { _ = try TunTap.create(TapSpec(name: "tap0", queues: 1, multiQueue: true), in: ns.namespace) }
 
             // Persistent: closing the queues keeps the device; re-opening attaches new queues.
             queues.close()
