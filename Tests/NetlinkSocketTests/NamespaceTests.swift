@@ -1,5 +1,6 @@
 import CSandnetLinux
 import Foundation
+import Synchronization
 import NetlinkCodec
 import NetlinkSocket
 import ProcessRunner
@@ -174,8 +175,8 @@ struct ProcessHygieneLeakChecks {
     }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock(); private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+final class Counter: Sendable {
+    private let n = Mutex(0)
+    func add() { n.withLock { $0 += 1 } }
+    var value: Int { n.withLock { $0 } }
 }

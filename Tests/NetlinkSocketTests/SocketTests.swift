@@ -1,5 +1,6 @@
 import CSandnetLinux
 import Foundation
+import Synchronization
 import NetlinkCodec
 import NetlinkSocket
 import SandnetCore
@@ -228,11 +229,11 @@ struct NamespaceSocketTests {
     }
 }
 
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock(); private var value = false
+final class Flag: Sendable {
+    private let value = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
     func done() { finished.signal() }
     func waitDone(within seconds: TimeInterval) -> Bool { finished.wait(timeout: .now() + seconds) == .success }
 }

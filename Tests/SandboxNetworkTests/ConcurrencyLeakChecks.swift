@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NetlinkSocket
 import SandboxNetwork
 import SandnetCore
@@ -69,11 +70,10 @@ struct ConcurrencyLeakChecks {
         }
     }
 
-    final class ErrorBox: @unchecked Sendable {
-        private var errors: [String] = []
-        private let lock = NSLock()
-        func add(_ e: String) { lock.lock(); errors.append(e); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return errors }
+    final class ErrorBox: Sendable {
+        private let errors = Mutex<[String]>([])
+        func add(_ e: String) { errors.withLock { $0.append(e) } }
+        var all: [String] { errors.withLock { $0 } }
     }
 }
 }

@@ -1,15 +1,17 @@
 import Foundation
+import Synchronization
 import NetlinkSocket
 
 /// Throwaway namespaces, prepared with one `ip -batch` each and removed at exit.
 enum Namespaces {
-    nonisolated(unsafe) static var made: [String] = []
+    /// Removed at exit even when a workload dies midway (see `removeAll`).
+    private static let made = Mutex<[String]>([])
     static let prefix = "snbench-\(getpid())"
 
     static func create(_ tag: String) -> String {
         let name = "\(prefix)-\(tag)"
         do { _ = try NetworkNamespace.create(named: name) } catch { die("\(error)") }
-        made.append(name)
+        made.withLock { $0.append(name) }
         // No DAD probes or router solicitations on the links to come: the namespace then
         // holds still (no neighbour entries appearing mid-measurement).
         run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.dad_transmits=0",
@@ -31,10 +33,13 @@ enum Namespaces {
 
     static func remove(_ name: String) {
         try? NetworkNamespace.delete(named: name)
-        made.removeAll { $0 == name }
+        made.withLock { $0.removeAll { $0 == name } }
     }
 
-    static func removeAll() { for n in made.reversed() { try? NetworkNamespace.delete(named: n) }; made = [] }
+    static func removeAll() {
+        let names = made.withLock { names in defer { names = [] }; return names }
+        for n in names.reversed() { try? NetworkNamespace.delete(named: n) }
+    }
 
     static func batch(_ ns: String, _ lines: [String]) {
         run(["ip", "-n", ns, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n")
