@@ -20,7 +20,9 @@ public final class NetlinkHandle: Sendable {
 
     /// Opens `families` in `namespace` (nil: the caller's own namespace).
     /// A family the kernel refuses throws `NetlinkError.protocolUnavailable`.
-    public init(namespace: NetworkNamespace? = nil, families: [NetlinkProtocol] = [.route]) throws {
+    /// `warnings` receives what the kernel says about requests it carried out.
+    public init(namespace: NetworkNamespace? = nil, families: [NetlinkProtocol] = [.route],
+                warnings: KernelWarningHandler? = nil) throws {
         self.namespace = namespace
         self.families = families
         let open = { () throws -> [NetlinkProtocol: NetlinkSocket] in
@@ -29,6 +31,7 @@ public final class NetlinkHandle: Sendable {
             return map
         }
         let opened = try namespace.map { try $0.run(open) } ?? open()
+        for s in opened.values { s.onWarning = warnings }
         sockets = Mutex(opened)
     }
 

@@ -40,6 +40,9 @@ public final class NetlinkSocket {
     }
     private var buffer: [UInt8]
 
+    /// Receives the kernel's extended-ACK text on requests it carried out (nil: dropped).
+    public var onWarning: KernelWarningHandler?
+
     /// Dumps interrupted by concurrent changes are retried this many times.
     public var dumpRetries = 5
     static let receiveBufferBytes: Int32 = 4 << 20
@@ -167,7 +170,12 @@ public final class NetlinkSocket {
                 switch reply.header.type {
                 case NetlinkMessageType.error:
                     let err = try decodeError(reply, operation: operation)
-                    if err.errno == 0 { return replies }
+                    if err.errno == 0 {
+                        if let text = err.extAckMessage, !text.isEmpty {
+                            onWarning?(KernelWarning(operation: operation, object: object, message: text))
+                        }
+                        return replies
+                    }
                     throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
                                                             kernelMessage: err.extAckMessage, offset: err.extAckOffset))
                 case NetlinkMessageType.done:

@@ -11,8 +11,9 @@ public final class Rtnetlink: Sendable {
     public var namespace: NetworkNamespace? { handle.namespace }
 
     /// Opens a NETLINK_ROUTE socket in `namespace` (nil: the caller's namespace).
-    public init(namespace: NetworkNamespace? = nil) throws {
-        handle = try NetlinkHandle(namespace: namespace, families: [.route])
+    /// `warnings` receives the kernel's extended-ACK text on requests it carried out.
+    public init(namespace: NetworkNamespace? = nil, warnings: KernelWarningHandler? = nil) throws {
+        handle = try NetlinkHandle(namespace: namespace, families: [.route], warnings: warnings)
     }
 
     public func close() { handle.close() }

@@ -58,11 +58,11 @@ public enum SandboxAttach {
             if try store.read(sandbox: settings.sandbox) != nil { throw SandboxError.alreadyAttached(settings.sandbox) }
             // One attach per namespace at a time: link groups and device names are chosen from what is there.
             return try store.withLock("netns-\(identity.device)-\(identity.inode)") {
-                let rt = try Rtnetlink(namespace: ns)
+                let log = SandboxLogging.forSandbox(logger, sandbox: settings.sandbox, namespace: ns.path, phase: "attach")
+                let rt = try Rtnetlink(namespace: ns, warnings: SandboxLogging.kernelWarnings(log))
                 defer { rt.close() }
                 let scan = try Discovery.scan(rt, description: ns.path)
                 let endpoints = scan.endpoints
-                let log = SandboxLogging.forSandbox(logger, sandbox: settings.sandbox, namespace: ns.path, phase: "attach")
                 for l in scan.links where !l.isEndpoint {
                     // lo is never a candidate; saying so on every attach would be noise.
                     let level: Logger.Level = l.linkClass == .loopback ? .debug : .notice

@@ -47,7 +47,7 @@ public enum SandboxDetach {
         var j = journal
         j.state = .detaching
         try store.write(j)
-        let rt = try Rtnetlink(namespace: ns)
+        let rt = try Rtnetlink(namespace: ns, warnings: SandboxLogging.kernelWarnings(logger))
         defer { rt.close() }
         let failures = undoSteps(journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone)
         guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: journal.sandbox, failures: failures) }

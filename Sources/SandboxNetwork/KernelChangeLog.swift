@@ -1,4 +1,5 @@
 import Logging
+import NetlinkSocket
 
 /// A kernel object that an attach, detach or gc changes, named the way `ip` and `tc` name
 /// it, so a log record says exactly what was touched.
@@ -54,6 +55,15 @@ extension Logger {
 public enum SandboxLogging {
     public static let label = "sandnet.sandbox"
     public static var silent: Logger { Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() }) }
+
+    /// Logs the kernel's extended-ACK text on requests it carried out, at warning.
+    static func kernelWarnings(_ logger: Logger) -> KernelWarningHandler {
+        { w in
+            logger.warning("kernel warning", metadata: [
+                "operation": "\(w.operation)", "object": "\(w.object ?? "")", "kernelMessage": "\(w.message)",
+            ])
+        }
+    }
 
     /// `logger` with what every record of one sandbox's attach, detach or gc carries.
     static func forSandbox(_ logger: Logger, sandbox: String, namespace: String, phase: String) -> Logger {
