@@ -11,6 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/setup.sh
+# setup.sh made the static release `sandnet` (for the seed-failure guest): it must hold no lab.
+scripts/check-product.sh
 
 if [ -x scripts/fuzz.sh ]; then
     scripts/fuzz.sh "${SANDNET_FUZZ_SECONDS:-60}"
