@@ -34,6 +34,8 @@ extension SandboxIntegration {
     func ipv6AddressOrderComesBack() throws {
         try PodFixture.with { f in
             try f.addEndpoint("eth0", .veth, number: 0)
+            // Forwarding makes the kernel add a subnet-router anycast route per prefix to the local table too.
+            try Self.sysctl(f, "net.ipv6.conf.eth0.forwarding=1")
             try f.pod.ip("addr", "add", "198.51.100.10/24", "dev", "eth0")
             for a in ["2001:db8::2/64", "2001:db8::3/64", "2001:db8:1::2/64", "2001:db8::4/64"] {
                 try f.pod.ip("addr", "add", a, "dev", "eth0", "nodad")
