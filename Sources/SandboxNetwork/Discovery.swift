@@ -26,7 +26,8 @@ public struct ScannedLink: Codable, Equatable, Sendable {
     /// Why the link is not an endpoint, or why its kind is unsupported.
     public var reason: String?
     public var addresses: [SavedAddress]
-    /// Main-table routes through this link, including the ones the kernel made.
+    /// Routes of every table (main, local, policy tables) through this link, including
+    /// the ones the kernel made. Rules (`ip rule`) name tables, not links: not listed.
     public var routes: [SavedRoute]
     /// Permanent neighbours, and the default gateway's entry.
     public var neighbours: [SavedNeighbour]
@@ -61,7 +62,8 @@ public enum Discovery {
     public static func scan(_ rt: Rtnetlink, description: String) throws -> NamespaceScan {
         let links = try rt.links()
         let addresses = try rt.addresses()
-        let routes = try rt.routes(table: .main)
+        // Every table: removing a link's last IPv4 address flushes its routes in all of them.
+        let routes = try rt.routes(table: nil)
         let neighbours = try rt.neighbours()
         let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
         let scanned = links.sorted { $0.index < $1.index }.map { link -> ScannedLink in

@@ -8,19 +8,23 @@ import Glibc
 /// Takes an endpoint's layer-3 state away and gives it back exactly (macvtap model).
 enum EndpointState {
     /// What must be saved before the endpoint's addresses go: removing the last IPv4
-    /// address flushes every IPv4 route and neighbour of the link, so all are kept. The
+    /// address flushes every IPv4 route (of every table) and neighbour of the link, so all
+    /// are kept; the kernel's own routes are noted to tell later which ones it remade. The
     /// IPv6 link-local address stays: removing and re-adding it would move its fe80::/64
     /// route behind the other links' in every listing, so the namespace would not come
     /// back identical. (Known cost: the guest makes the same link-local from the MAC.)
     static func save(_ link: ScannedLink) -> SavedEndpointState {
         SavedEndpointState(addresses: link.addresses.filter { !$0.isLinkLocal },
                            routes: link.routes.filter { !$0.isKernelMade },
-                           neighbours: link.neighbours.filter(\.permanent))
+                           neighbours: link.neighbours.filter(\.permanent),
+                           kernelRoutes: link.routes.filter(\.isKernelMade))
     }
 
-    /// Removes the saved addresses; the kernel drops the routes that depended on them.
+    /// Removes the saved addresses in `AddressOrder.removal` (so no secondary is promoted
+    /// and a kill leaves what restore re-adds first); the kernel drops the routes that
+    /// depended on them.
     static func remove(_ saved: SavedEndpointState, from link: String, rt: Rtnetlink, tx: Transaction) throws {
-        for a in saved.addresses {
+        for a in AddressOrder.removal(saved.addresses) {
             do { try rt.addressDelete(a.prefix, from: .name(link)) } catch let e as NetlinkError where e.errno == EADDRNOTAVAIL {}
             tx.changed("delete address", .address("\(a.prefix)", on: link))
         }
@@ -31,13 +35,15 @@ enum EndpointState {
         }
     }
 
-    /// Re-adds addresses, then routes (on-link ones first so gateways resolve), then
-    /// permanent neighbours, for journal step `number`. Anything already present is left
-    /// as it is; an endpoint that is gone has nothing to give back to.
+    /// Re-adds addresses (in `AddressOrder.restore`), then routes of every table (on-link
+    /// ones first so gateways resolve), then permanent neighbours, then takes away the
+    /// kernel routes the re-adding made that were not there, for journal step `number`.
+    /// Anything already present is left as it is; an endpoint that is gone has nothing to
+    /// give back to.
     static func restore(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
                         _ undo: inout UndoAttempts) {
         let benign: Set<Int32> = [EEXIST, ENODEV]
-        for a in saved.addresses {
+        for a in AddressOrder.restore(saved.addresses) {
             undo.attempt("restore address", .address("\(a.prefix)", on: link), step: step, number: number, ignoring: benign) {
                 var spec = AddressSpec(a.prefix, peer: a.peer, broadcast: a.broadcast, label: a.label, scope: a.scope,
                                        flags: a.flags & SavedAddress.settableFlags)
@@ -56,6 +62,7 @@ enum EndpointState {
                 try rt.neighbourAdd(n.address, linkAddress: n.mac, on: .name(link))
             }
         }
+        KernelRouteCleanup.run(saved, on: link, rt: rt, step: step, number: number, &undo)
     }
 }
 

@@ -46,11 +46,17 @@ public enum JournalStep: Codable, Equatable, Sendable {
 
 /// What the macvtap model takes from an endpoint, to give it back exactly.
 public struct SavedEndpointState: Codable, Equatable, Sendable {
+    /// In the kernel's order (`ip addr`): restore gives them back in that order.
     public var addresses: [SavedAddress]
+    /// Routes of every table (main, local, policy tables) through the endpoint, not the kernel's own.
     public var routes: [SavedRoute]
     public var neighbours: [SavedNeighbour]
-    public init(addresses: [SavedAddress], routes: [SavedRoute], neighbours: [SavedNeighbour]) {
-        self.addresses = addresses; self.routes = routes; self.neighbours = neighbours
+    /// The kernel's own routes through the endpoint, every table, when the addresses went:
+    /// re-adding addresses can make one that was not there (ff00::/8). nil in journals
+    /// written before it was recorded.
+    public var kernelRoutes: [SavedRoute]?
+    public init(addresses: [SavedAddress], routes: [SavedRoute], neighbours: [SavedNeighbour], kernelRoutes: [SavedRoute]? = nil) {
+        self.addresses = addresses; self.routes = routes; self.neighbours = neighbours; self.kernelRoutes = kernelRoutes
     }
 }
 public struct SavedAddress: Codable, Equatable, Sendable {

@@ -19,7 +19,7 @@ struct ScanCommand: ParsableCommand {
         print("\(scan.endpointCount) endpoint(s): PCIe root ports needed: \(scan.endpointCount)")
         for e in scan.endpoints {
             for r in e.routes where !r.isKernelMade {
-                print("  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")")
+                print("  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")\(r.table == .main ? "" : " table \(r.table)")")
             }
             for n in e.neighbours { print("  neigh \(n.address) lladdr \(n.mac) dev \(e.name)\(n.permanent ? " permanent" : "")") }
         }

@@ -71,7 +71,10 @@ final class PodFixture {
         }
     }
 
-    /// Everything `ip -j -d` and `tc -j -d` say about the pod, normalised only by sorting keys.
+    /// Everything `ip -j -d` and `tc -j -d` say about the pod, normalised only by sorting keys:
+    /// lists keep the kernel's order (addresses in `ip addr` order, primary before secondary),
+    /// routes of every table (main, local, policy tables), rules, permanent neighbours,
+    /// qdiscs and ingress filters.
     func snapshot() throws -> String {
         // A re-added IPv6 address is "tentative" until duplicate address detection ends
         // (about a second); compare settled states.
@@ -84,6 +87,9 @@ final class PodFixture {
         out["addr"] = try pod.ipJSON("-d", "addr", "show")
         out["route4"] = try pod.ipJSON("-d", "route", "show", "table", "all")
         out["route6"] = try pod.ipJSON("-d", "-6", "route", "show", "table", "all")
+        // Policy rules say which tables matter; sandnet never changes them, so they must not differ.
+        out["rule4"] = try pod.ipJSON("-d", "-4", "rule", "show")
+        out["rule6"] = try pod.ipJSON("-d", "-6", "rule", "show")
         // Only permanent entries: cache entries come and go with the kernel's own probes.
         out["neigh"] = try pod.ipJSON("-d", "neigh", "show", "nud", "permanent")
         out["qdisc"] = try pod.tcJSON("-d", "qdisc", "show")
