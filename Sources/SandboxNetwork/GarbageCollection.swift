@@ -10,11 +10,16 @@ import Glibc
 
 extension SandboxDetach {
     /// `sandnet gc`: undoes every sandbox whose owner died (an attach killed midway, or a
-    /// QEMU started with --exec that has exited). Corrupted journals are reported and left
-    /// alone. Each journal's fate is logged at `.notice` with why.
+    /// QEMU started with --exec that has exited) and whose queues no process holds (a
+    /// `qemu -daemonize` outlives its owner pid; see `SandboxLiveness`). Corrupted journals
+    /// are reported and left alone. Each journal's fate is logged at `.notice` with why.
     public static func collectGarbage(store: JournalStore = JournalStore(),
                                       logger: Logger = SandboxLogging.silent) -> (reports: [DetachReport], errors: [String]) {
         var reports: [DetachReport] = [], errors: [String] = []
+        // Who holds which queues, in one /proc pass for every journal (read without their
+        // locks: only their link names and devices are wanted, and those never change). A
+        // holder seen here that exits before its journal is looked at only keeps it one more gc.
+        let holders = SandboxLiveness.scan(for: store.sandboxes().compactMap { try? store.read(sandbox: $0) })
         for id in store.sandboxes() {
             var log = logger
             log[metadataKey: "sandbox"] = "\(id)"
@@ -27,8 +32,8 @@ extension SandboxDetach {
                         log.notice("journal kept", metadata: ["reason": "attached without an owner process; only detach undoes it"])
                         return nil
                     }
-                    if j.ownerIsAlive {
-                        log.notice("journal kept", metadata: ["reason": "owner process \(pid) still runs", "pid": "\(pid)"])
+                    if let alive = SandboxLiveness.check(j, holders: holders) {
+                        log.notice("journal kept", metadata: ["reason": "\(alive.reason)", "pid": "\(alive.pid)"])
                         return nil
                     }
                     let how = switch j.state {
@@ -37,7 +42,7 @@ extension SandboxDetach {
                     case .detaching: "its detach was interrupted"
                     }
                     log.notice("undoing sandbox", metadata: [
-                        "reason": "owner process \(pid) is gone: \(how)",
+                        "reason": "owner process \(pid) is gone and no process holds its queues: \(how)",
                         "pid": "\(pid)", "state": "\(j.state.rawValue)",
                     ])
                     var undoLog = log
