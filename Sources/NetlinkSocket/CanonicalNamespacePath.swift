@@ -15,9 +15,10 @@ extension NetworkNamespace {
     /// - `/proc/self/...` and `/proc/thread-self/...` mean the caller itself, which will not
     ///   outlive the record: they become the `/run/netns/NAME` that is the same namespace,
     ///   else `/proc/1/ns/net` when it is the init process's namespace, else they are refused.
-    public func canonical() throws -> NetworkNamespace {
+    /// `workingDirectory`: what a relative path is relative to (the process's by default).
+    public func canonical(workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> NetworkNamespace {
         if name != nil { try Self.validate(name: name!); return self }
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
         let lexical = Self.normalise(absolute)
         let parts = lexical.split(separator: "/")
         if parts.first == "proc" {

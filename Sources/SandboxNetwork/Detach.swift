@@ -30,7 +30,7 @@ public enum SandboxDetach {
         return try store.withLock("sandbox-\(sandbox)") {
             guard let journal = try store.read(sandbox: sandbox) else { throw SandboxError.notAttached(sandbox) }
             // Alive by the rule of SandboxLiveness: its owner runs, or someone holds its queues.
-            if !force, let alive = SandboxLiveness.check(journal, holders: SandboxLiveness.scan(for: [journal])) {
+            if !force, let alive = SandboxLiveness.check(journal, holders: { SandboxLiveness.scan(for: [journal]) }) {
                 if alive.pid == journal.ownerPID { throw SandboxError.ownerAlive(sandbox: sandbox, pid: alive.pid) }
                 throw SandboxError.queuesHeld(sandbox: sandbox, pid: alive.pid, reason: alive.reason)
             }

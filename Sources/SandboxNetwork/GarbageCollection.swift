@@ -17,9 +17,17 @@ extension SandboxDetach {
                                       logger: Logger = SandboxLogging.silent) -> (reports: [DetachReport], errors: [String]) {
         var reports: [DetachReport] = [], errors: [String] = []
         // Who holds which queues, in one /proc pass for every journal (read without their
-        // locks: only their link names and devices are wanted, and those never change). A
-        // holder seen here that exits before its journal is looked at only keeps it one more gc.
-        let holders = SandboxLiveness.scan(for: store.sandboxes().compactMap { try? store.read(sandbox: $0) })
+        // locks: only their link names and devices are wanted, and a sandbox's do not change
+        // once made). A holder seen here that exits before its journal is looked at only
+        // keeps it until the next gc.
+        // Made at the first journal whose owner is gone: a gc with none does not read /proc.
+        var scan: QueueHolderScan?
+        let holders = { () -> QueueHolderScan in
+            if let scan { return scan }
+            let made = SandboxLiveness.scan(for: store.sandboxes().compactMap { try? store.read(sandbox: $0) })
+            scan = made
+            return made
+        }
         for id in store.sandboxes() {
             var log = logger
             log[metadataKey: "sandbox"] = "\(id)"

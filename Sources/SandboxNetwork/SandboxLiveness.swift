@@ -17,11 +17,12 @@ enum SandboxLiveness {
     struct Alive { var pid: Int32; var reason: String }
 
     /// Why the sandbox of `journal` is alive, or nil when nothing keeps it.
-    static func check(_ journal: SandboxJournal, holders scan: QueueHolderScan) -> Alive? {
+    /// `holders` is called (for the /proc pass) only when the owner does not decide it.
+    static func check(_ journal: SandboxJournal, holders: () -> QueueHolderScan) -> Alive? {
         if let pid = journal.ownerPID, pid != getpid(), journal.ownerIsAlive {
             return Alive(pid: pid, reason: "owner process \(pid) still runs")
         }
-        let held = scan.holders(taps: journal.createdLinkNames,
+        let held = holders().holders(taps: journal.createdLinkNames,
                                 in: NamespaceIdentity(device: journal.namespaceDevice, inode: journal.namespaceInode),
                                 cookie: journal.namespaceCookie, devices: journal.queueDevices ?? [])
         guard let first = held.first else { return nil }
