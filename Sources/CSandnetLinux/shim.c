@@ -118,3 +118,24 @@ int sandnet_tun_get_dev_netns(int fd) {
     return ns;
 }
 int sandnet_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+#include <sys/syscall.h>
+// SO_NETNS_COOKIE (Linux 5.14): the 64-bit cookie of the socket's network namespace,
+// never reused while the system runs. -1 with errno ENOPROTOOPT on older kernels.
+int sandnet_netns_cookie(int fd, uint64_t *cookie) {
+    socklen_t len = sizeof *cookie;
+    return getsockopt(fd, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, cookie, &len);
+}
+// A socket only to ask the kernel about the namespace it is made in.
+int sandnet_probe_socket(void) { return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0); }
+// A CLOEXEC copy of descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd, Linux 5.6),
+// or -1 with errno (ESRCH: gone, EBADF: no such descriptor, ENOSYS: too old a kernel).
+int sandnet_copy_descriptor(pid_t pid, int fd) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    int saved = errno;
+    close(pidfd);
+    errno = saved;
+    return copy;
+}

@@ -52,7 +52,8 @@ public enum SandboxAttach {
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
             throw SandboxError.invalidArgument("--vcpus must be between 1 and 256 (one queue per vCPU), not \(settings.vcpus)")
         }
-        let ns = NetworkNamespace.parse(settings.namespace)
+        // The journal must name the namespace the same way from any directory and process.
+        let ns = try NetworkNamespace.parse(settings.namespace).canonical()
         let identity = try ns.identity()
         return try store.withLock("sandbox-\(settings.sandbox)") {
             if try store.read(sandbox: settings.sandbox) != nil { throw SandboxError.alreadyAttached(settings.sandbox) }
@@ -61,6 +62,12 @@ public enum SandboxAttach {
                 let log = SandboxLogging.forSandbox(logger, sandbox: settings.sandbox, namespace: ns.path, phase: "attach")
                 let rt = try Rtnetlink(namespace: ns, warnings: SandboxLogging.kernelWarnings(log))
                 defer { rt.close() }
+                // The cookie of the namespace the socket really is in; the path must still name
+                // the namespace stat'ed above, or the journal would record a mix of two.
+                let cookie = try rt.handle.namespaceCookie()
+                guard try ns.identity() == identity else {
+                    throw SandboxError.invalidArgument("\(ns.path) was bound to another namespace while the attach opened it; nothing was changed, retry")
+                }
                 let scan = try Discovery.scan(rt, description: ns.path)
                 let endpoints = scan.endpoints
                 for l in scan.links where !l.isEndpoint {
@@ -75,9 +82,10 @@ public enum SandboxAttach {
                             reason: "an ipvlan shares its parent's MAC, so a macvtap on it cannot take over the MAC; use tcfilter")
                     }
                 }
-                let group = try freeGroup(rt: rt, store: store, identity: identity)
+                let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
                 let ingress = try ModelContext.linksWithIngress(rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
-                var journal = SandboxJournal(sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, linkGroup: group)
+                var journal = SandboxJournal(sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, cookie: cookie, linkGroup: group)
+                if cookie == nil { journal.namespaceIdentityNote = NamespaceCookie.unavailableNote }
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
                 try store.write(journal)
@@ -132,10 +140,10 @@ public enum SandboxAttach {
     }
 
     /// The lowest sandnet link group no link in the namespace and no journal for it uses.
-    static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity) throws -> UInt32 {
+    static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity, cookie: UInt64?) throws -> UInt32 {
         var used = Set(try rt.links().compactMap(\.group))
         for id in store.sandboxes() {
-            if let j = try? store.read(sandbox: id), j.isNamespace(identity) { used.insert(j.linkGroup) }
+            if let j = try? store.read(sandbox: id), j.isNamespace(identity, cookie: cookie) { used.insert(j.linkGroup) }
         }
         guard let g = SandboxLinkGroup.range.first(where: { !used.contains($0) }) else {
             throw SandboxError.invalidArgument("every sandnet link group is in use in this namespace")

@@ -14,8 +14,11 @@ public struct DetachReport: Codable, Equatable, Sendable {
     public var namespace: String
     /// Steps undone, newest first.
     public var undone: [String]
-    /// Set when the namespace no longer exists: the kernel already removed everything.
+    /// Set when the namespace no longer exists (its path is gone, or names another
+    /// namespace now): the kernel already removed everything, and nothing was touched.
     public var namespaceGone: Bool
+    /// Why the namespace counts as gone, as one sentence; nil when it was there.
+    public var namespaceNote: String?
 }
 
 public enum SandboxDetach {
@@ -26,8 +29,10 @@ public enum SandboxDetach {
         try JournalStore.validate(sandbox: sandbox)
         return try store.withLock("sandbox-\(sandbox)") {
             guard let journal = try store.read(sandbox: sandbox) else { throw SandboxError.notAttached(sandbox) }
-            if !force, let pid = journal.ownerPID, pid != getpid(), journal.ownerIsAlive {
-                throw SandboxError.ownerAlive(sandbox: sandbox, pid: pid)
+            // Alive by the rule of SandboxLiveness: its owner runs, or someone holds its queues.
+            if !force, let alive = SandboxLiveness.check(journal, holders: { SandboxLiveness.scan(for: [journal]) }) {
+                if alive.pid == journal.ownerPID { throw SandboxError.ownerAlive(sandbox: sandbox, pid: alive.pid) }
+                throw SandboxError.queuesHeld(sandbox: sandbox, pid: alive.pid, reason: alive.reason)
             }
             return try undo(journal, store: store, logger: SandboxLogging.forSandbox(
                 logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "detach"))
@@ -36,19 +41,21 @@ public enum SandboxDetach {
 
     static func undo(_ journal: SandboxJournal, store: JournalStore, logger: Logger) throws -> DetachReport {
         var report = DetachReport(sandbox: journal.sandbox, namespace: journal.namespacePath, undone: [], namespaceGone: false)
-        let ns = NetworkNamespace.path(journal.namespacePath)
-        guard let identity = try? ns.identity(), journal.isNamespace(identity) else {
-            // The namespace is gone (or the path now names another one): its links went with it.
-            logger.notice("journal removed", metadata: ["reason": "the namespace is gone (or its path names another one); its links went with it"])
+        let rt: Rtnetlink
+        switch try NamespaceCheck.open(journal, warnings: SandboxLogging.kernelWarnings(logger)) {
+        case let .same(opened): rt = opened
+        case let .gone(why), let .replaced(why):
+            // Not the sandbox's namespace any more: touch nothing, forget the journal.
+            logger.notice("journal removed", metadata: ["reason": "\(why); nothing was touched"])
             report.namespaceGone = true
+            report.namespaceNote = why
             try store.remove(sandbox: journal.sandbox)
             return report
         }
+        defer { rt.close() }
         var j = journal
         j.state = .detaching
         try store.write(j)
-        let rt = try Rtnetlink(namespace: ns, warnings: SandboxLogging.kernelWarnings(logger))
-        defer { rt.close() }
         let failures = undoSteps(journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone)
         guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: journal.sandbox, failures: failures) }
         try store.remove(sandbox: journal.sandbox)

@@ -12,6 +12,8 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case journalIO(String, String, errno: Int32)
     case journalCorrupted(String, String)
     case ownerAlive(sandbox: String, pid: Int32)
+    /// The owner is gone but another process holds the sandbox's queues (`SandboxLiveness`).
+    case queuesHeld(sandbox: String, pid: Int32, reason: String)
     case rolledBack(step: String, cause: Error, rollbackFailures: [String])
     case undoFailed(sandbox: String, failures: [String])
     case invalidArgument(String)
@@ -30,6 +32,8 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
         case let .journalCorrupted(p, why):
             return "journal \(p) is corrupted (\(why)); nothing was changed. Fix: inspect the namespace, then remove the file"
         case let .ownerAlive(id, pid): return "sandbox \(id) is still owned by running process \(pid); stop it first"
+        case let .queuesHeld(id, pid, reason):
+            return "sandbox \(id) is still in use: \(reason); stop process \(pid) first, or detach with --force"
         case let .rolledBack(step, cause, failures):
             var s = "attach failed at \"\(step)\": \(cause); every change made so far was undone"
             if !failures.isEmpty { s = "attach failed at \"\(step)\": \(cause); undoing it also failed: \(failures.joined(separator: "; ")). The journal was kept: run sandnet gc" }

@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+import TapDevices
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,11 +17,21 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
 
     public var format: Int
     public var sandbox: String
-    /// The namespace file as given (`/run/netns/NAME`, `/proc/PID/ns/net`).
+    /// The namespace file, canonical (`NetworkNamespace.canonical()`): absolute, the same
+    /// from any directory (`/run/netns/NAME`, `/proc/PID/ns/net`).
     public var namespacePath: String
     /// Its (device, inode) at attach time: a path that now names another namespace is not touched.
     public var namespaceDevice: UInt64
     public var namespaceInode: UInt64
+    /// Its cookie at attach time (SO_NETNS_COOKIE), never reused by another namespace, unlike
+    /// the inode. nil in journals written before it was recorded and on kernels without it
+    /// (then `namespaceIdentityNote` says so).
+    public var namespaceCookie: UInt64?
+    /// Set when the namespace is known by (device, inode) only, and why.
+    public var namespaceIdentityNote: String?
+    /// The character devices of the sandbox's macvtap queues (`/dev/tapN` and private
+    /// nodes alike): whoever holds one keeps the sandbox alive (`SandboxLiveness`).
+    public var queueDevices: [DeviceNumber]?
     /// The link group every created link is put in (`ip link del group N` removes them).
     public var linkGroup: UInt32
     public var state: State
@@ -33,13 +44,22 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     /// What attach produced, for `detach` reports and for re-reading the plan.
     public var summary: AttachSummary?
 
-    public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, linkGroup: UInt32) {
+    public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, cookie: UInt64? = nil, linkGroup: UInt32) {
         format = Self.formatVersion; self.sandbox = sandbox; self.namespacePath = namespacePath
         namespaceDevice = identity.device; namespaceInode = identity.inode; self.linkGroup = linkGroup
+        namespaceCookie = cookie
         state = .attaching; steps = []
     }
 
     public func isNamespace(_ id: NamespaceIdentity) -> Bool { id.device == namespaceDevice && id.inode == namespaceInode }
+
+    /// The same, and when both sides know the cookie, the same cookie: a namespace that got
+    /// a deleted one's inode number is not it.
+    public func isNamespace(_ id: NamespaceIdentity, cookie: UInt64?) -> Bool {
+        guard isNamespace(id) else { return false }
+        guard let namespaceCookie, let cookie else { return true }
+        return namespaceCookie == cookie
+    }
 
     /// Whether the owning process still runs (same pid and start time).
     public var ownerIsAlive: Bool {

@@ -19,7 +19,10 @@ struct DetachCommand: ParsableCommand, LoggingCommand {
         let report = try SandboxDetach.detach(sandbox: sandbox, store: JournalStore(directory: stateDir), force: force,
                                               logger: Logger(label: "sandnet.detach"))
         if output.json { return try Output.printJSON(report) }
-        if report.namespaceGone { print("sandbox \(sandbox): namespace \(report.namespace) is gone; nothing left to undo") }
+        // Exit 0 either way: what was asked (nothing of the sandbox left) holds, and the journal is gone.
+        if report.namespaceGone {
+            print("sandbox \(sandbox): \(report.namespaceNote ?? "namespace \(report.namespace) is gone"); nothing was touched, journal removed")
+        }
         else { print("sandbox \(sandbox) detached from \(report.namespace): \(report.undone.count) changes undone") }
     }
 }

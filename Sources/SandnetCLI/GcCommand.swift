@@ -18,7 +18,7 @@ struct GcCommand: ParsableCommand, LoggingCommand {
     func run() throws {
         let (reports, errors) = SandboxDetach.collectGarbage(store: JournalStore(directory: stateDir), logger: Logger(label: "sandnet.gc"))
         if output.json { try Output.printJSON(Result(collected: reports, errors: errors)) } else {
-            for r in reports { print("sandbox \(r.sandbox): \(r.namespaceGone ? "namespace gone" : "\(r.undone.count) changes undone")") }
+            for r in reports { print("sandbox \(r.sandbox): \(r.namespaceGone ? "\(r.namespaceNote ?? "namespace gone"); nothing touched" : "\(r.undone.count) changes undone")") }
             if reports.isEmpty && errors.isEmpty { print("nothing to collect") }
         }
         for e in errors { Output.printError(e) }

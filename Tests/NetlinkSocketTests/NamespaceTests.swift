@@ -180,3 +180,38 @@ final class Counter: Sendable {
     func add() { n.withLock { $0 += 1 } }
     var value: Int { n.withLock { $0 } }
 }
+
+/// Issue 11.2: the namespace cookie tells namespaces apart where (device, inode) may not.
+@Suite struct NamespaceCookieTests {
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+    func cookieIsTheNamespacesAndDiffersBetweenNamespaces() throws {
+        try TestNamespace.with { (a: TestNamespace) throws in
+            try TestNamespace.with { (b: TestNamespace) throws in
+                guard let ca = try a.namespace.cookie() else {
+                    print("skipped: the kernel has no SO_NETNS_COOKIE (Linux 5.14+)"); return
+                }
+                #expect(try NetworkNamespace.path("/run/netns/\(a.name)").cookie() == ca, "same namespace, same cookie by any path")
+                #expect(try b.namespace.cookie() != ca)
+                let rt = try NetlinkHandle(namespace: a.namespace)
+                defer { rt.close() }
+                #expect(try rt.namespaceCookie() == ca, "a socket made in the namespace carries its cookie")
+                // Deleted and made again under the same name: a new cookie, whatever the inode.
+                try NetworkNamespace.delete(named: a.name)
+                try NetworkNamespace.create(named: a.name)
+                #expect(try a.namespace.cookie() != ca)
+            }
+        }
+    }
+
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+    func canonicalPathsMeanTheSameFromAnyDirectory() throws {
+        try TestNamespace.with { (a: TestNamespace) throws in
+            let run = NetworkNamespace.runDirectory
+            #expect(try NetworkNamespace.parse("./\(a.name)").canonical(workingDirectory: run).path == "/run/netns/\(a.name)")
+            #expect(try NetworkNamespace.parse("../netns/./\(a.name)").canonical(workingDirectory: run).path == "/run/netns/\(a.name)")
+            #expect(try NetworkNamespace.parse(a.name).canonical().path == "/run/netns/\(a.name)")
+            #expect(try NetworkNamespace.parse("/proc/1/ns/net").canonical().path == "/proc/1/ns/net", "a pid's path is kept")
+            #expect(throws: NetlinkError.self) { try NetworkNamespace.parse("./no-such-\(a.name)").canonical(workingDirectory: run) }
+        }
+    }
+}

@@ -58,4 +58,8 @@ int sandnet_tun_get_dev_netns(int fd);
 // pipe2(O_CLOEXEC): both ends close-on-exec from birth, no window for a concurrent spawn.
 int sandnet_pipe_cloexec(int fds[2]);
 
+// SO_NETNS_COOKIE of socket `fd` into *cookie; -1 with errno (ENOPROTOOPT before Linux 5.14).
+int sandnet_netns_cookie(int fd, uint64_t *cookie);
+int sandnet_probe_socket(void);                       // AF_UNIX datagram, CLOEXEC
+int sandnet_copy_descriptor(pid_t pid, int fd);       // pidfd_getfd: CLOEXEC copy of another process's fd
 #endif

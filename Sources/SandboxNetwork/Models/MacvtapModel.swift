@@ -47,6 +47,8 @@ enum MacvtapModel {
     static func openQueues(_ outputs: inout [ModelOutput], _ ctx: ModelContext) throws {
         let pending = outputs.indices.filter { outputs[$0].macvtapIndex != nil }
         let numbers = try Macvtap.deviceNumbers(indexes: pending.compactMap { outputs[$0].macvtapIndex }, in: ctx.namespace)
+        // Recorded before any queue is open: whoever holds one keeps the sandbox alive (SandboxLiveness).
+        if !numbers.isEmpty { try ctx.tx.update { $0.queueDevices = numbers.values.sorted { ($0.major, $0.minor) < ($1.major, $1.minor) } } }
         for i in pending {
             guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
             let queues = try Macvtap.openQueues(name: device, index: index, number: number, count: ctx.settings.vcpus,

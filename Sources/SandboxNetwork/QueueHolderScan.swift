@@ -1,0 +1,119 @@
+import CSandnetLinux
+import Foundation
+import NetlinkSocket
+import TapDevices
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which processes hold tap and macvtap queue descriptors, found in one pass over /proc.
+///
+/// A tun/tap queue is an open `/dev/net/tun` whose `/proc/PID/fdinfo/FD` has an `iff:` line
+/// naming the tap (the kernel's tun_chr_show_fdinfo). Tap names are per namespace, so a
+/// name is only a candidate: `holders` then asks the descriptor itself which namespace its
+/// tap is in (a copy through pidfd_getfd, then TUNGETDEVNETNS). A macvtap queue is an open
+/// character device with the macvtap's device number, wherever its node is (`/dev/tapN`,
+/// a private node, a deleted one); device numbers are unique on the host while the macvtap
+/// exists, so a match needs no namespace check.
+struct QueueHolderScan {
+    struct Descriptor: Hashable { var pid: Int32; var fd: Int32 }
+    /// Open tun queues whose tap has one of the wanted names, by that name.
+    private(set) var tunQueues: [String: [Descriptor]] = [:]
+    /// Processes holding a wanted character device open.
+    private(set) var deviceHolders: [DeviceNumber: Set<Int32>] = [:]
+
+    /// Looks at every descriptor of every process but `excluding` (one readlink each; fdinfo
+    /// only for /dev/net/tun, one stat only for paths and only when devices are wanted).
+    static func scan(taps: Set<String>, devices: Set<DeviceNumber>, excluding: Set<Int32> = [getpid()]) -> QueueHolderScan {
+        var result = QueueHolderScan()
+        guard !taps.isEmpty || !devices.isEmpty else { return result }
+        for pid in numericEntries(of: "/proc") where !excluding.contains(pid) {
+            let fdDir = "/proc/\(pid)/fd"
+            for fd in numericEntries(of: fdDir) {
+                guard let target = readLink("\(fdDir)/\(fd)"), target.hasPrefix("/") else { continue }
+                if target == TunTap.controlPath {
+                    if let name = tapName(pid: pid, fd: fd), taps.contains(name) {
+                        result.tunQueues[name, default: []].append(Descriptor(pid: pid, fd: fd))
+                    }
+                } else if !devices.isEmpty {
+                    var st = stat()
+                    guard stat("\(fdDir)/\(fd)", &st) == 0, st.st_mode & S_IFMT == S_IFCHR else { continue }
+                    let n = DeviceNumber(major: sandnet_dev_major(UInt64(st.st_rdev)), minor: sandnet_dev_minor(UInt64(st.st_rdev)))
+                    if devices.contains(n) { result.deviceHolders[n, default: []].insert(pid) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Processes that hold a queue of one of `taps` in the namespace `identity` (and
+    /// `cookie`, when known), or of one of `devices`, each with what it holds.
+    func holders(taps: [String], in identity: NamespaceIdentity, cookie: UInt64?, devices: [DeviceNumber]) -> [(pid: Int32, holds: String)] {
+        var found: [Int32: String] = [:]
+        for name in taps {
+            for d in tunQueues[name] ?? [] where found[d.pid] == nil {
+                switch Self.namespaceOfQueue(d) {
+                case .exited: continue
+                case let .namespace(id, c):
+                    guard id == identity, cookie == nil || c == nil || c == cookie else { continue }
+                    found[d.pid] = "descriptor \(d.fd), a queue of tap \(name)"
+                case let .unknown(why):
+                    // Cannot tell which namespace: count it, keeping a sandbox is the safe mistake.
+                    found[d.pid] = "descriptor \(d.fd), a queue of a tap named \(name) (\(why))"
+                }
+            }
+        }
+        for n in devices {
+            for pid in deviceHolders[n] ?? [] where found[pid] == nil { found[pid] = "a queue of macvtap character device \(n)" }
+        }
+        return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    enum QueueNamespace { case exited, namespace(NamespaceIdentity, cookie: UInt64?), unknown(String) }
+
+    static func namespaceOfQueue(_ d: Descriptor) -> QueueNamespace {
+        let copy = sandnet_copy_descriptor(d.pid, d.fd)
+        guard copy >= 0 else {
+            let e = errno
+            return e == ESRCH || e == EBADF ? .exited : .unknown("pidfd_getfd: \(String(cString: strerror(e)))")
+        }
+        defer { close(copy) }
+        let ns = sandnet_tun_get_dev_netns(copy)
+        guard ns >= 0 else {
+            // EBADFD: the tap went away or the descriptor was detached from it.
+            let e = errno
+            return e == EBADFD || e == EBADF ? .exited : .unknown("TUNGETDEVNETNS: \(String(cString: strerror(e)))")
+        }
+        defer { close(ns) }
+        guard let id = try? NamespaceIdentity(descriptor: ns) else { return .unknown("fstat of its namespace failed") }
+        return .namespace(id, cookie: try? NetworkNamespace.cookie(ofNamespaceAt: ns, description: "namespace of queue \(d.fd) of process \(d.pid)"))
+    }
+
+    /// `/proc/PID/fdinfo/FD`'s `iff:` value: the tap an open /dev/net/tun is attached to.
+    static func tapName(pid: Int32, fd: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("iff:") {
+            return line.dropFirst(4).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The entries of `dir` that are numbers (pids in /proc, descriptors in /proc/PID/fd).
+    static func numericEntries(of dir: String) -> [Int32] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [Int32] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let n = Int32(name) { out.append(n) }
+        }
+        return out
+    }
+}
