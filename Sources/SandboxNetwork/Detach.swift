@@ -20,37 +20,46 @@ public struct DetachReport: Codable, Equatable, Sendable {
 
 public enum SandboxDetach {
     /// `sandnet detach --sandbox ID`: undoes every journaled change and removes the journal.
-    /// A corrupted journal throws before anything is touched.
+    /// A corrupted or untrusted journal throws before anything is touched. Waits at most
+    /// `lockWait` for another process holding the sandbox (forever when nil).
+    /// `afterKernelChange` is for fault-injection tests only: called after each undo
+    /// kernel change with the number made so far.
     public static func detach(sandbox: String, store: JournalStore = JournalStore(), force: Bool = false,
-                              logger: Logger = SandboxLogging.silent) throws -> DetachReport {
+                              lockWait: Duration? = nil, logger: Logger = SandboxLogging.silent,
+                              afterKernelChange: KernelChangeHook? = nil) throws -> DetachReport {
         try JournalStore.validate(sandbox: sandbox)
-        return try store.withLock("sandbox-\(sandbox)") {
+        return try store.withLock("sandbox-\(sandbox)", waiting: lockWait, sandbox: sandbox) {
             guard let journal = try store.read(sandbox: sandbox) else { throw SandboxError.notAttached(sandbox) }
             if !force, let pid = journal.ownerPID, pid != getpid(), journal.ownerIsAlive {
                 throw SandboxError.ownerAlive(sandbox: sandbox, pid: pid)
             }
             return try undo(journal, store: store, logger: SandboxLogging.forSandbox(
-                logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "detach"))
+                logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "detach"), afterKernelChange: afterKernelChange)
         }
     }
 
-    static func undo(_ journal: SandboxJournal, store: JournalStore, logger: Logger) throws -> DetachReport {
+    static func undo(_ journal: SandboxJournal, store: JournalStore, logger: Logger,
+                     afterKernelChange: KernelChangeHook? = nil) throws -> DetachReport {
         var report = DetachReport(sandbox: journal.sandbox, namespace: journal.namespacePath, undone: [], namespaceGone: false)
         let ns = NetworkNamespace.path(journal.namespacePath)
         guard let identity = try? ns.identity(), journal.isNamespace(identity) else {
             // The namespace is gone (or the path now names another one): its links went with it.
             logger.notice("journal removed", metadata: ["reason": "the namespace is gone (or its path names another one); its links went with it"])
             report.namespaceGone = true
+            try store.removeDeviceNodes(journal.deviceNodes ?? [])
             try store.remove(sandbox: journal.sandbox)
             return report
         }
         var j = journal
+        // gc finishes a journal in this state whoever owns the sandbox: the detach was killed.
         j.state = .detaching
         try store.write(j)
         let rt = try Rtnetlink(namespace: ns)
         defer { rt.close() }
-        let failures = undoSteps(journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone)
+        let failures = undoSteps(journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone,
+                                 afterKernelChange: afterKernelChange)
         guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: journal.sandbox, failures: failures) }
+        try store.removeDeviceNodes(journal.deviceNodes ?? [])
         try store.remove(sandbox: journal.sandbox)
         logger.info("sandbox undone", metadata: ["steps": "\(report.undone.count)"])
         return report

@@ -9,37 +9,33 @@ import Glibc
 #endif
 
 extension SandboxDetach {
+    /// How long gc waits for a sandbox another process holds before reporting it busy.
+    public static let defaultLockWait: Duration = .seconds(5)
+
     /// `sandnet gc`: undoes every sandbox whose owner died (an attach killed midway, or a
-    /// QEMU started with --exec that has exited). Corrupted journals are reported and left
-    /// alone. Each journal's fate is logged at `.notice` with why.
-    public static func collectGarbage(store: JournalStore = JournalStore(),
+    /// QEMU started with --exec that has exited) and finishes every interrupted detach,
+    /// then sweeps files nobody needs (see `JournalStore.sweep`). A journal it cannot read
+    /// or trust, a state directory it cannot list, and a sandbox held longer than
+    /// `lockWait` are reported in `errors` and left alone. Each journal's fate is logged at
+    /// `.notice` with why.
+    public static func collectGarbage(store: JournalStore = JournalStore(), lockWait: Duration = defaultLockWait,
                                       logger: Logger = SandboxLogging.silent) -> (reports: [DetachReport], errors: [String]) {
         var reports: [DetachReport] = [], errors: [String] = []
-        for id in store.sandboxes() {
+        let ids: [String]
+        do { ids = try store.listSandboxes() } catch {
+            logger.notice("state not read", metadata: ["reason": "\(error)", "directory": "\(store.directory)"])
+            return ([], ["\(error)"])
+        }
+        for id in ids {
             var log = logger
             log[metadataKey: "sandbox"] = "\(id)"
             log[metadataKey: "journal"] = "\(store.path(of: id))"
             do {
-                let r: DetachReport? = try store.withLock("sandbox-\(id)") {
+                let r: DetachReport? = try store.withLock("sandbox-\(id)", waiting: lockWait, sandbox: id) {
                     guard let j = try store.read(sandbox: id) else { return nil }   // detached meanwhile
                     log[metadataKey: "namespace"] = "\(j.namespacePath)"
-                    guard let pid = j.ownerPID else {
-                        log.notice("journal kept", metadata: ["reason": "attached without an owner process; only detach undoes it"])
-                        return nil
-                    }
-                    if j.ownerIsAlive {
-                        log.notice("journal kept", metadata: ["reason": "owner process \(pid) still runs", "pid": "\(pid)"])
-                        return nil
-                    }
-                    let how = switch j.state {
-                    case .attaching: "its attach was killed midway"
-                    case .attached: "its QEMU exited"
-                    case .detaching: "its detach was interrupted"
-                    }
-                    log.notice("undoing sandbox", metadata: [
-                        "reason": "owner process \(pid) is gone: \(how)",
-                        "pid": "\(pid)", "state": "\(j.state.rawValue)",
-                    ])
+                    guard let reason = reasonToUndo(j, log) else { return nil }
+                    log.notice("undoing sandbox", metadata: ["reason": "\(reason)", "state": "\(j.state.rawValue)"])
                     var undoLog = log
                     undoLog[metadataKey: "phase"] = "gc"
                     return try undo(j, store: store, logger: undoLog)
@@ -50,6 +46,23 @@ extension SandboxDetach {
                 errors.append("\(error)")
             }
         }
+        errors += store.sweep(logger: logger)
         return (reports, errors)
+    }
+
+    /// Why gc undoes `j`, or nil (logged) when it keeps it.
+    private static func reasonToUndo(_ j: SandboxJournal, _ log: Logger) -> String? {
+        // The lock is ours, so no detach is running: one that marked the journal and
+        // stopped was killed, whoever owns the sandbox. Finish what it started.
+        if j.state == .detaching { return "its detach was interrupted" }
+        guard let pid = j.ownerPID else {
+            log.notice("journal kept", metadata: ["reason": "attached without an owner process; only detach undoes it"])
+            return nil
+        }
+        if j.ownerIsAlive {
+            log.notice("journal kept", metadata: ["reason": "owner process \(pid) still runs", "pid": "\(pid)"])
+            return nil
+        }
+        return "owner process \(pid) is gone: " + (j.state == .attaching ? "its attach was killed midway" : "its QEMU exited")
     }
 }
