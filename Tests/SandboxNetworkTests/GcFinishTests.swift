@@ -118,5 +118,52 @@ extension SandboxIntegration {
             #expect(StateFiles.files(under: state.path) == [])
         }
     }
+
+    /// A macvtap whose /dev/tapN is another namespace's gets its queues through a node
+    /// sandnet makes in the state directory: journaled before it is made, gone once the
+    /// queues are open, and never left behind.
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces and device nodes"),
+          .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
+    func theDeviceNodeMadeForATapClashIsJournaledAndRemoved() throws {
+        try PodFixture.with { f in
+            try f.addEndpoint("eth0", .veth, number: 0)
+            try f.configure("eth0", number: 0, ipv6: false)
+            let state = StateDirectory()
+            let attach = ["attach", "--netns", f.pod.namespace.path, "--sandbox", "clash", "--model", "macvtap", "--state-dir", state.path]
+            let detach = ["detach", "--sandbox", "clash", "--state-dir", state.path]
+            func macvtapIndex() throws -> Int? {
+                try f.pod.ipJSON("link", "show").first { ($0["ifname"] as? String)?.hasPrefix("sn") == true }?["ifindex"] as? Int
+            }
+            // Moves the pod's ifindex counter past the other namespace's links (a veth pair takes two).
+            try f.pod.ip("link", "add", "b0", "type", "veth", "peer", "name", "b1")
+            try f.pod.ip("link", "del", "b0")
+            // The pod's next ifindex is the one after its last (the kernel allocates cyclically):
+            // a macvtap in the host namespace at that index owns /dev/tapN first.
+            try #require(try SandnetBinary.run(attach).status == 0)
+            let first = try #require(try macvtapIndex())
+            try #require(try SandnetBinary.run(detach).status == 0)
+            let other = try TestNamespace(prefix: "snc")
+            defer { other.remove() }
+            try other.ip("link", "add", "c0", "type", "veth", "peer", "name", "c1")   // ifindex 2 and 3
+            try #require(first + 1 > 3, "the pod's macvtap got ifindex \(first); the clash needs one above 3")
+            // A few in a row: the kernel may skip an index or two between the attaches.
+            let clashing = (first + 1)...(first + 4)
+            for i in clashing { try other.ip("link", "add", "link", "c0", "name", "clash\(i)", "index", "\(i)", "type", "macvtap") }
+            let a = try SandnetBinary.run(attach)
+            try #require(a.status == 0, "\(a.stderr)")
+            let second = try #require(try macvtapIndex())
+            try #require(clashing.contains(second), "the kernel gave the pod's macvtap ifindex \(second), not one of \(clashing): no clash to test")
+            // /dev/tapN is clash<N>'s, made first: the queues must have come through a private node.
+            #expect(FileManager.default.fileExists(atPath: "/dev/tap\(second)"))
+            let journal = try #require(try JournalStore(directory: state.path).read(sandbox: "clash"))
+            #expect(journal.deviceNodes?.contains { $0.hasPrefix("tap\(second)-") } == true, "\(String(describing: journal.deviceNodes))")
+            #expect(StateFiles.files(under: state.path + "/dev") == [], "the node outlives the opening of the queues")
+            let d = try SandnetBinary.run(detach)
+            #expect(d.status == 0, "\(d.stderr)")
+            let gc = try SandnetBinary.run(["gc", "--state-dir", state.path])
+            #expect(gc.status == 0, "\(gc.stderr)")
+            #expect(StateFiles.files(under: state.path) == [])
+        }
+    }
 }
 }
