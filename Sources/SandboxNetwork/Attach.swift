@@ -126,6 +126,7 @@ public enum SandboxAttach {
                     var undone: [String] = []
                     let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, logger: rollbackLog, undone: &undone)
                     if failures.isEmpty {
+                        try? store.removeDeviceNodes(tx.journal.deviceNodes ?? [])
                         try? store.remove(sandbox: settings.sandbox)
                         log.notice("rolled back", metadata: ["stepsUndone": "\(undone.count)"])
                     } else {
@@ -142,7 +143,7 @@ public enum SandboxAttach {
     /// The lowest sandnet link group no link in the namespace and no journal for it uses.
     static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity, cookie: UInt64?) throws -> UInt32 {
         var used = Set(try rt.links().compactMap(\.group))
-        for id in store.sandboxes() {
+        for id in try store.listSandboxes() {
             if let j = try? store.read(sandbox: id), j.isNamespace(identity, cookie: cookie) { used.insert(j.linkGroup) }
         }
         guard let g = SandboxLinkGroup.range.first(where: { !used.contains($0) }) else {

@@ -26,12 +26,6 @@ public struct JournalStore: Sendable {
         }
     }
 
-    func prepare() throws {
-        for d in [directory, sandboxDirectory] where mkdir(d, 0o700) != 0 && errno != EEXIST {
-            throw SandboxError.stateDirectory(d, errno: errno)
-        }
-    }
-
     static func makeEncoder() -> JSONEncoder {
         let e = JSONEncoder()
         // Compact and unsorted: the journal is re-encoded before every kernel change of an
@@ -71,45 +65,30 @@ public struct JournalStore: Sendable {
 
     /// Atomically replaces the sandbox's journal (`encodedSteps`: see `encode(_:encodedSteps:)`).
     public func write(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws {
-        try prepare()
+        try Self.validate(sandbox: journal.sandbox)
         let data = try Self.encode(journal, encodedSteps: encodedSteps)
-        let final = path(of: journal.sandbox)
-        let temp = "\(final).tmp.\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SandboxError.journalIO(final, "create \(temp)", errno: errno) }
-        let ok = data.withUnsafeBytes { buf -> Bool in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-        let writeErrno = errno
-        close(fd)
-        guard ok else { unlink(temp); throw SandboxError.journalIO(final, "write", errno: writeErrno) }
-        // The rename is what makes a write atomic against a killed process (SIGKILL between
-        // any two kernel changes): readers see the old or the new journal, never a torn one.
-        // The fsync of the file above keeps a disk-backed state directory from holding an
-        // empty or torn file after a power loss. The directory is not fsync'd: losing the
-        // rename to a power loss only leaves an older journal, and what any journal describes
-        // (namespaces, links, qdiscs) does not survive a reboot either; on a normal host
-        // /run is tmpfs and the journal goes with them.
-        guard rename(temp, final) == 0 else { let e = errno; unlink(temp); throw SandboxError.journalIO(final, "rename", errno: e) }
+        guard let dir = try journalDirectory(create: true) else { throw SandboxError.stateDirectory(sandboxDirectory, errno: ENOENT) }
+        try Self.replace("\(journal.sandbox).json", in: dir, with: data)
     }
 
-    /// Reads a journal. A missing one is `nil`; an unreadable, truncated or corrupted one
-    /// throws `journalCorrupted` and nothing else happens.
+    /// Reads a journal. A missing one is `nil`; one that is not the caller's regular 0600
+    /// file throws `untrustedJournal`; an unreadable, truncated or corrupted one throws
+    /// `journalCorrupted`. Nothing else happens.
     public func read(sandbox: String) throws -> SandboxJournal? {
         try Self.validate(sandbox: sandbox)
-        let p = path(of: sandbox)
-        guard FileManager.default.fileExists(atPath: p) else { return nil }
-        return try read(path: p)
+        guard let dir = try journalDirectory(create: false),
+              let data = try Self.contents(of: "\(sandbox).json", in: dir) else { return nil }
+        return try Self.decode(data, path: path(of: sandbox))
     }
 
+    /// Decodes the journal file at `p` for inspection, with none of the state directory's
+    /// checks (nothing is undone from it).
     public func read(path p: String) throws -> SandboxJournal {
         guard let data = FileManager.default.contents(atPath: p) else { throw SandboxError.journalIO(p, "read", errno: errno) }
+        return try Self.decode(data, path: p)
+    }
+
+    static func decode(_ data: Data, path p: String) throws -> SandboxJournal {
         struct Format: Decodable { var format: Int }
         let journal: SandboxJournal
         do {
@@ -128,14 +107,21 @@ public struct JournalStore: Sendable {
     }
 
     public func remove(sandbox: String) throws {
-        if unlink(path(of: sandbox)) != 0 && errno != ENOENT { throw SandboxError.journalIO(path(of: sandbox), "remove", errno: errno) }
+        try Self.validate(sandbox: sandbox)
+        guard let dir = try journalDirectory(create: false) else { return }
+        if unlinkat(dir.fd, "\(sandbox).json", 0) != 0 && errno != ENOENT {
+            throw SandboxError.journalIO(path(of: sandbox), "remove", errno: errno)
+        }
     }
 
-    /// Every sandbox with a journal.
-    public func sandboxes() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: sandboxDirectory)) ?? []
-        return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    /// Every sandbox with a journal; throws when the state cannot be read (or trusted).
+    public func listSandboxes() throws -> [String] {
+        guard let dir = try journalDirectory(create: false) else { return [] }
+        return try Self.names(in: dir).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
+
+    /// Every sandbox with a journal; none when the state cannot be read (`listSandboxes` says why).
+    public func sandboxes() -> [String] { (try? listSandboxes()) ?? [] }
 
     static func describe(decoding error: Error, size: Int) -> String {
         switch error {
@@ -147,16 +133,18 @@ public struct JournalStore: Sendable {
         }
     }
 
-    /// Holds an exclusive flock on `name` in the state directory while `body` runs.
-    func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
-        try prepare()
-        let p = "\(directory)/\(name).lock"
-        let fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SandboxError.journalIO(p, "open lock", errno: errno) }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw SandboxError.journalIO(p, "lock", errno: errno) }
+    /// Holds an exclusive flock on `name` in the state directory while `body` runs,
+    /// waiting at most `limit` for it (forever when nil); `sandbox` names who is waited
+    /// for in the `busy` error.
+    func withLock<T>(_ name: String, waiting limit: Duration? = nil, sandbox: String? = nil, _ body: () throws -> T) throws -> T {
+        guard let dir = try stateDirectory(create: true) else { throw SandboxError.stateDirectory(directory, errno: ENOENT) }
+        switch try LockFile.acquire("\(name).lock", in: dir, waiting: limit) {
+        case let .busy(holder):
+            throw SandboxError.busy(sandbox: sandbox ?? name, lock: "\(directory)/\(name).lock", holder: holder, waited: limit ?? .zero)
+        case let .locked(lock):
+            let result = Result { try body() }
+            lock.release()
+            return try result.get()
         }
-        return try body()
     }
 }

@@ -1,4 +1,7 @@
 import NetlinkSocket
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Failures of the sandbox layer. Each prints as one sentence with a fix where known.
 public enum SandboxError: Error, CustomStringConvertible, Sendable {
@@ -17,6 +20,16 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case rolledBack(step: String, cause: Error, rollbackFailures: [String])
     case undoFailed(sandbox: String, failures: [String])
     case invalidArgument(String)
+    /// The state directory (or one of its ancestors) could be changed by someone else.
+    case untrustedState(String, String, fix: String)
+    /// A journal that is not the caller's regular 0600 file.
+    case untrustedJournal(String, String)
+    /// A lock file that is a symlink or not the caller's regular 0600 file.
+    case untrustedLock(String, String)
+    /// The state directory exists but cannot be listed.
+    case stateUnreadable(String, errno: Int32)
+    /// Another process held the sandbox's lock for longer than the caller would wait.
+    case busy(sandbox: String, lock: String, holder: Int32?, waited: Duration)
 
     public var description: String {
         switch self {
@@ -41,6 +54,18 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
         case let .undoFailed(id, failures):
             return "could not fully undo sandbox \(id): \(failures.joined(separator: "; ")); the journal was kept, retry with sandnet detach or gc"
         case let .invalidArgument(s): return s
+        case let .untrustedState(p, why, fix):
+            return "state directory \(p) \(why), so another user could plant or redirect journals in it; nothing was read or changed. Fix: \(fix)"
+        case let .untrustedJournal(p, why):
+            return "journal \(p) \(why): sandnet only trusts a regular file owned by uid \(geteuid()) with mode 0600, so it was neither read nor undone. "
+                + "Fix: inspect it; if it is sandnet's, chown \(geteuid()) and chmod 0600 it, else remove it"
+        case let .untrustedLock(p, why):
+            return "lock file \(p) \(why): sandnet only uses a regular file owned by uid \(geteuid()) with mode 0600 and never follows a symlink; nothing was done. Fix: remove it"
+        case let .stateUnreadable(p, e): return "cannot list state directory \(p): \(errnoText(e)); nothing was done. Fix: make \(p) a directory only root can write"
+        case let .busy(id, lock, holder, waited):
+            let who = holder.map { "process \($0)" } ?? "another process"
+            return "sandbox \(id) is busy: \(who) holds its lock \(lock) and did not let go within \(waited.components.seconds) s; nothing was done for it. "
+                + "Fix: wait for \(who) to finish, or if it is stuck, kill it and run sandnet gc"
         }
     }
 }

@@ -43,6 +43,9 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     public var steps: [JournalStep]
     /// What attach produced, for `detach` reports and for re-reading the plan.
     public var summary: AttachSummary?
+    /// Device nodes this attach may make in the state directory's `dev/` for a `/dev/tapN`
+    /// clash, journaled before they are made: undo and gc remove these, and only these.
+    public var deviceNodes: [String]?
 
     public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, cookie: UInt64? = nil, linkGroup: UInt32) {
         format = Self.formatVersion; self.sandbox = sandbox; self.namespacePath = namespacePath

@@ -8,14 +8,19 @@ struct UndoAttempts {
     /// Carries the sandbox, namespace and phase.
     let logger: Logger
     private(set) var failures: [String] = []
+    /// Fault injection only (see `SandboxDetach.detach`); told after each change made.
+    private let afterKernelChange: KernelChangeHook?
+    private var changes = 0
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, afterKernelChange: KernelChangeHook? = nil) { self.logger = logger; self.afterKernelChange = afterKernelChange }
 
     mutating func attempt(_ operation: String, _ object: KernelObject, step: JournalStep, number: Int,
                           ignoring benign: Set<Int32>, _ body: () throws -> Void) {
         do {
             try body()
-            logger.kernelChange(operation, object, step: step, number: number, ["result": "done"])
+            changes += 1
+            logger.kernelChange(operation, object, step: step, number: number, ["result": "done", "change": "\(changes)"])
+            afterKernelChange?(changes)   // after the log record: the hook may kill the process
         } catch let e as NetlinkError where e.errno.map(benign.contains) ?? false {
             logger.kernelChange(operation, object, step: step, number: number,
                                 ["result": "nothing to undo", "errno": "\(errnoText(e.errno!))"])

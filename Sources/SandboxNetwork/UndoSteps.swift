@@ -10,9 +10,10 @@ import Glibc
 
 extension SandboxDetach {
     /// Undoes `steps` newest first. Each undo accepts that its change may never have been
-    /// made. Returns what could not be undone.
-    static func undoSteps(_ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, undone: inout [String]) -> [String] {
-        var undo = UndoAttempts(logger: logger)
+    /// made. Returns what could not be undone. `afterKernelChange`: fault injection only.
+    static func undoSteps(_ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, undone: inout [String],
+                          afterKernelChange: KernelChangeHook? = nil) -> [String] {
+        var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = false
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1

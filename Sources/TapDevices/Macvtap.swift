@@ -180,7 +180,7 @@ public enum Macvtap {
         default:
             let dir = nodeDirectory ?? defaultNodeDirectory
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let path = "\(dir)/tap\(index)-\(number.major)-\(number.minor)"
+            let path = "\(dir)/\(nodeName(index: index, number: number))"
             if nodeNumber(path) == number { return path }
             unlink(path)
             if sandnet_mknod_char(path, 0o600, number.major, number.minor) != 0 {
@@ -189,6 +189,9 @@ public enum Macvtap {
             return path
         }
     }
+
+    /// The name of the private node made for the macvtap at `index` with `number`.
+    public static func nodeName(index: Int32, number: DeviceNumber) -> String { "tap\(index)-\(number.major)-\(number.minor)" }
 
     /// The device number of a character device node, nil if missing or not a char device.
     static func nodeNumber(_ path: String) -> DeviceNumber? {

@@ -46,13 +46,23 @@ enum MacvtapModel {
     /// their device numbers in one visit to a private sysfs of the namespace.
     static func openQueues(_ outputs: inout [ModelOutput], _ ctx: ModelContext) throws {
         let pending = outputs.indices.filter { outputs[$0].macvtapIndex != nil }
+        if pending.isEmpty { return }
         let numbers = try Macvtap.deviceNumbers(indexes: pending.compactMap { outputs[$0].macvtapIndex }, in: ctx.namespace)
         // Recorded before any queue is open: whoever holds one keeps the sandbox alive (SandboxLiveness).
-        if !numbers.isEmpty { try ctx.tx.update { $0.queueDevices = numbers.values.sorted { ($0.major, $0.minor) < ($1.major, $1.minor) } } }
+        // A node this attach may make (for a /dev/tapN clash) is journaled before it is made,
+        // so undo and gc remove it and nothing else; it is removed as soon as the queues are
+        // open (open descriptors do not need it).
+        let nodes = pending.compactMap { i in outputs[i].macvtapIndex.flatMap { numbers[$0] }.map { Macvtap.nodeName(index: outputs[i].macvtapIndex!, number: $0) } }
+        try ctx.tx.update {
+            if !numbers.isEmpty { $0.queueDevices = numbers.values.sorted { ($0.major, $0.minor) < ($1.major, $1.minor) } }
+            $0.deviceNodes = ($0.deviceNodes ?? []) + nodes
+        }
+        let nodeDirectory = try ctx.tx.store.deviceNodeDirectory()
         for i in pending {
             guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
             let queues = try Macvtap.openQueues(name: device, index: index, number: number, count: ctx.settings.vcpus,
-                                                nodeDirectory: "\(ctx.tx.store.directory)/dev")
+                                                nodeDirectory: nodeDirectory)
+            if let path = queues.devicePath, path.hasPrefix(nodeDirectory + "/") { unlink(path) }
             outputs[i].queueFDs = queues.takeDescriptors()
             outputs[i].macvtapIndex = nil
             outputs[i].vhostFDs = try VhostDescriptors.open(count: outputs[i].queueFDs.count)
