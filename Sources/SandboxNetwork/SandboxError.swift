@@ -15,6 +15,10 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case rolledBack(step: String, cause: Error, rollbackFailures: [String])
     case undoFailed(sandbox: String, failures: [String])
     case invalidArgument(String)
+    /// Another sandbox's journal claims the endpoint.
+    case endpointHeld(endpoint: String, sandbox: String, state: String)
+    /// An undo found its object no longer what sandnet made, and did not touch it.
+    case leftInPlace(object: String, reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +41,10 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
         case let .undoFailed(id, failures):
             return "could not fully undo sandbox \(id): \(failures.joined(separator: "; ")); the journal was kept, retry with sandnet detach or gc"
         case let .invalidArgument(s): return s
+        case let .endpointHeld(endpoint, sandbox, state):
+            return "endpoint \(endpoint) is held by sandbox \(sandbox) (\(state)); nothing was changed. "
+                + "Fix: detach that sandbox first (sandnet detach --sandbox \(sandbox))"
+        case let .leftInPlace(object, reason): return "left \(object) in place: \(reason)"
         }
     }
 }
