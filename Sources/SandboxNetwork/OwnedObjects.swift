@@ -73,7 +73,7 @@ enum OwnedObjects {
         guard let ours = atPriority.first(where: { RedirectFilter.redirects($0, to: toIndex) && (handle == nil || $0.handle == handle) }) else {
             return .nothingToUndo("no u32 filter at pref \(prio) redirects to \(target) (ifindex \(toIndex))")
         }
-        let others = atPriority.filter { $0.handle != ours.handle && $0.u32?.divisor == nil }
+        let others = atPriority.filter { $0.handle != ours.handle && !RedirectFilter.isStructural($0) }
         try rt.filterDelete(device: .index(link.index), parent: .ingressQdisc, priority: prio,
                             handle: others.isEmpty ? 0 : ours.handle, kind: "u32")
         return .done
@@ -106,10 +106,10 @@ enum OwnedObjects {
     }
 
     /// What sandnet's own redirects look like on a qdisc it made: u32 at its priority,
-    /// the hash table the kernel makes for it, and nodes whose only actions are redirects.
+    /// the entries the kernel makes for it, and nodes whose only actions are redirects.
     static func isSandnetShaped(_ f: Filter) -> Bool {
         guard f.kind == "u32", f.priority == RedirectFilter.priority else { return false }
-        if f.u32?.divisor != nil { return true }
+        if RedirectFilter.isStructural(f) { return true }
         return !f.actions.isEmpty && f.actions.allSatisfy {
             if case let .mirred(m) = $0.action { return m.mode == .redirect } else { return false }
         }

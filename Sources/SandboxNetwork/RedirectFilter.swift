@@ -7,6 +7,10 @@ import TrafficControl
 enum RedirectFilter {
     static let priority: UInt16 = 1
 
+    /// The entries u32 lists besides its nodes: the priority itself (handle 0) and the hash
+    /// table it made (`fh 800: ht divisor 1`). They carry no match and no action.
+    static func isStructural(_ f: Filter) -> Bool { f.handle == 0 || f.u32?.divisor != nil }
+
     static func redirects(_ f: Filter, to index: Int32) -> Bool {
         f.actions.contains { if case let .mirred(m) = $0.action { return m.mode == .redirect && m.targetIndex == index } else { return false } }
     }
@@ -15,6 +19,6 @@ enum RedirectFilter {
     /// of that priority, so the undo can name exactly this filter.
     static func handle(on from: Int32, to target: Int32, rt: Rtnetlink) throws -> UInt32? {
         try rt.filters(device: .index(from), parent: .ingressQdisc)
-            .first { $0.priority == priority && $0.kind == "u32" && $0.u32?.divisor == nil && redirects($0, to: target) }?.handle
+            .first { $0.priority == priority && $0.kind == "u32" && !isStructural($0) && redirects($0, to: target) }?.handle
     }
 }

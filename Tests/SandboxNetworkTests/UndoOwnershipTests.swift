@@ -105,5 +105,37 @@ extension SandboxIntegration {
             #expect(try f.pod.ipJSON("link", "show", "eth0").first?["address"] as? String == "02:00:00:00:5e:01")
         }
     }
+    /// A journal whose qdisc add was never confirmed (sandnet killed between the add and
+    /// the record of it), or whose confirmed qdisc now carries another tool's filter: the
+    /// qdisc may be another tool's, or deleting it would take that filter along. Detach
+    /// leaves it, names it and fails, keeping the journal.
+    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+    func aQdiscSandnetCannotProveItsOwnIsLeftAndReported() throws {
+        try PodFixture.with { f in
+            try f.addEndpoint("eth0", .veth, number: 0)
+            try f.pod.tc("qdisc", "add", "dev", "eth0", "ingress")
+            try f.pod.tc("filter", "add", "dev", "eth0", "parent", "ffff:", "protocol", "ip", "pref", "7", "u32",
+                         "match", "ip", "dst", "203.0.113.7/32", "flowid", "1:7")
+            let index = try #require(try f.pod.ipJSON("link", "show", "eth0").first?["ifindex"] as? Int)
+            let identity = try f.pod.namespace.identity()
+            let state = StateDirectory()
+            let store = JournalStore(directory: state.path)
+            let steps: [(String, JournalStep)] = [("unconfirmed", .addIngressQdisc(link: "eth0", ifindex: Int32(index))),
+                                                  ("foreign", .addIngressQdisc(link: "eth0", ifindex: Int32(index), added: true))]
+            for (id, step) in steps {
+                var j = SandboxJournal(sandbox: id, namespacePath: f.pod.namespace.path, identity: identity, linkGroup: SandboxLinkGroup.base + 1)
+                j.steps = [step]
+                try store.write(j)
+                #expect {
+                    _ = try SandboxDetach.detach(sandbox: id, store: store)
+                } throws: { e in
+                    "\(e)".contains("left qdisc ingress dev eth0") && "\(e)".contains(id == "foreign" ? "u32 pref 7" : "recording")
+                }
+                #expect(try f.pod.tcJSON("qdisc", "show", "dev", "eth0").contains { $0["kind"] as? String == "ingress" })
+                #expect(try f.pod.tcJSON("filter", "show", "dev", "eth0", "ingress").contains { $0["pref"] as? Int == 7 })
+                #expect(try store.read(sandbox: id) != nil, "a detach that left something must keep the journal")
+            }
+        }
+    }
 }
 }
