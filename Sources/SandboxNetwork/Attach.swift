@@ -82,10 +82,13 @@ public enum SandboxAttach {
                             reason: "an ipvlan shares its parent's MAC, so a macvtap on it cannot take over the MAC; use tcfilter")
                     }
                 }
+                // One owner per endpoint, decided before the first change (see EndpointOwnership).
+                try EndpointOwnership.check(endpoints, sandbox: settings.sandbox, identity: identity, store: store)
                 let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
                 let ingress = try ModelContext.linksWithIngress(rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
                 var journal = SandboxJournal(sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, cookie: cookie, linkGroup: group)
                 if cookie == nil { journal.namespaceIdentityNote = NamespaceCookie.unavailableNote }
+                journal.endpoints = endpoints.map { EndpointClaim(name: $0.name, ifindex: $0.index) }
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
                 try store.write(journal)
@@ -124,7 +127,8 @@ public enum SandboxAttach {
                     var rollbackLog = log
                     rollbackLog[metadataKey: "phase"] = "rollback"
                     var undone: [String] = []
-                    let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, logger: rollbackLog, undone: &undone)
+                    let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, logger: rollbackLog, rollback: true,
+                                                                undone: &undone)
                     if failures.isEmpty {
                         try? store.removeDeviceNodes(tx.journal.deviceNodes ?? [])
                         try? store.remove(sandbox: settings.sandbox)

@@ -11,14 +11,21 @@ import Glibc
 /// it takes to undo it. Every undo tolerates the change never having happened: the
 /// process may die between writing the intent and making the change.
 public enum JournalStep: Codable, Equatable, Sendable {
+    // The fields after the first ones say which object sandnet made, so its undo can tell
+    // it from another tool's (see `OwnedObjects`). They are optional: journals written
+    // before them still decode, and are undone the way they were then.
+
     /// A link created in the sandbox's link group. All of them go with one group delete.
-    case createLink(name: String)
-    /// An ingress qdisc added to an endpoint that outlives the sandbox.
-    case addIngressQdisc(link: String)
-    /// A redirect filter; it goes away with the qdisc it hangs off.
-    case addRedirect(from: String, to: String)
-    /// The endpoint's MAC replaced (macvtap model).
-    case setMAC(link: String, original: MACAddress, replacement: MACAddress)
+    /// `kind` (`tun`, `macvtap`) is recorded with the intent; `ifindex` once it exists.
+    case createLink(name: String, kind: String? = nil, ifindex: Int32? = nil)
+    /// An ingress qdisc added to an endpoint that outlives the sandbox. `added` is recorded
+    /// once the kernel accepted the add: without it the qdisc there may be another tool's.
+    case addIngressQdisc(link: String, ifindex: Int32? = nil, added: Bool? = nil)
+    /// A redirect filter (u32 at `priority`, `handle` learnt after the add) from one link to the other.
+    case addRedirect(from: String, to: String, fromIndex: Int32? = nil, toIndex: Int32? = nil, priority: UInt16? = nil,
+                     handle: UInt32? = nil)
+    /// The endpoint's MAC replaced (macvtap model); put back only while it is `replacement`.
+    case setMAC(link: String, original: MACAddress, replacement: MACAddress, ifindex: Int32? = nil)
     /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
     case removeAddresses(link: String, saved: SavedEndpointState)
 
@@ -35,10 +42,10 @@ public enum JournalStep: Codable, Equatable, Sendable {
 
     var summary: String {
         switch self {
-        case let .createLink(n): return "create link \(n)"
-        case let .addIngressQdisc(l): return "add ingress qdisc on \(l)"
-        case let .addRedirect(f, t): return "redirect \(f) -> \(t)"
-        case let .setMAC(l, o, r): return "set MAC of \(l) \(o) -> \(r)"
+        case let .createLink(n, _, _): return "create link \(n)"
+        case let .addIngressQdisc(l, _, _): return "add ingress qdisc on \(l)"
+        case let .addRedirect(f, t, _, _, _, _): return "redirect \(f) -> \(t)"
+        case let .setMAC(l, o, r, _): return "set MAC of \(l) \(o) -> \(r)"
         case let .removeAddresses(l, s): return "remove \(s.addresses.count) addresses of \(l)"
         }
     }

@@ -30,6 +30,10 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case stateUnreadable(String, errno: Int32)
     /// Another process held the sandbox's lock for longer than the caller would wait.
     case busy(sandbox: String, lock: String, holder: Int32?, waited: Duration)
+    /// Another sandbox's journal claims the endpoint.
+    case endpointHeld(endpoint: String, sandbox: String, state: String)
+    /// An undo found its object no longer what sandnet made, and did not touch it.
+    case leftInPlace(object: String, reason: String)
 
     public var description: String {
         switch self {
@@ -66,6 +70,10 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
             let who = holder.map { "process \($0)" } ?? "another process"
             return "sandbox \(id) is busy: \(who) holds its lock \(lock) and did not let go within \(waited.components.seconds) s; nothing was done for it. "
                 + "Fix: wait for \(who) to finish, or if it is stuck, kill it and run sandnet gc"
+        case let .endpointHeld(endpoint, sandbox, state):
+            return "endpoint \(endpoint) is held by sandbox \(sandbox) (\(state)); nothing was changed. "
+                + "Fix: detach that sandbox first (sandnet detach --sandbox \(sandbox))"
+        case let .leftInPlace(object, reason): return "left \(object) in place: \(reason)"
         }
     }
 }

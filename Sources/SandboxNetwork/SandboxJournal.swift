@@ -41,6 +41,9 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     /// The owner's start time (/proc/PID/stat field 22), so a reused pid is not mistaken for it.
     public var ownerStartTime: UInt64?
     public var steps: [JournalStep]
+    /// The endpoints this sandbox holds, recorded before the first change (nil in journals
+    /// written before claims were): no other sandbox may attach them (EndpointOwnership).
+    public var endpoints: [EndpointClaim]?
     /// What attach produced, for `detach` reports and for re-reading the plan.
     public var summary: AttachSummary?
     /// Device nodes this attach may make in the state directory's `dev/` for a `/dev/tapN`

@@ -39,6 +39,6 @@ enum SandboxLiveness {
 extension SandboxJournal {
     /// Links the sandbox made (its taps and macvtaps among them).
     var createdLinkNames: [String] {
-        steps.compactMap { if case let .createLink(name) = $0 { return name } else { return nil } }
+        steps.compactMap { if case let .createLink(name, _, _) = $0 { return name } else { return nil } }
     }
 }

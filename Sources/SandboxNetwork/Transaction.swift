@@ -30,6 +30,16 @@ final class Transaction {
         return try body(self)
     }
 
+    /// Rewrites the newest step with what is known once its change is made (an ifindex, a
+    /// handle, that an add succeeded), in memory first, so a rollback sees it even when the
+    /// write fails. Call it before `changed(_:_:)`: a kill at that change finds it on disk.
+    func amendLast(_ step: JournalStep) throws {
+        guard !journal.steps.isEmpty else { return }
+        journal.steps[journal.steps.count - 1] = step
+        encodedSteps[encodedSteps.count - 1] = try JournalStore.encode(step: step)
+        try store.write(journal, encodedSteps: encodedSteps)
+    }
+
     /// Counts one kernel change just made for the newest step, logs it, and tells the hook
     /// (after the log record is written: the hook may kill the process).
     func changed(_ operation: String, _ object: KernelObject) {

@@ -16,11 +16,29 @@ struct UndoAttempts {
 
     mutating func attempt(_ operation: String, _ object: KernelObject, step: JournalStep, number: Int,
                           ignoring benign: Set<Int32>, _ body: () throws -> Void) {
-        do {
+        attemptChecked(operation, object, step: step, number: number, ignoring: benign) {
             try body()
-            changes += 1
-            logger.kernelChange(operation, object, step: step, number: number, ["result": "done", "change": "\(changes)"])
-            afterKernelChange?(changes)   // after the log record: the hook may kill the process
+            return .done
+        }
+    }
+
+    /// The same for an undo that first checks its object (`OwnedObjects`) and may find nothing of sandnet's to undo.
+    mutating func attemptChecked(_ operation: String, _ object: KernelObject, step: JournalStep, number: Int,
+                                 ignoring benign: Set<Int32>, _ body: () throws -> UndoOutcome) {
+        do {
+            switch try body() {
+            case .done:
+                changes += 1
+                logger.kernelChange(operation, object, step: step, number: number, ["result": "done", "change": "\(changes)"])
+                afterKernelChange?(changes)   // after the log record: the hook may kill the process
+            case let .nothingToUndo(why): logger.kernelChange(operation, object, step: step, number: number,
+                                                              ["result": "nothing to undo", "reason": "\(why)"])
+            }
+        } catch let e as SandboxError {
+            // A decision, not a kernel failure: logged as one.
+            failures.append("\(operation) \(object): \(e)")
+            logger.notice("left in place", metadata: object.metadata.merging(["step": "\(step.kind)", "stepNumber": "\(number)",
+                                                                               "reason": "\(e)"]) { $1 })
         } catch let e as NetlinkError where e.errno.map(benign.contains) ?? false {
             logger.kernelChange(operation, object, step: step, number: number,
                                 ["result": "nothing to undo", "errno": "\(errnoText(e.errno!))"])

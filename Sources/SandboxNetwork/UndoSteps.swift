@@ -10,35 +10,43 @@ import Glibc
 
 extension SandboxDetach {
     /// Undoes `steps` newest first. Each undo accepts that its change may never have been
-    /// made. Returns what could not be undone. `afterKernelChange`: fault injection only.
-    static func undoSteps(_ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, undone: inout [String],
-                          afterKernelChange: KernelChangeHook? = nil) -> [String] {
+    /// made, and checks what it finds is still what sandnet made (see `OwnedObjects`).
+    /// `rollback`: the steps are the failing attach's own, in memory, so an intent without
+    /// its confirmation is a change that failed. Returns what could not be undone.
+    /// `afterKernelChange`: fault injection only.
+    static func undoSteps(_ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, rollback: Bool = false,
+                          undone: inout [String], afterKernelChange: KernelChangeHook? = nil) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = false
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1
             switch step {
-            case let .createLink(name):
+            case let .createLink(name, kind, ifindex):
                 if !linksDeleted {
-                    // One request removes every link of the sandbox.
+                    // One request removes every link of the sandbox: the group is sandnet's, chosen free in this namespace.
                     undo.attempt("delete", .linkGroup(group), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
                         try rt.linkDeleteGroup(group)
                     }
                     linksDeleted = true
                 }
-                // A link made but killed before it joined the group goes by name.
-                undo.attempt("delete", .link(name), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
-                    try rt.linkDelete(.name(name))
+                // A link made but killed before it joined the group.
+                undo.attemptChecked("delete", .link(name, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
+                    try OwnedObjects.deleteLink(name: name, kind: kind, ifindex: ifindex, group: group, rollback: rollback, rt: rt)
                 }
-            case let .addIngressQdisc(link):
-                undo.attempt("delete", .qdisc("ingress", on: link), step: step, number: number, ignoring: [ENODEV, ENOENT, EINVAL]) {
-                    try TcFilterModel.removeIngress(link, rt: rt)
+            case let .addIngressQdisc(link, ifindex, added):
+                undo.attemptChecked("delete", .qdisc("ingress", on: link, ifindex: ifindex), step: step, number: number,
+                             ignoring: [ENODEV, ENOENT, EINVAL]) {
+                    try OwnedObjects.deleteIngress(link: link, ifindex: ifindex, added: added, rollback: rollback, rt: rt)
                 }
-            case .addRedirect:
-                break   // removed with the ingress qdisc it hangs off
-            case let .setMAC(link, original, _):
-                undo.attempt("set MAC \(original)", .link(link), step: step, number: number, ignoring: [ENODEV]) {
-                    try rt.linkSet(.name(link), LinkChange(address: original))
+            case let .addRedirect(from, to, fromIndex, toIndex, priority, handle):
+                undo.attemptChecked("delete", .filter("u32 redirect to \(to)", on: from, ifindex: fromIndex), step: step, number: number,
+                             ignoring: [ENODEV, ENOENT, EINVAL]) {
+                    try OwnedObjects.deleteRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: priority,
+                                                    handle: handle, rt: rt)
+                }
+            case let .setMAC(link, original, replacement, ifindex):
+                undo.attemptChecked("set MAC \(original)", .link(link, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV]) {
+                    try OwnedObjects.restoreMAC(link: link, original: original, replacement: replacement, ifindex: ifindex, rt: rt)
                 }
             case .removeAddresses:
                 continue   // given back last, below
@@ -47,9 +55,13 @@ extension SandboxDetach {
         }
         // Addresses come back once every device is gone and every MAC is back, in the
         // endpoints' own order: routes sharing a prefix (fe80::/64) list in insertion order.
+        // By the endpoint's name now: its setMAC step recorded its ifindex (it may have been renamed).
+        var ifindexes: [String: Int32] = [:]
+        for case let .setMAC(link, _, _, ifindex?) in steps { ifindexes[link] = ifindex }
         for (i, step) in steps.enumerated() {
             guard case let .removeAddresses(link, saved) = step else { continue }
-            EndpointState.restore(saved, on: link, rt: rt, step: step, number: i + 1, &undo)
+            let name = (try? OwnedObjects.currentName(link, ifindex: ifindexes[link], rt: rt)) ?? link
+            EndpointState.restore(saved, on: name, rt: rt, step: step, number: i + 1, &undo)
             undone.append(step.summary)
         }
         return undo.failures

@@ -115,7 +115,11 @@ extension SandboxIntegration {
             #expect(killed.killedBySignal)
             // The record of the change the process was killed after is out: the log is written before the hook.
             #expect(try jsonLogRecords(killed.stderr).filter { $0["message"] == "kernel change" }.count == 3, "\(killed.stderr)")
-            let kept = try SandnetBinary.run(["attach", "--netns", f.pod.namespace.path, "--sandbox", "kept", "--state-dir", state.path,
+            // In a pod of its own: until gc undoes "dead", its journal still holds eth0 and eth1 (one owner per endpoint).
+            let other = try PodFixture()
+            defer { other.remove() }
+            try other.addEndpoint("eth0", .veth, number: 0)
+            let kept = try SandnetBinary.run(["attach", "--netns", other.pod.namespace.path, "--sandbox", "kept", "--state-dir", state.path,
                                               "--model", "none"])
             #expect(kept.status == 0, "\(kept.stderr)")
             let gc = try SandnetBinary.run(["gc", "--state-dir", state.path, "--log-level", "notice", "--log-format", "json"])

@@ -25,14 +25,15 @@ enum MacvtapModel {
         }
         // macvlan refuses a MAC equal to its lower device's, so the endpoint moves first.
         let replacement = MACAddress.randomLocal()
-        try ctx.tx.step(.setMAC(link: e.name, original: original, replacement: replacement)) { tx in
+        try ctx.tx.step(.setMAC(link: e.name, original: original, replacement: replacement, ifindex: e.index)) { tx in
             try rt.linkSet(.index(e.index), LinkChange(address: replacement))
             tx.changed("set MAC \(original) -> \(replacement)", .link(e.name, ifindex: e.index))
         }
         let name = "sn\(ctx.tag)m\(number)"
-        let index = try ctx.tx.step(.createLink(name: name)) { tx -> Int32 in
+        let index = try ctx.tx.step(.createLink(name: name, kind: "macvtap")) { tx -> Int32 in
             let link = try Macvtap.create(MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),
                                           in: rt, allowClash: true)
+            try tx.amendLast(.createLink(name: name, kind: "macvtap", ifindex: link.index))
             tx.changed("create macvtap on \(e.name)", .link(name, ifindex: link.index))
             try rt.linkSet(.index(link.index), LinkChange(group: ctx.group))
             tx.changed("set link group \(ctx.group)", .link(name, ifindex: link.index))

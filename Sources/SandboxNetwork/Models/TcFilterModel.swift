@@ -25,9 +25,10 @@ enum TcFilterModel {
         let tapName = "sn\(ctx.tag)t\(number)"
         // TapQueues is non-copyable, so the step hands back the tap's index and its queues
         // taken out of it; on a throw inside, `q` closes its queues as it goes.
-        let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName)) { tx -> (Int32, [Int32]) in
+        let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName, kind: "tun")) { tx -> (Int32, [Int32]) in
             let q = try TunTap.create(TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
                                       in: ctx.namespace)
+            try tx.amendLast(.createLink(name: tapName, kind: "tun", ifindex: q.index))
             tx.changed("create tap", .link(tapName, ifindex: q.index))
             // Group first: from here one group delete removes it.
             try rt.linkSet(.index(q.index), LinkChange(up: true, mtu: e.mtu, group: ctx.group))
@@ -40,13 +41,18 @@ enum TcFilterModel {
             vhost = try VhostDescriptors.open(count: fds.count)
             // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
             for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
-                try ctx.tx.step(.addIngressQdisc(link: from)) { tx in
+                try ctx.tx.step(.addIngressQdisc(link: from, ifindex: fromIndex)) { tx in
                     try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress))
+                    try tx.amendLast(.addIngressQdisc(link: from, ifindex: fromIndex, added: true))
                     tx.changed("add qdisc", .qdisc("ingress", on: from, ifindex: fromIndex))
                 }
-                try ctx.tx.step(.addRedirect(from: from, to: to)) { tx in
-                    try rt.filterAdd(FilterSpec(device: .index(fromIndex), parent: .ingressQdisc, priority: 1,
+                let prio = RedirectFilter.priority
+                try ctx.tx.step(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio)) { tx in
+                    try rt.filterAdd(FilterSpec(device: .index(fromIndex), parent: .ingressQdisc, priority: prio,
                                                 kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
+                    // u32 picks the handle: learnt so the undo deletes exactly this filter.
+                    let handle = try RedirectFilter.handle(on: fromIndex, to: toIndex, rt: rt)
+                    try tx.amendLast(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio, handle: handle))
                     tx.changed("add filter", .filter("u32 pref 1 ingress redirect to \(to)", on: from, ifindex: fromIndex))
                 }
             }
@@ -56,11 +62,6 @@ enum TcFilterModel {
             throw error
         }
         return ModelOutput(device: tapName, guestMAC: mac, queueFDs: fds, vhostFDs: vhost)
-    }
-
-    /// Undo of `addIngressQdisc`: `tc qdisc del dev LINK ingress` (its filters go with it).
-    static func removeIngress(_ link: String, rt: Rtnetlink) throws {
-        try rt.qdiscDelete(QdiscSpec(device: .name(link), kind: .ingress))
     }
 }
 
