@@ -104,12 +104,16 @@ public struct JournalStore: Sendable {
     public func read(sandbox: String) throws -> SandboxJournal? {
         try Self.validate(sandbox: sandbox)
         let p = path(of: sandbox)
-        guard FileManager.default.fileExists(atPath: p) else { return nil }
-        return try read(path: p)
+        guard let data = try JournalFile.contents(p) else { return nil }
+        return try decode(data, path: p)
     }
 
     public func read(path p: String) throws -> SandboxJournal {
-        guard let data = FileManager.default.contents(atPath: p) else { throw SandboxError.journalIO(p, "read", errno: errno) }
+        guard let data = try JournalFile.contents(p) else { throw SandboxError.journalIO(p, "read", errno: ENOENT) }
+        return try decode(data, path: p)
+    }
+
+    func decode(_ data: Data, path p: String) throws -> SandboxJournal {
         struct Format: Decodable { var format: Int }
         let journal: SandboxJournal
         do {

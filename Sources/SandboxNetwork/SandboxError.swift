@@ -15,6 +15,14 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case rolledBack(step: String, cause: Error, rollbackFailures: [String])
     case undoFailed(sandbox: String, failures: [String])
     case invalidArgument(String)
+    /// The path where a journal should be is something else.
+    case journalNotAFile(String, kind: String)
+    /// The operation needs CAP_NET_ADMIN, which this process lacks.
+    case needsNetAdmin(operation: String, uid: UInt32)
+    /// `--endpoint-model NAME=MODEL` names no endpoint of the namespace.
+    case overrideForNoEndpoint(override: String, why: String)
+    /// More endpoints need a NIC than a VM has PCIe root ports.
+    case tooManyNICs(namespace: String, nics: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +45,15 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
         case let .undoFailed(id, failures):
             return "could not fully undo sandbox \(id): \(failures.joined(separator: "; ")); the journal was kept, retry with sandnet detach or gc"
         case let .invalidArgument(s): return s
+        case let .journalNotAFile(p, kind):
+            return "\(p) is \(kind), not a journal file; nothing was changed. Fix: find out what made it and remove it (sandnet writes journals as regular files)"
+        case let .needsNetAdmin(op, uid):
+            return "\(op) needs CAP_NET_ADMIN, which this process (uid \(uid)) does not have; nothing was changed. Fix: run it as root"
+        case let .overrideForNoEndpoint(o, why):
+            return "--endpoint-model \(o): \(why); nothing was changed. Fix: use an endpoint name that `sandnet scan --netns` lists"
+        case let .tooManyNICs(ns, n, limit):
+            return "\(ns) has \(n) endpoints that each need a NIC, but a sandbox VM has at most \(limit) (one PCIe root port each); "
+                + "nothing was changed. Fix: give the pod at most \(limit) endpoints, or leave some out with --endpoint-model NAME=none"
         }
     }
 }
