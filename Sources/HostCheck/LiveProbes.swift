@@ -64,6 +64,7 @@ public enum LiveProbes {
             for p in rest { results[p] = .skipped(p, operation(of: p), why) }
             return results
         }
+        ProbeNamespaceSweep.sweep()
         for p in rest {
             switch p {
             case .devTun: results[p] = openDevice("/dev/net/tun", probe: p, option: "CONFIG_TUN (module tun)")
@@ -74,7 +75,7 @@ public enum LiveProbes {
             }
         }
         let inNamespace = rest.filter { results[$0] == nil }
-        let name = namespaceName ?? "sandnet-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let name = namespaceName ?? ProbeNamespaceSweep.name()
         if !inNamespace.isEmpty { namespaceProbes(inNamespace, name: name, into: &results) }
         return results
     }

@@ -37,8 +37,8 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
     case familyNotOpened(NetlinkProtocol, opened: [NetlinkProtocol])
     /// Bad input caught before anything was sent.
     case invalidArgument(operation: String, reason: String)
-    /// The request did not get a reply in time.
-    case timedOut(operation: String)
+    /// No reply to a request came within the socket's `replyTimeout`.
+    case timedOut(operation: String, after: Duration)
 
     public var errno: Int32? {
         switch self {
@@ -72,8 +72,8 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
             s = "this handle opened \(opened.map(\.kernelName).joined(separator: ", ")) only, not \(p.kernelName)"
         case let .invalidArgument(op, reason):
             s = "\(op): \(reason)"
-        case let .timedOut(op):
-            s = "\(op): no reply from the kernel"
+        case let .timedOut(op, after):
+            s = "\(op): no reply from the kernel within \(secondsText(after)) s"
         }
         if let h = hint { s += ". Fix: \(h)" }
         return s
@@ -89,6 +89,8 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
                 ?? "build the kernel with \(opt)=y"
             if p == .netfilter { h += " (it has no prompt of its own: enable e.g. CONFIG_NF_TABLES or CONFIG_NETFILTER_NETLINK_QUEUE, which select it)" }
             return h
+        case .timedOut:
+            return "retry; a reply is lost when the socket's receive buffer overflows, and a kernel that stops answering shows hung tasks in dmesg"
         default:
             guard let e = errno else { return nil }
             switch e {
@@ -102,6 +104,13 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
             }
         }
     }
+}
+
+/// "30" or "0.3": a duration in seconds, as short as it can be said.
+func secondsText(_ d: Duration) -> String {
+    let (s, atto) = d.components
+    if atto == 0 { return "\(s)" }
+    return "\(Double(s) + Double(atto) / 1e18)"
 }
 
 /// "EEXIST (File exists)".

@@ -45,6 +45,10 @@ public final class NetlinkSocket {
 
     /// Dumps interrupted by concurrent changes are retried this many times.
     public var dumpRetries = 5
+    /// How long a request waits for each reply from the kernel before it fails with
+    /// `NetlinkError.timedOut`: a lost reply must not block its caller forever.
+    public var replyTimeout: Duration = NetlinkSocket.defaultReplyTimeout
+    public static let defaultReplyTimeout: Duration = .seconds(30)
     static let receiveBufferBytes: Int32 = 4 << 20
 
     /// Opens and binds a socket in the calling thread's network namespace.
@@ -116,10 +120,13 @@ public final class NetlinkSocket {
     }
 
     /// Receives one datagram, sized with MSG_PEEK|MSG_TRUNC first so nothing is cut.
-    /// Returns nil when the socket would block (only with MSG_DONTWAIT).
-    package func receiveDatagram(operation: String, dontWait: Bool = false) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
+    /// Returns nil when the socket would block (only with MSG_DONTWAIT). With `deadline`,
+    /// throws `timedOut` when nothing arrives by then.
+    package func receiveDatagram(operation: String, dontWait: Bool = false,
+                                 deadline: ContinuousClock.Instant? = nil) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
         let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
         while true {
+            if !dontWait, let deadline { try waitReadable(until: deadline, operation: operation) }
             var sender: UInt32 = 0
             let peeked = buffer.withUnsafeMutableBytes {
                 sandnet_netlink_recv(fd, $0.baseAddress, 0, Int32(MSG_PEEK | MSG_TRUNC) | extra, &sender)
@@ -215,11 +222,27 @@ public final class NetlinkSocket {
         }
     }
 
-    /// Reads datagrams until one holds messages for `sequence` from the kernel to us.
-    /// Stale replies (older sequences, other senders) are dropped.
-    private func receiveMatching(sequence seq: UInt32, operation: String) throws -> [NetlinkMessage] {
+    /// Polls until the socket is readable (data or a pending error) or `deadline` passes.
+    private func waitReadable(until deadline: ContinuousClock.Instant, operation: String) throws {
         while true {
-            guard let (bytes, sender) = try receiveDatagram(operation: operation) else { continue }
+            let (s, atto) = (deadline - ContinuousClock.now).components
+            guard s > 0 || atto > 0 else { throw NetlinkError.timedOut(operation: operation, after: replyTimeout) }
+            let ms = Int32(clamping: s * 1000 + atto / 1_000_000_000_000_000 + 1)
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&p, 1, ms)
+            if n > 0 { return }
+            if n < 0 && Glibc.errno != EINTR {
+                throw NetlinkError.system(operation: "\(operation): wait for the reply", object: nil, errno: Glibc.errno)
+            }
+        }
+    }
+
+    /// Reads datagrams until one holds messages for `sequence` from the kernel to us, for
+    /// at most `replyTimeout`. Stale replies (older sequences, other senders) are dropped.
+    private func receiveMatching(sequence seq: UInt32, operation: String) throws -> [NetlinkMessage] {
+        let deadline = ContinuousClock.now + replyTimeout
+        while true {
+            guard let (bytes, sender) = try receiveDatagram(operation: operation, deadline: deadline) else { continue }
             guard sender == 0 else { continue }   // only the kernel may answer
             let messages: [NetlinkMessage]
             do { messages = try NetlinkMessage.decodeStream(bytes) } catch let d as DecodeError {

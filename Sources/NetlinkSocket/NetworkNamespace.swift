@@ -34,6 +34,11 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
         if fd < 0 {
             throw NetlinkError.system(operation: "open network namespace", object: path, errno: Glibc.errno)
         }
+        if let why = NamespaceFileKind.notANetworkNamespace(fd) {
+            close(fd)
+            throw NetlinkError.invalidArgument(operation: "open network namespace \(path)", reason: "\(path) is not a network namespace (\(why)). "
+                + "Fix: pass a name under \(Self.runDirectory) (`ip netns list`) or a namespace file such as /proc/PID/ns/net")
+        }
         return fd
     }
 

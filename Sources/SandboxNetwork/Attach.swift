@@ -49,11 +49,14 @@ public enum SandboxAttach {
                               logger: Logger = SandboxLogging.silent,
                               afterKernelChange: KernelChangeHook? = nil) throws -> AttachResult {
         try JournalStore.validate(sandbox: settings.sandbox)
+        try Privilege.requireNetAdmin(for: "sandnet attach")
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
             throw SandboxError.invalidArgument("--vcpus must be between 1 and 256 (one queue per vCPU), not \(settings.vcpus)")
         }
         // The journal must name the namespace the same way from any directory and process.
         let ns = try NetworkNamespace.parse(settings.namespace).canonical()
+        // Refuses a file that is no network namespace before any lock or state file is made.
+        close(try ns.open())
         let identity = try ns.identity()
         return try store.withLock("sandbox-\(settings.sandbox)") {
             if try store.read(sandbox: settings.sandbox) != nil { throw SandboxError.alreadyAttached(settings.sandbox) }
@@ -76,6 +79,7 @@ public enum SandboxAttach {
                     log.log(level: level, "link not attached", metadata: ["device": "\(l.name)", "reason": "\(l.reason ?? "")"])
                 }
                 guard !endpoints.isEmpty else { throw SandboxError.noEndpoints(namespace: ns.description) }
+                try AttachPreflight.check(settings, scan: scan, namespace: ns.description)
                 for e in endpoints where settings.model(for: e.name) == .macvtap {
                     if e.linkClass == .ipvlan {
                         throw SandboxError.modelNotApplicable(model: "macvtap", endpoint: e.name,

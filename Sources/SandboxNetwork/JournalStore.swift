@@ -84,7 +84,7 @@ public struct JournalStore: Sendable {
     /// Decodes the journal file at `p` for inspection, with none of the state directory's
     /// checks (nothing is undone from it).
     public func read(path p: String) throws -> SandboxJournal {
-        guard let data = FileManager.default.contents(atPath: p) else { throw SandboxError.journalIO(p, "read", errno: errno) }
+        guard let data = try JournalFile.contents(p) else { throw SandboxError.journalIO(p, "read", errno: ENOENT) }
         return try Self.decode(data, path: p)
     }
 

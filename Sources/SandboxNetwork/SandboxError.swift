@@ -34,6 +34,14 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
     case endpointHeld(endpoint: String, sandbox: String, state: String)
     /// An undo found its object no longer what sandnet made, and did not touch it.
     case leftInPlace(object: String, reason: String)
+    /// The path where a journal should be is something else.
+    case journalNotAFile(String, kind: String)
+    /// The operation needs CAP_NET_ADMIN, which this process lacks.
+    case needsNetAdmin(operation: String, uid: UInt32)
+    /// `--endpoint-model NAME=MODEL` names no endpoint of the namespace.
+    case overrideForNoEndpoint(override: String, why: String)
+    /// More endpoints need a NIC than a VM has PCIe root ports.
+    case tooManyNICs(namespace: String, nics: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -74,6 +82,15 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
             return "endpoint \(endpoint) is held by sandbox \(sandbox) (\(state)); nothing was changed. "
                 + "Fix: detach that sandbox first (sandnet detach --sandbox \(sandbox))"
         case let .leftInPlace(object, reason): return "left \(object) in place: \(reason)"
+        case let .journalNotAFile(p, kind):
+            return "\(p) is \(kind), not a journal file; nothing was changed. Fix: find out what made it and remove it (sandnet writes journals as regular files)"
+        case let .needsNetAdmin(op, uid):
+            return "\(op) needs CAP_NET_ADMIN, which this process (uid \(uid)) does not have; nothing was changed. Fix: run it as root"
+        case let .overrideForNoEndpoint(o, why):
+            return "--endpoint-model \(o): \(why); nothing was changed. Fix: use an endpoint name that `sandnet scan --netns` lists"
+        case let .tooManyNICs(ns, n, limit):
+            return "\(ns) has \(n) endpoints that each need a NIC, but a sandbox VM has at most \(limit) (one PCIe root port each); "
+                + "nothing was changed. Fix: give the pod at most \(limit) endpoints, or leave some out with --endpoint-model NAME=none"
         }
     }
 }

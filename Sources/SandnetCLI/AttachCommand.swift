@@ -74,21 +74,40 @@ public struct AttachOptions: ParsableArguments {
             }
             resolv = text
         }
+        // What can be known of the outputs is checked before the first change.
+        if let guestDescription, let why = WritableTarget.problem(guestDescription) {
+            throw SandboxError.invalidArgument("--guest-description \(guestDescription): \(why); nothing was changed")
+        }
+        var program: String?
+        if exec {
+            switch ProgramLookup.resolve(qemu[0], searchPath: ProcessInfo.processInfo.environment["PATH"]) {
+            case .success(let p): program = p
+            case .failure(let f): throw SandboxError.invalidArgument("--exec: cannot run \(qemu[0]): \(f.reason); nothing was changed")
+            }
+        }
         let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
         let settings = AttachSettings(sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
                                       modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
                                       sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
-        let result = try SandboxAttach.attach(settings, store: JournalStore(directory: stateDir), logger: Logger(label: "sandnet.attach"),
+        let store = JournalStore(directory: stateDir)
+        let result = try SandboxAttach.attach(settings, store: store, logger: Logger(label: "sandnet.attach"),
                                               afterKernelChange: afterKernelChange)
         if let guestDescription {
             do { try result.guestDescription.encoded().write(to: URL(fileURLWithPath: guestDescription), options: .atomic) } catch {
+                // Checked writable before the attach, so this failed late (disk full, a race): undo rather than leave it.
                 result.closeDescriptors()
-                throw SandboxError.invalidArgument("cannot write the guest description to \(guestDescription): \(error.localizedDescription); the sandbox stays attached (sandnet detach --sandbox \(sandbox))")
+                let undone = (try? SandboxDetach.detach(sandbox: sandbox, store: store, force: true)) != nil
+                throw SandboxError.invalidArgument("cannot write the guest description to \(guestDescription): \(error.localizedDescription); "
+                    + (undone ? "the attach was undone" : "the sandbox stays attached (sandnet detach --sandbox \(sandbox))"))
             }
         }
-        if exec {
+        if exec, let program {
             let argv = qemu + result.summary.qemuArguments
-            try QemuExec.exec(path: argv[0], arguments: argv, keeping: result.descriptors)
+            do { try QemuExec.exec(path: program, arguments: argv, keeping: result.descriptors) } catch {
+                // exec closed every other descriptor: undoing here is not safe, the journal says what to undo.
+                throw SandboxError.invalidArgument("\(error); the sandbox stays attached and its owner (this process) is gone: "
+                    + "sandnet gc or sandnet detach --sandbox \(sandbox) undoes it")
+            }
         }
         result.closeDescriptors()
         if output.json { return try Output.printJSON(result.summary) }

@@ -15,6 +15,9 @@ struct ExplainCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Also try the operations here (as root: a throwaway namespace, device nodes such as /dev/kvm). Without it explain changes nothing and opens no device.")
+    var probe = false
+
     func run() throws {
         var text = message.joined(separator: " ")
         if text.isEmpty {
@@ -23,7 +26,8 @@ struct ExplainCommand: ParsableCommand {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ValidationError("give a message to explain, as an argument or on standard input")
         }
-        let report = HostCheck.run(CheckOptions())
+        // Read-only unless asked: the check judges from the kernel configuration and modules.
+        let report = HostCheck.run(CheckOptions(liveProbes: probe))
         let explanations = Explain.explain(text, report: report)
         if json { return try Output.printJSON(explanations) }
         if explanations.isEmpty {
@@ -37,7 +41,7 @@ struct ExplainCommand: ParsableCommand {
             switch e.appliesHere {
             case .yes: print("On this host: yes, this applies here.")
             case .no: print("On this host: no, everything it depends on works here.")
-            case .unknown: print("On this host: cannot tell.")
+            case .unknown: print(probe ? "On this host: cannot tell." : "On this host: cannot tell from the configuration (--probe tries it here).")
             }
             for ev in e.evidence { print("  \(ev)") }
             for f in e.hostFixes { print("  fix here: \(f)") }

@@ -15,7 +15,15 @@ struct NamespaceOptions: ParsableArguments {
     func namespace() throws -> NetworkNamespace? {
         guard let netns else { return nil }
         let ns = NetworkNamespace.parse(netns)
-        if !ns.exists {
+        var st = stat()
+        if stat(ns.path, &st) != 0 {
+            let e = errno
+            if e == EACCES {
+                throw NetlinkError.invalidArgument(
+                    operation: "open \(ns)",
+                    reason: "permission denied: this user may not reach \(ns.path) (\(errnoText(e))). Fix: run as root")
+            }
+            guard e == ENOENT || e == ENOTDIR else { throw NetlinkError.system(operation: "open network namespace", object: ns.path, errno: e) }
             throw NetlinkError.invalidArgument(
                 operation: "open \(ns)",
                 reason: "\(ns.path) does not exist. Fix: check the name with `ip netns list`" + (ns.name == nil ? "" : " or pass a path"))
