@@ -76,17 +76,14 @@ import TestSupport
     }
 }
 
-/// Runs a built example, killed after 60 s. The one place that knows how a process is run
-/// (TestSupport's runner, which goes through env(1), so the environment is set with
-/// VAR=value words, and timeout(1) bounds the wait), so it is easy to switch.
+/// Runs a built example through TestSupport's runner (ProcessRunner), killed after 60 s.
 func runExample(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws
     -> (status: Int32, stdout: String, stderr: String) {
     let path = builtExecutable(name)
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw TestFailure("example \(name) is not built at \(path); run `swift build --build-tests` first")
     }
-    return try TestEnvironment.run(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                                   + ["timeout", "60", path] + arguments)
+    return try TestEnvironment.run([path] + arguments, environment: environment, timeout: .seconds(60))
 }
 
 /// A built executable of this package next to the test bundle (as CLIFixture finds `sandnet`).
