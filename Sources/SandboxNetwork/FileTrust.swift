@@ -5,14 +5,20 @@ import Glibc
 /// What makes a file or directory in the state directory sandnet's own.
 enum FileTrust {
     static func kind(_ st: stat) -> String {
+        "is " + (noun(st) ?? "a regular file")
+    }
+
+    /// What a file that is not a regular file is ("a directory"), or nil for a regular file.
+    static func noun(_ st: stat) -> String? {
         switch st.st_mode & S_IFMT {
-        case S_IFLNK: return "is a symbolic link"
-        case S_IFDIR: return "is a directory"
-        case S_IFREG: return "is a regular file"
-        case S_IFCHR: return "is a character device"
-        case S_IFIFO: return "is a FIFO"
-        case S_IFSOCK: return "is a socket"
-        default: return "is not a regular file"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFREG: return nil
+        default: return "a special file"
         }
     }
 

@@ -63,13 +63,15 @@ extension JournalStore {
             if e == ENOENT { return nil }
             var st = stat()
             if e == ELOOP, fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
-                throw SandboxError.untrustedJournal(p, FileTrust.kind(st))
+                throw SandboxError.journalNotAFile(p, kind: FileTrust.noun(st) ?? "a symbolic link")
             }
             throw SandboxError.journalIO(p, "open", errno: e)
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SandboxError.journalIO(p, "stat", errno: errno) }
+        // Something else where a journal should be: say what it is (chown/chmod is no fix for it).
+        if let noun = FileTrust.noun(st) { throw SandboxError.journalNotAFile(p, kind: noun) }
         if let why = FileTrust.untrustedFile(st) { throw SandboxError.untrustedJournal(p, why) }
         var data = Data()
         var buf = [UInt8](repeating: 0, count: 65536)
