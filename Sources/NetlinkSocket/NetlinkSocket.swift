@@ -72,7 +72,7 @@ public final class NetlinkSocket {
         let sol = sandnet_SOL_NETLINK()
         // Large dumps (thousands of links) arrive faster than we read; a big buffer
         // avoids ENOBUFS. SO_RCVBUFFORCE passes the rmem_max cap when we are root.
-        if setsockopt_int(SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, Self.receiveBufferBytes) != 0 {
+        if setsockopt_int(SOL_SOCKET, SO_RCVBUFFORCE, Self.receiveBufferBytes) != 0 {
             _ = setsockopt_int(SOL_SOCKET, SO_RCVBUF, Self.receiveBufferBytes)
         }
         extendedAck = setsockopt_int(sol, NetlinkSocketOption.extAck, 1) == 0

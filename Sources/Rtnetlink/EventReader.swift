@@ -40,7 +40,7 @@ final class EventReader: Sendable {
         let socket = try NetlinkSocket.open(.route, in: namespace)
         if let bytes = receiveBufferBytes {
             var v = bytes
-            _ = setsockopt(socket.fd, SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, &v, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(socket.fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, socklen_t(MemoryLayout<Int32>.size))
         }
         for g in groups.multicastGroups { try socket.join(group: g) }
         var fds: [Int32] = [-1, -1]

@@ -14,8 +14,9 @@ import TestSupport
     static func socketThatLosesReplies(timeout: Duration) throws -> NetlinkSocket {
         let s = try NetlinkSocket(protocol: .route)
         s.replyTimeout = timeout
-        guard sandnet_setsockopt_int(s.fd, SOL_SOCKET, 33 /* SO_RCVBUFFORCE */, 1) == 0,
-              sandnet_setsockopt_int(s.fd, sandnet_SOL_NETLINK(), 5 /* NETLINK_NO_ENOBUFS */, 1) == 0 else {
+        let netlinkNoENOBUFS: Int32 = 5 // NETLINK_NO_ENOBUFS (<linux/netlink.h>)
+        guard sandnet_setsockopt_int(s.fd, SOL_SOCKET, SO_RCVBUFFORCE, 1) == 0,
+              sandnet_setsockopt_int(s.fd, sandnet_SOL_NETLINK(), netlinkNoENOBUFS, 1) == 0 else {
             throw TestFailure("setsockopt failed: errno \(errno)")
         }
         // One reply left unread fills the buffer (a socket always takes its first skb).
