@@ -28,12 +28,12 @@ let package = Package(
         .library(name: "TrafficControl", targets: ["TrafficControl"]),
         .library(name: "TapDevices", targets: ["TapDevices"]),
         .library(name: "HostCheck", targets: ["HostCheck"]),
-        .library(name: "GuestLab", targets: ["GuestLab"]),
+        .library(name: "GuestLab", targets: ["GuestLab"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
     targets: [
         .target(name: "SandnetCore"),
@@ -44,8 +44,12 @@ let package = Package(
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
         .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
-        .target(name: "SandboxNetwork", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
-                                                      .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "SandboxNetwork",
+            dependencies: [
+                "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
+                .product(name: "Logging", package: "swift-log")
+            ]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI", dependencies: ["ProcessRunner"]),
         .target(name: "TrafficControl", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink"]),
@@ -53,21 +57,27 @@ let package = Package(
         // zlib, to read /proc/config.gz in-process (works in a static binary and a bare guest).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The umbrella module: `@_exported import`s of the typed operations and the sandbox domain.
-        .target(name: "Sandnet", dependencies: [
-            "SandnetCore", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork", "QemuWiring",
-        ]),
+        .target(
+            name: "Sandnet",
+            dependencies: [
+                "SandnetCore", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork", "QemuWiring"
+            ]),
         // Short programs for a newcomer, importing only Sandnet; built by CI, run by ExamplesTests.
         .executableTarget(name: "list-links", dependencies: ["Sandnet"], path: "examples/list-links"),
         .executableTarget(name: "tap-redirect", dependencies: ["Sandnet"], path: "examples/tap-redirect"),
         .executableTarget(name: "attach-sandbox", dependencies: ["Sandnet"], path: "examples/attach-sandbox"),
         // Host check: kernel config, modules, live probes, runtime config, reports, explain.
-        .target(name: "HostCheck", dependencies: [
-            "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
-            .product(name: "TOMLKit", package: "TOMLKit"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "HostCheck",
+            dependencies: [
+                "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "CZlib",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
         // Test guests end to end: images, QEMU runs read from the serial console, CNI-built labs.
-        .target(name: "GuestLab", dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux", "ProcessRunner"]),
+        .target(
+            name: "GuestLab",
+            dependencies: ["SandnetCore", "CNI", "QemuWiring", "SandboxNetwork", "NetlinkSocket", "CSandnetLinux", "ProcessRunner"]),
         // The operator's commands; thin executables below wrap them.
         .target(
             name: "SandnetCLI",
@@ -75,7 +85,7 @@ let package = Package(
                 "SandnetCore", "NetlinkCodec", "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
                 "TrafficControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]),
         // The product: what runs on a node. No lab, no fault switch.
         .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"]),
@@ -84,12 +94,16 @@ let package = Package(
             name: "sandnet-lab",
             dependencies: [
                 "SandnetCLI", "SandboxNetwork", "QemuWiring", "GuestLab",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
-        .executableTarget(name: "sandnet-bench",
-                          dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl", "ProcessRunner"],
-                          path: "benchmarks/Sources/sandnet-bench"),
+        .executableTarget(
+            name: "sandnet-bench",
+            dependencies: [
+                "SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "SandboxNetwork", "TapDevices", "TrafficControl",
+                "ProcessRunner"
+            ],
+            path: "benchmarks/Sources/sandnet-bench"),
         // One way to run a child that is not QEMU (lab, tests, benchmark); never linked into `sandnet`.
         .target(name: "CProcessRunner"),
         .target(name: "ProcessRunner", dependencies: ["CProcessRunner"]),
@@ -97,20 +111,34 @@ let package = Package(
         // Shared fixtures for tests only: throwaway namespaces and `ip -j`/`tc -j` cross-checks.
         .target(name: "TestSupport", dependencies: ["NetlinkSocket", "ProcessRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["SandnetCore", "NetlinkCodec"]),
-        .testTarget(name: "NetlinkSocketTests", dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
+        .testTarget(
+            name: "NetlinkSocketTests",
+            dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
-        .testTarget(name: "SandboxNetworkTests", dependencies: ["SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                                                           "ProcessRunner", "SandnetCLI", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "SandboxNetworkTests",
+            dependencies: [
+                "SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
+                "ProcessRunner", "SandnetCLI", .product(name: "Logging", package: "swift-log")
+            ]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport", "ProcessRunner"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport",
+                "ProcessRunner"
+            ]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
         // Runs each built example against a throwaway namespace and checks it with `ip -j`/`tc -j`.
         // (`swift build --build-tests` builds the examples next to the bundle, as it builds `sandnet`.)
         .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "TrafficControlTests", dependencies: ["SandnetCore", 
-            "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
-        ]),
+        .testTarget(
+            name: "TrafficControlTests",
+            dependencies: [
+                "SandnetCore",
+                "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"
+            ])
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,16 +22,21 @@ let package = Package(
     targets: [
         // The oracle every target shares: only the decoder's own error type may come out.
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
-        .executableTarget(name: "fuzz-codec", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore")],
-                          path: "Sources/fuzz-codec", swiftSettings: fuzzer),
-        .executableTarget(name: "fuzz-rtnetlink", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore"), product("Rtnetlink")],
-                          path: "Sources/fuzz-rtnetlink", swiftSettings: fuzzer),
-        .executableTarget(name: "fuzz-tc", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore"), product("TrafficControl")],
-                          path: "Sources/fuzz-tc", swiftSettings: fuzzer),
-        .executableTarget(name: "fuzz-journal", dependencies: ["FuzzSupport", product("SandboxNetwork")],
-                          path: "Sources/fuzz-journal", swiftSettings: fuzzer),
-        .executableTarget(name: "fuzz-guest", dependencies: ["FuzzSupport", product("SandboxNetwork")],
-                          path: "Sources/fuzz-guest", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-codec", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore")],
+            path: "Sources/fuzz-codec", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-rtnetlink", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore"), product("Rtnetlink")],
+            path: "Sources/fuzz-rtnetlink", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-tc", dependencies: ["FuzzSupport", product("NetlinkCodec"), product("SandnetCore"), product("TrafficControl")],
+            path: "Sources/fuzz-tc", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-journal", dependencies: ["FuzzSupport", product("SandboxNetwork")],
+            path: "Sources/fuzz-journal", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-guest", dependencies: ["FuzzSupport", product("SandboxNetwork")],
+            path: "Sources/fuzz-guest", swiftSettings: fuzzer)
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,15 +15,16 @@ public enum CNIError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
-        case let .pluginNotFound(p, dir):
-            return "CNI plugin \(p) not found in \(dir). Fix: install containernetworking-plugins (apt-get install containernetworking-plugins)"
-        case let .plugin(f): return f.description
-        case let .pluginCrashed(p, cmd, status, err):
+        case .pluginNotFound(let p, let dir):
+            return
+                "CNI plugin \(p) not found in \(dir). Fix: install containernetworking-plugins (apt-get install containernetworking-plugins)"
+        case .plugin(let f): return f.description
+        case .pluginCrashed(let p, let cmd, let status, let err):
             let text = err.trimmingCharacters(in: .whitespacesAndNewlines)
             return "CNI plugin \(p) \(cmd.rawValue) exited \(status) without an error object\(text.isEmpty ? "" : ": \(text)")"
-        case let .invalidResult(p, cmd, r): return "CNI plugin \(p) \(cmd.rawValue) returned an invalid result: \(r)"
-        case let .spawn(p, r): return "cannot run CNI plugin \(p): \(r)"
-        case let .invalidConfiguration(r): return "invalid CNI network configuration: \(r)"
+        case .invalidResult(let p, let cmd, let r): return "CNI plugin \(p) \(cmd.rawValue) returned an invalid result: \(r)"
+        case .spawn(let p, let r): return "cannot run CNI plugin \(p): \(r)"
+        case .invalidConfiguration(let r): return "invalid CNI network configuration: \(r)"
         }
     }
 }
@@ -38,7 +39,11 @@ public struct PluginFailure: Error, Sendable, Equatable, CustomStringConvertible
     public var details: String?
 
     public init(plugin: String, command: CNICommand, code: Int, message: String, details: String? = nil) {
-        self.plugin = plugin; self.command = command; self.code = code; self.message = message; self.details = details
+        self.plugin = plugin
+        self.command = command
+        self.code = code
+        self.message = message
+        self.details = details
     }
 
     /// The specification's well-known codes (1-99 are reserved for it).

@@ -23,10 +23,18 @@ public struct BridgeNetwork: Sendable, Equatable {
     public var routes: [String]
     public var mtu: Int?
 
-    public init(name: String, bridge: String, subnet: String, dataDirectory: String, isGateway: Bool = true,
-                gateway: String? = nil, routes: [String] = [], mtu: Int? = nil) {
-        self.name = name; self.bridge = bridge; self.subnet = subnet; self.dataDirectory = dataDirectory
-        self.isGateway = isGateway; self.gateway = gateway; self.routes = routes; self.mtu = mtu
+    public init(
+        name: String, bridge: String, subnet: String, dataDirectory: String, isGateway: Bool = true,
+        gateway: String? = nil, routes: [String] = [], mtu: Int? = nil
+    ) {
+        self.name = name
+        self.bridge = bridge
+        self.subnet = subnet
+        self.dataDirectory = dataDirectory
+        self.isGateway = isGateway
+        self.gateway = gateway
+        self.routes = routes
+        self.mtu = mtu
     }
 
     /// The network configuration object (CNI spec, "Network configuration").
@@ -37,7 +45,7 @@ public struct BridgeNetwork: Sendable, Equatable {
         if !routes.isEmpty { ipam["routes"] = routes.map { ["dst": $0] } }
         var config: [String: Any] = [
             "cniVersion": cniSpecVersion, "name": name, "type": "bridge", "bridge": bridge,
-            "isGateway": isGateway, "ipMasq": false, "ipam": ipam,
+            "isGateway": isGateway, "ipMasq": false, "ipam": ipam
         ]
         if let mtu { config["mtu"] = mtu }
         return config
@@ -61,14 +69,16 @@ public struct CIDRAddress: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let len = Int(parts[1]), Self.isAddress(String(parts[0])) else { return nil }
-        address = String(parts[0]); length = len
+        address = String(parts[0])
+        length = len
         guard len >= 0, len <= (isIPv6 ? 128 : 32) else { return nil }
     }
 
     public var description: String { "\(address)/\(length)" }
 
     public static func isAddress(_ s: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
+        var v4 = in_addr()
+        var v6 = in6_addr()
         return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 }

@@ -3,7 +3,10 @@ import ProcessRunner
 
 /// The operations of the CNI specification, as passed in `CNI_COMMAND`.
 public enum CNICommand: String, Sendable, Codable {
-    case add = "ADD", delete = "DEL", check = "CHECK", version = "VERSION"
+    case add = "ADD"
+    case delete = "DEL"
+    case check = "CHECK"
+    case version = "VERSION"
 }
 
 /// Which container interface a plugin call is about (`CNI_CONTAINERID`, `CNI_NETNS`, `CNI_IFNAME`).
@@ -14,7 +17,9 @@ public struct CNIAttachment: Sendable, Equatable {
     public var interfaceName: String
 
     public init(containerID: String, namespacePath: String, interfaceName: String) {
-        self.containerID = containerID; self.namespacePath = namespacePath; self.interfaceName = interfaceName
+        self.containerID = containerID
+        self.namespacePath = namespacePath
+        self.interfaceName = interfaceName
     }
 }
 
@@ -28,7 +33,8 @@ public struct CNIPluginRunner: Sendable {
     public var hostNamespace: String?
 
     public init(pluginDirectory: String = "/usr/lib/cni", hostNamespace: String? = nil) {
-        self.pluginDirectory = pluginDirectory; self.hostNamespace = hostNamespace
+        self.pluginDirectory = pluginDirectory
+        self.hostNamespace = hostNamespace
     }
 
     /// `ADD`: creates the interface and returns the validated result.
@@ -65,7 +71,8 @@ public struct CNIPluginRunner: Sendable {
     /// `VERSION`: the specification versions `plugin` supports.
     public func supportedVersions(of plugin: String) throws -> [String] {
         let out = try invoke(.version, plugin: plugin, configuration: ["cniVersion": cniSpecVersion], attachment: nil)
-        guard let o = try? JSONSerialization.jsonObject(with: out) as? [String: Any], let versions = o["supportedVersions"] as? [String] else {
+        guard let o = try? JSONSerialization.jsonObject(with: out) as? [String: Any], let versions = o["supportedVersions"] as? [String]
+        else {
             throw CNIError.invalidResult(plugin: plugin, command: .version, reason: "no supportedVersions list")
         }
         return versions
@@ -78,12 +85,13 @@ public struct CNIPluginRunner: Sendable {
             throw CNIError.pluginNotFound(plugin: plugin, directory: pluginDirectory)
         }
         guard JSONSerialization.isValidJSONObject(configuration),
-              let stdin = try? JSONSerialization.data(withJSONObject: configuration, options: [.sortedKeys]) else {
+            let stdin = try? JSONSerialization.data(withJSONObject: configuration, options: [.sortedKeys])
+        else {
             throw CNIError.invalidConfiguration("not representable as JSON")
         }
         var environment = [
             "CNI_COMMAND": command.rawValue, "CNI_PATH": pluginDirectory,
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         ]
         if let attachment {
             environment["CNI_CONTAINERID"] = attachment.containerID
@@ -100,11 +108,14 @@ public struct CNIPluginRunner: Sendable {
         let stdout = Data(run.stdout)
         if run.succeeded { return stdout }
         if let o = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any], let code = o["code"] as? Int {
-            throw CNIError.plugin(PluginFailure(plugin: plugin, command: command, code: code,
-                                                message: o["msg"] as? String ?? "", details: o["details"] as? String))
+            throw CNIError.plugin(
+                PluginFailure(
+                    plugin: plugin, command: command, code: code,
+                    message: o["msg"] as? String ?? "", details: o["details"] as? String))
         }
-        throw CNIError.pluginCrashed(plugin: plugin, command: command, status: run.termination.shellStatus,
-                                     stderr: run.stderrText + run.stdoutText)
+        throw CNIError.pluginCrashed(
+            plugin: plugin, command: command, status: run.termination.shellStatus,
+            stderr: run.stderrText + run.stdoutText)
     }
 
     /// The bridge plugin and host-local IPAM finish in milliseconds; a minute means stuck.

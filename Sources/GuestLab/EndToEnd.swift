@@ -22,7 +22,9 @@ public enum EndToEnd {
         public var timeoutSeconds: Double = 180
 
         public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
-            self.architecture = architecture; self.model = model; self.nics = nics
+            self.architecture = architecture
+            self.model = model
+            self.nics = nics
         }
     }
 
@@ -56,16 +58,18 @@ public enum EndToEnd {
         do {
             let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
             progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
-            let settings = AttachSettings(sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: 1,
-                                          architecture: options.architecture)
+            let settings = AttachSettings(
+                sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: 1,
+                architecture: options.architecture)
             let attach = try SandboxAttach.attach(settings, store: store)
             attached = true
             defer { attach.closeDescriptors() }
             guard let plan = attach.plan else {
                 throw LabError.invalidArgument("model \(options.model) gives QEMU no NICs; the demo needs tcfilter or macvtap")
             }
-            var boot = GuestBoot(image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
-                                 guestDescription: try attach.guestDescription.encoded(), probeTargets: lab.probeTargets)
+            var boot = GuestBoot(
+                image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
+                guestDescription: try attach.guestDescription.encoded(), probeTargets: lab.probeTargets)
             boot.skipModules = options.skipModules
             boot.qemuBinary = options.qemuBinary
             boot.extraArguments = options.extraQemuArguments
@@ -74,12 +78,15 @@ public enum EndToEnd {
             let guest = try GuestRunner.run(boot) { progress(.guest($0)) }
             for target in lab.probeTargets {
                 let address = String(target.split(separator: ":")[0])
-                guard let r = guest.results.first(where: { $0.target == address }) else { throw GuestLabError.missingResult(target: target) }
+                guard let r = guest.results.first(where: { $0.target == address }) else {
+                    throw GuestLabError.missingResult(target: target)
+                }
                 guard r.token == lab.token else { throw GuestLabError.tokenMismatch(target: target, expected: lab.token, got: r.token) }
             }
-            report = Report(architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
-                            nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
-                            token: lab.token, checked: [], kept: options.keep ? lab : nil)
+            report = Report(
+                architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
+                nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
+                token: lab.token, checked: [], kept: options.keep ? lab : nil)
             if options.keep { return report! }
             progress(.step("sandnet detach --sandbox \(sandbox)"))
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
@@ -108,10 +115,12 @@ public enum EndToEnd {
         // Leftovers outrank the run's own failure: a failed run must still leave nothing behind.
         if !problems.isEmpty { throw LabError.leftovers(problems + (failure.map { ["(after the run failed: \($0))"] } ?? [])) }
         if let failure { throw failure }
-        report!.checked = ["namespaces \(lab.hostNamespace), \(lab.podNamespace), \(lab.peerNamespace) removed",
-                           "pod links, addresses, routes and qdiscs identical before attach and after detach",
-                           "no CNI address allocations", "no sandnet journals", "peer web server stopped",
-                           "machine namespace links and qdiscs unchanged"]
+        report!.checked = [
+            "namespaces \(lab.hostNamespace), \(lab.podNamespace), \(lab.peerNamespace) removed",
+            "pod links, addresses, routes and qdiscs identical before attach and after detach",
+            "no CNI address allocations", "no sandnet journals", "peer web server stopped",
+            "machine namespace links and qdiscs unchanged"
+        ]
         return report!
     }
 }

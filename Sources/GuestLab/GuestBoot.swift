@@ -25,8 +25,11 @@ public struct GuestBoot: Sendable {
     public var timeoutSeconds: Double = 180
 
     public init(image: GuestImage, networkArguments: [String], inheritedFDs: [Int32], guestDescription: Data, probeTargets: [String]) {
-        self.image = image; self.networkArguments = networkArguments; self.inheritedFDs = inheritedFDs
-        self.guestDescription = guestDescription; self.probeTargets = probeTargets
+        self.image = image
+        self.networkArguments = networkArguments
+        self.inheritedFDs = inheritedFDs
+        self.guestDescription = guestDescription
+        self.probeTargets = probeTargets
     }
 
     public var binary: String { qemuBinary ?? architecture.qemuBinary }
@@ -50,10 +53,12 @@ public struct GuestBoot: Sendable {
         // pauth-impdef: an implementation-defined pointer-auth hash, much cheaper under TCG than QARMA.
         case .arm64: a = ["-M", "virt", "-cpu", "max,pauth-impdef=on", "-accel", "tcg"]
         }
-        a += ["-m", "\(memoryMiB)", "-smp", "\(cpus)", "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
-              "-kernel", image.kernel, "-initrd", image.initrd, "-append", kernelCommandLine,
-              "-fw_cfg", "name=opt/sandnet/guest.json,string=\(Self.escapeOption(String(decoding: guestDescription, as: UTF8.self)))",
-              "-fw_cfg", "name=opt/sandnet/probe,string=\(Self.escapeOption(probeScript))"]
+        a += [
+            "-m", "\(memoryMiB)", "-smp", "\(cpus)", "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+            "-kernel", image.kernel, "-initrd", image.initrd, "-append", kernelCommandLine,
+            "-fw_cfg", "name=opt/sandnet/guest.json,string=\(Self.escapeOption(String(decoding: guestDescription, as: UTF8.self)))",
+            "-fw_cfg", "name=opt/sandnet/probe,string=\(Self.escapeOption(probeScript))"
+        ]
         return a + networkArguments + extraArguments
     }
 

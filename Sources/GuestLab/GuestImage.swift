@@ -30,7 +30,8 @@ public struct GuestImage: Sendable, Equatable {
     /// Why no guest can boot for `architecture` here, or nil when one can.
     public static func unavailableReason(_ architecture: Architecture) -> String? {
         if cached(architecture) == nil {
-            return "no \(architecture.unameMachine) guest image in \(directory(for: architecture)): run scripts/setup.sh (or scripts/guest/build-image.sh \(architecture.unameMachine))"
+            return
+                "no \(architecture.unameMachine) guest image in \(directory(for: architecture)): run scripts/setup.sh (or scripts/guest/build-image.sh \(architecture.unameMachine))"
         }
         if QemuLocator.path(of: architecture.qemuBinary) == nil {
             return "\(architecture.qemuBinary) is not installed: run scripts/setup.sh"
@@ -56,11 +57,13 @@ public struct GuestImage: Sendable, Equatable {
         let r = try ProcessRunner.run([script, architecture.unameMachine], timeout: .seconds(1800))
         var tail: [String] = []
         for line in r.stderrText.split(separator: "\n") {
-            log(String(line)); tail.append(String(line))
+            log(String(line))
+            tail.append(String(line))
         }
         guard r.succeeded, let image = cached(architecture) else {
-            throw GuestLabError.imageUnavailable(architecture: architecture.unameMachine,
-                                                 reason: "\(script) \(architecture.unameMachine) failed: \(tail.suffix(3).joined(separator: " / "))")
+            throw GuestLabError.imageUnavailable(
+                architecture: architecture.unameMachine,
+                reason: "\(script) \(architecture.unameMachine) failed: \(tail.suffix(3).joined(separator: " / "))")
         }
         return image
     }
@@ -69,7 +72,10 @@ public struct GuestImage: Sendable, Equatable {
 extension Architecture {
     /// The guest kernel's serial console device.
     public var serialConsole: String {
-        switch self { case .x86_64: return "ttyS0"; case .arm64: return "ttyAMA0" }
+        switch self {
+        case .x86_64: return "ttyS0"
+        case .arm64: return "ttyAMA0"
+        }
     }
 }
 

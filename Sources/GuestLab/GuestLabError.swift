@@ -21,25 +21,28 @@ public enum GuestLabError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
-        case let .imageUnavailable(arch, reason):
+        case .imageUnavailable(let arch, let reason):
             return "no \(arch) guest image: \(reason). Fix: run scripts/setup.sh"
-        case let .qemuFailedToStart(binary, status, stderr):
+        case .qemuFailedToStart(let binary, let status, let stderr):
             let why = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             return "QEMU (\(binary)) failed to start\(status.map { " (exit status \($0))" } ?? ""): \(why.isEmpty ? "no message" : why)"
-        case let .qemuExited(status, stderr, last):
+        case .qemuExited(let status, let stderr, let last):
             let why = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            return "QEMU exited with status \(status) before the guest finished\(why.isEmpty ? "" : ": \(why)")\(last.map { "; last console line: \($0)" } ?? "")"
-        case let .guestModuleMissing(module, detail):
-            return "the guest kernel has no \(module) module loaded, so its NIC never appeared (\(detail)). Fix: include \(module) in the guest image (scripts/guest/build-image.sh)"
-        case let .guestFailed(kind, detail):
+            return
+                "QEMU exited with status \(status) before the guest finished\(why.isEmpty ? "" : ": \(why)")\(last.map { "; last console line: \($0)" } ?? "")"
+        case .guestModuleMissing(let module, let detail):
+            return
+                "the guest kernel has no \(module) module loaded, so its NIC never appeared (\(detail)). Fix: include \(module) in the guest image (scripts/guest/build-image.sh)"
+        case .guestFailed(let kind, let detail):
             return "the guest failed (\(kind)): \(detail)"
-        case let .guestPanicked(line):
+        case .guestPanicked(let line):
             return "the guest kernel panicked: \(line)"
-        case let .timedOut(seconds, stage, last):
-            return "the guest did not finish within \(Int(seconds)) s (last stage: \(stage)); QEMU was killed\(last.map { ". Last console line: \($0)" } ?? "")"
-        case let .tokenMismatch(target, expected, got):
+        case .timedOut(let seconds, let stage, let last):
+            return
+                "the guest did not finish within \(Int(seconds)) s (last stage: \(stage)); QEMU was killed\(last.map { ". Last console line: \($0)" } ?? "")"
+        case .tokenMismatch(let target, let expected, let got):
             return "the guest fetched token \"\(got)\" from \(target), but this run's token is \"\(expected)\""
-        case let .missingResult(target):
+        case .missingResult(let target):
             return "the guest reported no result for \(target)"
         }
     }

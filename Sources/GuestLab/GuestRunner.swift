@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Boots a guest under QEMU, follows its serial console, and turns the guest init's
@@ -31,21 +32,26 @@ public enum GuestRunner {
                 }
                 switch marker.kind {
                 case "STAGE":
-                    stage = marker.text; progress(.stage(marker.text))
+                    stage = marker.text
+                    progress(.stage(marker.text))
                 case "NET-UP":
                     let seconds = Date().timeIntervalSince(start)
                     networkUp = (seconds, Int(marker.fields["uptime_ms"] ?? "") ?? 0)
-                    stage = "network up"; progress(.networkUp(seconds: seconds))
+                    stage = "network up"
+                    progress(.networkUp(seconds: seconds))
                 case "RESULT":
-                    let r = PeerProbeResult(target: marker.fields["target"] ?? "?", token: marker.fields["token"] ?? "",
-                                        rttMilliseconds: Double(marker.fields["rtt_ms"] ?? "") ?? 0,
-                                        bytes: Int(marker.fields["bytes"] ?? "") ?? 0,
-                                        throughputKbps: Int(marker.fields["tput_kbps"] ?? "") ?? 0)
-                    results.append(r); progress(.result(r))
+                    let r = PeerProbeResult(
+                        target: marker.fields["target"] ?? "?", token: marker.fields["token"] ?? "",
+                        rttMilliseconds: Double(marker.fields["rtt_ms"] ?? "") ?? 0,
+                        bytes: Int(marker.fields["bytes"] ?? "") ?? 0,
+                        throughputKbps: Int(marker.fields["tput_kbps"] ?? "") ?? 0)
+                    results.append(r)
+                    progress(.result(r))
                 case "ERROR":
                     guestError = guestError ?? marker.error
                 case "DONE":
-                    done = true; stage = "powering off"
+                    done = true
+                    stage = "powering off"
                 default: break
                 }
             }
@@ -55,8 +61,9 @@ public enum GuestRunner {
                 guard done, let networkUp else {
                     throw GuestLabError.qemuExited(status: status, stderr: child.stderrText, lastConsoleLine: console.last)
                 }
-                return GuestReport(bootToNetworkSeconds: networkUp.0, guestUptimeAtNetworkMilliseconds: networkUp.1,
-                                   results: results, console: console)
+                return GuestReport(
+                    bootToNetworkSeconds: networkUp.0, guestUptimeAtNetworkMilliseconds: networkUp.1,
+                    results: results, console: console)
             }
             if Date() > deadline {
                 if let guestError { throw guestError }

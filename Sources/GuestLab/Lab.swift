@@ -3,8 +3,9 @@ import Foundation
 import NetlinkSocket
 import ProcessRunner
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The world a sandbox VM lives in, built the way a container runtime builds it: a "host"
@@ -56,22 +57,28 @@ public final class Lab: Sendable {
         guard (1...4).contains(nics) else { throw LabError.invalidArgument("--nics must be 1 to 4, not \(nics)") }
         let id = String(format: "%04x%04x", UInt32(getpid()) & 0xffff, UInt32.random(in: 0...0xffff))
         self.id = id
-        hostNamespace = "sn-lab-\(id)-host"; podNamespace = "sn-lab-\(id)-pod"; peerNamespace = "sn-lab-\(id)-peer"
+        hostNamespace = "sn-lab-\(id)-host"
+        podNamespace = "sn-lab-\(id)-pod"
+        peerNamespace = "sn-lab-\(id)-peer"
         token = (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
         let stateDirectory = "/run/sandnet-lab/\(id)"
         self.stateDirectory = stateDirectory
         // Addresses only from the documentation ranges: two /24s, or four /25s for 3-4 NICs.
-        let subnets = nics <= 2 ? ["203.0.113.0/24", "198.51.100.0/24"]
+        let subnets =
+            nics <= 2
+            ? ["203.0.113.0/24", "198.51.100.0/24"]
             : ["203.0.113.0/25", "198.51.100.0/25", "203.0.113.128/25", "198.51.100.128/25"]
         let dataDir = "\(stateDirectory)/cni"
         networks = (0..<nics).map { i in
-            BridgeNetwork(name: "sn-lab-\(id)-\(i)", bridge: "sn-br\(i)", subnet: subnets[i], dataDirectory: dataDir,
-                          routes: i == 0 ? ["0.0.0.0/0"] : [])
+            BridgeNetwork(
+                name: "sn-lab-\(id)-\(i)", bridge: "sn-br\(i)", subnet: subnets[i], dataDirectory: dataDir,
+                routes: i == 0 ? ["0.0.0.0/0"] : [])
         }
         do {
             try FileManager.default.createDirectory(atPath: "\(stateDirectory)/www", withIntermediateDirectories: true)
             for ns in [hostNamespace, podNamespace, peerNamespace] {
-                try NetworkNamespace.create(named: ns); made.withLock { $0.namespaces.append(ns) }
+                try NetworkNamespace.create(named: ns)
+                made.withLock { $0.namespaces.append(ns) }
             }
             try TestCommand.run(["ip", "-n", hostNamespace, "link", "set", "lo", "up"])
             try TestCommand.run(["ip", "-n", peerNamespace, "link", "set", "lo", "up"])
@@ -101,14 +108,21 @@ public final class Lab: Sendable {
         let www = "\(stateDirectory)/www"
         try Data(token.utf8).write(to: URL(fileURLWithPath: "\(www)/token"))
         var blob = [UInt8](repeating: 0, count: Self.blobSize)
-        for i in stride(from: 0, to: blob.count, by: 8) { withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { blob.replaceSubrange(i..<i + 8, with: $0) } }
+        for i in stride(from: 0, to: blob.count, by: 8) {
+            withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { blob.replaceSubrange(i..<i + 8, with: $0) }
+        }
         try Data(blob).write(to: URL(fileURLWithPath: "\(www)/blob"))
-        let p = try ProcessRunner.spawn(["ip", "netns", "exec", peerNamespace, "busybox", "httpd", "-f", "-p", "\(Self.peerPort)", "-h", www])
+        let p = try ProcessRunner.spawn([
+            "ip", "netns", "exec", peerNamespace, "busybox", "httpd", "-f", "-p", "\(Self.peerPort)", "-h", www
+        ])
         made.withLock { $0.httpd = p }
         // Ready when it listens (no fixed sleep): poll the socket table of the peer namespace.
         for _ in 0..<100 {
             if let out = try? TestCommand.run(["ip", "netns", "exec", peerNamespace, "busybox", "netstat", "-ltn"]),
-               out.contains(":\(Self.peerPort) ") { return }
+                out.contains(":\(Self.peerPort) ")
+            {
+                return
+            }
             if let ended = p.termination { throw LabError.peer("busybox httpd \(ended)") }
             usleep(50_000)
         }
@@ -120,7 +134,11 @@ public final class Lab: Sendable {
     public func teardown() -> [String] {
         var problems: [String] = []
         // Taken out whole: a second teardown finds nothing left to undo.
-        let undo = made.withLock { m in let all = m; m = Made(); return all }
+        let undo = made.withLock { m in
+            let all = m
+            m = Made()
+            return all
+        }
         // SIGKILL: the peer holds nothing that needs a graceful stop.
         undo.httpd?.kill()
         for (i, net) in networks.enumerated() {
@@ -168,11 +186,11 @@ public enum LabError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .invalidArgument(r): return r
-        case let .peer(r): return "the peer's web server failed: \(r)"
-        case let .command(r): return r
-        case let .leftovers(items): return "left behind after teardown: \(items.joined(separator: ", "))"
-        case let .namespaceChanged(ns, before, after):
+        case .invalidArgument(let r): return r
+        case .peer(let r): return "the peer's web server failed: \(r)"
+        case .command(let r): return r
+        case .leftovers(let items): return "left behind after teardown: \(items.joined(separator: ", "))"
+        case .namespaceChanged(let ns, let before, let after):
             return "\(ns) is not as it was before attach:\n  before: \(before)\n  after:  \(after)"
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
-import CSandnetLinux
+    import Glibc
+    import CSandnetLinux
 #endif
 
 /// A QEMU child started with posix_spawn: stdin /dev/null, stdout (the serial console)
@@ -16,7 +17,9 @@ final class QemuProcess {
     private var exitStatus: Int32?
 
     private init(pid: pid_t, stdoutFD: Int32, stderrFD: Int32) {
-        self.pid = pid; self.stdoutFD = stdoutFD; self.stderrFD = stderrFD
+        self.pid = pid
+        self.stdoutFD = stdoutFD
+        self.stderrFD = stderrFD
     }
 
     static func spawn(binary: String, arguments: [String], inheriting fds: [Int32]) throws -> QemuProcess {
@@ -26,11 +29,19 @@ final class QemuProcess {
         for fd in fds where fcntl(fd, F_GETFD) < 0 {
             throw GuestLabError.qemuFailedToStart(binary: binary, status: nil, stderr: "descriptor \(fd) meant for QEMU is not open")
         }
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        var out: [Int32] = [0, 0]
+        var err: [Int32] = [0, 0]
         // Close-on-exec from birth, so a concurrent spawn elsewhere cannot inherit them.
         guard sandnet_pipe_cloexec(&out) == 0 else { throw spawnError(binary, errno) }
-        guard sandnet_pipe_cloexec(&err) == 0 else { close(out[0]); close(out[1]); throw spawnError(binary, errno) }
-        defer { close(out[1]); close(err[1]) }
+        guard sandnet_pipe_cloexec(&err) == 0 else {
+            close(out[0])
+            close(out[1])
+            throw spawnError(binary, errno)
+        }
+        defer {
+            close(out[1])
+            close(err[1])
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -45,8 +56,10 @@ final class QemuProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none); sigfillset(&all)
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
@@ -56,7 +69,8 @@ final class QemuProcess {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         guard rc == 0 else {
-            close(out[0]); close(err[0])
+            close(out[0])
+            close(err[0])
             throw spawnError(binary, rc)
         }
         for fd in [out[0], err[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -90,7 +104,8 @@ final class QemuProcess {
             pending.removeSubrange(...nl)
         }
         if exitStatus != nil, !pending.isEmpty {
-            lines.append(String(decoding: pending, as: UTF8.self)); pending.removeAll()
+            lines.append(String(decoding: pending, as: UTF8.self))
+            pending.removeAll()
         }
         return lines
     }
@@ -112,7 +127,8 @@ final class QemuProcess {
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             exitStatus = Self.decode(status)
         }
-        close(stdoutFD); close(stderrFD)
+        close(stdoutFD)
+        close(stderrFD)
     }
 
     private static func decode(_ status: Int32) -> Int32 {

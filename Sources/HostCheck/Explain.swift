@@ -83,15 +83,19 @@ public enum Explain {
             probes: [.ingressQdisc], requirements: ["ingress-qdisc"]),
         KnownFailure(
             id: "qdisc-unknown",
-            patterns: [["specified qdisc kind is unknown"], ["failed to add ingress qdisc", "no such file or directory"],
-                       ["qdisc", "no such file or directory"]],
+            patterns: [
+                ["specified qdisc kind is unknown"], ["failed to add ingress qdisc", "no such file or directory"],
+                ["qdisc", "no such file or directory"]
+            ],
             cause: "The kernel has no ingress qdisc: CONFIG_NET_SCH_INGRESS is off, or sch_ingress is a module that is not loaded.",
             fix: "modprobe sch_ingress, or build with CONFIG_NET_CLS_ACT=y and CONFIG_NET_SCH_INGRESS=y (it depends on NET_CLS_ACT).",
             probes: [.ingressQdisc], requirements: ["ingress-qdisc", "classifier-actions"]),
         KnownFailure(
             id: "filter-unknown",
-            patterns: [["tc classifier not found"], ["failed to add filter", "no such file or directory"],
-                       ["failed to load tc action module"], ["unknown action"]],
+            patterns: [
+                ["tc classifier not found"], ["failed to add filter", "no such file or directory"],
+                ["failed to load tc action module"], ["unknown action"]
+            ],
             cause: "The kernel lacks the u32 classifier (CONFIG_NET_CLS_U32, module cls_u32) or the mirred action "
                 + "(CONFIG_NET_ACT_MIRRED, module act_mirred) that tcfilter's redirect uses.",
             fix: "modprobe cls_u32 act_mirred, or build with CONFIG_NET_CLS_ACT=y, CONFIG_NET_CLS_U32=y, CONFIG_NET_ACT_MIRRED=y.",
@@ -131,7 +135,7 @@ public enum Explain {
                 + "not loaded, virtualization disabled in firmware, or no nested virtualization in a VM).",
             fix: "modprobe kvm_intel (or kvm_amd); on arm64 KVM must be built in (CONFIG_KVM=y); enable VT-x/AMD-V or nested "
                 + "virtualization.",
-            probes: [.devKVM], requirements: ["kvm"]),
+            probes: [.devKVM], requirements: ["kvm"])
     ]
 
     /// The known failures a message matches, most specific first.
@@ -148,10 +152,15 @@ public enum Explain {
             let looked = f.requirements.compactMap { byID[$0] }
             let evidence = looked.map { "\($0.title): \($0.status.rawValue): \($0.summary)" }
             let applies: Explanation.Applies
-            if looked.isEmpty { applies = .unknown }
-            else if looked.contains(where: { $0.status == .fail || $0.status == .warn }) { applies = .yes }
-            else if looked.allSatisfy({ $0.status == .pass }) { applies = .no }
-            else { applies = .unknown }
+            if looked.isEmpty {
+                applies = .unknown
+            } else if looked.contains(where: { $0.status == .fail || $0.status == .warn }) {
+                applies = .yes
+            } else if looked.allSatisfy({ $0.status == .pass }) {
+                applies = .no
+            } else {
+                applies = .unknown
+            }
             let fixes = looked.compactMap { r -> String? in
                 guard let fx = r.fix else { return nil }
                 return ([r.title + ":"] + fx.commands + fx.kernelConfig + fx.notes.map { "note: \($0)" }).joined(separator: "\n    ")

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import NetlinkSocket
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One kernel option as found, for one requirement.
@@ -111,11 +112,19 @@ public struct CheckOptions: Sendable {
     /// Whether the kernel can autoload modules, when not the running kernel's (tests).
     public var autoloadOverride: Bool?
 
-    public init(kernelConfigPath: String? = nil, kataConfigPath: String? = nil, kataDefaultLookup: Bool = true,
-                models: [NetworkModel]? = nil, liveProbes: Bool = true, release: String? = nil, machine: String? = nil,
-                moduleRoot: String = "/") {
-        self.kernelConfigPath = kernelConfigPath; self.kataConfigPath = kataConfigPath; self.kataDefaultLookup = kataDefaultLookup
-        self.models = models; self.liveProbes = liveProbes; self.release = release; self.machine = machine; self.moduleRoot = moduleRoot
+    public init(
+        kernelConfigPath: String? = nil, kataConfigPath: String? = nil, kataDefaultLookup: Bool = true,
+        models: [NetworkModel]? = nil, liveProbes: Bool = true, release: String? = nil, machine: String? = nil,
+        moduleRoot: String = "/"
+    ) {
+        self.kernelConfigPath = kernelConfigPath
+        self.kataConfigPath = kataConfigPath
+        self.kataDefaultLookup = kataDefaultLookup
+        self.models = models
+        self.liveProbes = liveProbes
+        self.release = release
+        self.machine = machine
+        self.moduleRoot = moduleRoot
     }
 }
 
@@ -131,8 +140,10 @@ public enum HostCheck {
     /// Runs the whole check: kernel configuration, modules, probes, runtime configuration.
     /// Which sources it used and what it decided per model are logged at `.debug`; the
     /// default logger drops them.
-    public static func run(_ options: CheckOptions,
-                           logger: Logger = Logger(label: "sandnet.check", factory: { _ in SwiftLogNoOpLogHandler() })) -> CheckReport {
+    public static func run(
+        _ options: CheckOptions,
+        logger: Logger = Logger(label: "sandnet.check", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) -> CheckReport {
         let u = uname()
         let release = options.release ?? u.release
         let machine = options.machine ?? u.machine
@@ -146,16 +157,24 @@ public enum HostCheck {
         if let config { logger.debug("kernel configuration read", metadata: ["source": "\(config.source)", "release": "\(release)"]) }
         if let configError { logger.debug("no kernel configuration", metadata: ["error": "\(configError)"]) }
 
-        let modules: ModuleIndex? = foreign ? nil : ModuleIndex.load(release: release, root: options.moduleRoot,
-                                                                       running: options.moduleRoot == "/" && options.release == nil)
-        let loading = foreign || options.moduleRoot != "/"
-            ? ModuleLoading(supported: config?.modulesSupported ?? false, helper: nil,
-                            helperPresent: options.autoloadOverride ?? true, disabled: false)
+        let modules: ModuleIndex? =
+            foreign
+            ? nil
+            : ModuleIndex.load(
+                release: release, root: options.moduleRoot,
+                running: options.moduleRoot == "/" && options.release == nil)
+        let loading =
+            foreign || options.moduleRoot != "/"
+            ? ModuleLoading(
+                supported: config?.modulesSupported ?? false, helper: nil,
+                helperPresent: options.autoloadOverride ?? true, disabled: false)
             : ModuleLoading.running(config: config)
-        logger.debug("module tree", metadata: [
-            "directory": "\(modules?.directory ?? "none")",
-            "reason": "\(foreign ? "a foreign kernel's configuration: no module state" : modules == nil ? "not found" : "found")",
-        ])
+        logger.debug(
+            "module tree",
+            metadata: [
+                "directory": "\(modules?.directory ?? "none")",
+                "reason": "\(foreign ? "a foreign kernel's configuration: no module state" : modules == nil ? "not found" : "found")"
+            ])
 
         var kata: KataSettings?
         var kataError: String?
@@ -168,39 +187,51 @@ public enum HostCheck {
         let catalog = Requirements.catalog(arch: arch)
         let probesWanted = options.liveProbes && !foreign
         var probes: [ProbeID: ProbeResult] = [:]
-        if probesWanted { probes = LiveProbes.run(Set(catalog.compactMap(\.probe))) }
-        else { logger.debug("live probes skipped", metadata: ["reason": "\(foreign ? "foreign kernel" : "turned off")"]) }
+        if probesWanted {
+            probes = LiveProbes.run(Set(catalog.compactMap(\.probe)))
+        } else {
+            logger.debug("live probes skipped", metadata: ["reason": "\(foreign ? "foreign kernel" : "turned off")"])
+        }
 
         let evaluator = Evaluator(config: config, modules: modules, loading: loading, arch: arch, kata: kata, probes: probes)
         let results = catalog.map(evaluator.evaluate)
 
         let checkedModels = options.models ?? kata?.model.map { [$0] } ?? NetworkModel.allCases
-        logger.debug("models deciding the verdict", metadata: [
-            "models": "\(checkedModels.map(\.rawValue).joined(separator: ","))",
-            "reason": "\(options.models != nil ? "asked for" : kata?.model != nil ? "the Kata configuration's model" : "no model given or configured: all")",
-        ])
+        logger.debug(
+            "models deciding the verdict",
+            metadata: [
+                "models": "\(checkedModels.map(\.rawValue).joined(separator: ","))",
+                "reason":
+                    "\(options.models != nil ? "asked for" : kata?.model != nil ? "the Kata configuration's model" : "no model given or configured: all")"
+            ])
         let verdicts = NetworkModel.allCases.map { m -> ModelVerdict in
             let mine = results.filter { $0.models.contains(m) }
             let failed = mine.filter { $0.status == .fail && $0.importance == .required }.map(\.id)
             let unknown = mine.filter { $0.status == .unknown && $0.importance == .required }.map(\.id)
             let warnings = mine.filter { $0.status == .warn || ($0.status == .fail && $0.importance == .recommended) }.map(\.id)
             let status: Status = !failed.isEmpty ? .fail : (!unknown.isEmpty ? .unknown : .pass)
-            logger.debug("model verdict", metadata: [
-                "model": "\(m.rawValue)", "status": "\(status.rawValue)", "checked": "\(checkedModels.contains(m))",
-                "failed": "\(failed.joined(separator: ","))", "unknown": "\(unknown.joined(separator: ","))",
-            ])
-            return ModelVerdict(model: m, status: status, checked: checkedModels.contains(m), failed: failed, warnings: warnings, unknown: unknown)
+            logger.debug(
+                "model verdict",
+                metadata: [
+                    "model": "\(m.rawValue)", "status": "\(status.rawValue)", "checked": "\(checkedModels.contains(m))",
+                    "failed": "\(failed.joined(separator: ","))", "unknown": "\(unknown.joined(separator: ","))"
+                ])
+            return ModelVerdict(
+                model: m, status: status, checked: checkedModels.contains(m), failed: failed, warnings: warnings, unknown: unknown)
         }
         let kataBroken = !(kata?.problems.isEmpty ?? true) || kataError != nil
         let passed = verdicts.filter(\.checked).allSatisfy { $0.status != .fail } && !kataBroken
 
-        let facts = HostFacts(kernelRelease: release, machine: machine, architecture: arch, kernelConfig: config?.source,
-                              kernelConfigError: configError, foreignKernel: foreign, moduleLoading: loading,
-                              liveProbes: probesWanted,
-                              liveProbesSkipReason: foreign ? "the configuration checked is not the running kernel's"
-                                : (!options.liveProbes ? "live probes were turned off" : LiveProbes.rootSkipReason))
-        return CheckReport(schemaVersion: CheckReport.schemaVersion, host: facts, kata: kata, kataError: kataError,
-                           models: verdicts, requirements: results, passed: passed)
+        let facts = HostFacts(
+            kernelRelease: release, machine: machine, architecture: arch, kernelConfig: config?.source,
+            kernelConfigError: configError, foreignKernel: foreign, moduleLoading: loading,
+            liveProbes: probesWanted,
+            liveProbesSkipReason: foreign
+                ? "the configuration checked is not the running kernel's"
+                : (!options.liveProbes ? "live probes were turned off" : LiveProbes.rootSkipReason))
+        return CheckReport(
+            schemaVersion: CheckReport.schemaVersion, host: facts, kata: kata, kataError: kataError,
+            models: verdicts, requirements: results, passed: passed)
     }
 }
 
@@ -214,9 +245,10 @@ struct Evaluator {
     let probes: [ProbeID: ProbeResult]
 
     func evaluate(_ r: Requirement) -> RequirementResult {
-        var result = RequirementResult(id: r.id, title: r.title, why: r.why, components: r.components,
-                                       models: NetworkModel.allCases.filter(r.models.contains), importance: r.importance,
-                                       status: .unknown, summary: "", options: [], probe: r.probe.flatMap { probes[$0] }, fix: nil)
+        var result = RequirementResult(
+            id: r.id, title: r.title, why: r.why, components: r.components,
+            models: NetworkModel.allCases.filter(r.models.contains), importance: r.importance,
+            status: .unknown, summary: "", options: [], probe: r.probe.flatMap { probes[$0] }, fix: nil)
         if r.id == "vhost-net", kata?.disableVhostNet == true {
             result.importance = .recommended
         }
@@ -269,7 +301,10 @@ struct Evaluator {
             result.summary = r.options.isEmpty ? "always present in Linux" : "no kernel configuration to tell from"
             if let p = probe, p.outcome == .skipped { result.summary += "; not tried: \(p.detail ?? "skipped")" }
         }
-        if r.options.isEmpty, probe == nil, config != nil { result.status = .pass; result.summary = "always present in Linux" }
+        if r.options.isEmpty, probe == nil, config != nil {
+            result.status = .pass
+            result.summary = "always present in Linux"
+        }
         if result.status == .fail && result.importance == .recommended { result.status = .warn }
         if result.status != .pass, !fix.isEmpty { result.fix = fix }
         return result
@@ -320,14 +355,17 @@ struct Evaluator {
                 fix.commands.append("modprobe \(m)")
                 fix.commands.append("echo \(m) > /etc/modules-load.d/\(m).conf   # load it at every boot")
                 if !loading.autoloadPossible {
-                    let why = loading.disabled ? "/proc/sys/kernel/modules_disabled is 1"
+                    let why =
+                        loading.disabled
+                        ? "/proc/sys/kernel/modules_disabled is 1"
                         : "the kernel's module helper \(loading.helper.map { "(\($0))" } ?? "") is missing"
                     fix.notes.append("\(m) is on disk but the kernel cannot load it on demand: \(why)")
                 }
                 return
             case .missing?:
-                fix.notes.append("CONFIG_\(group[0])=m but \(m).ko is not in \(modules?.directory ?? "/lib/modules"): "
-                    + "reinstall the kernel's modules package (linux-image-\(modules?.release ?? "RELEASE"))")
+                fix.notes.append(
+                    "CONFIG_\(group[0])=m but \(m).ko is not in \(modules?.directory ?? "/lib/modules"): "
+                        + "reinstall the kernel's modules package (linux-image-\(modules?.release ?? "RELEASE"))")
                 return
             default: break
             }

@@ -24,8 +24,10 @@ public struct KataSettings: Sendable, Codable, Equatable {
     }
 
     /// The files Kata reads, in the order it reads them.
-    public static let defaultPaths = ["/etc/kata-containers/configuration.toml",
-                                      "/usr/share/defaults/kata-containers/configuration.toml"]
+    public static let defaultPaths = [
+        "/etc/kata-containers/configuration.toml",
+        "/usr/share/defaults/kata-containers/configuration.toml"
+    ]
 }
 
 public enum KataConfigError: Error, CustomStringConvertible, Equatable {
@@ -34,8 +36,8 @@ public enum KataConfigError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(p, r): return "cannot read Kata configuration \(p): \(r)"
-        case let .invalidTOML(p, r): return "Kata configuration \(p) is not valid TOML: \(r)"
+        case .unreadable(let p, let r): return "cannot read Kata configuration \(p): \(r)"
+        case .invalidTOML(let p, let r): return "Kata configuration \(p) is not valid TOML: \(r)"
         }
     }
 }
@@ -70,27 +72,34 @@ extension KataSettings {
             problems.append("[\(section)] \(key) must be true or false, not \(v)")
             return false
         }
-        var s = KataSettings(path: path, hypervisor: name, internetworkingModel: nil,
-                             disableNewNetns: bool(runtime, "disable_new_netns", section: "runtime"),
-                             disableVhostNet: bool(hv, "disable_vhost_net", section: "hypervisor.\(name ?? "?")"),
-                             machineType: hv?["machine_type"]?.string, pcieRootPort: nil, problems: [])
+        var s = KataSettings(
+            path: path, hypervisor: name, internetworkingModel: nil,
+            disableNewNetns: bool(runtime, "disable_new_netns", section: "runtime"),
+            disableVhostNet: bool(hv, "disable_vhost_net", section: "hypervisor.\(name ?? "?")"),
+            machineType: hv?["machine_type"]?.string, pcieRootPort: nil, problems: [])
         if let v = runtime?["internetworking_model"] {
-            if let m = v.string { s.internetworkingModel = m } else {
+            if let m = v.string {
+                s.internetworkingModel = m
+            } else {
                 problems.append("[runtime] internetworking_model must be a string (\"tcfilter\", \"macvtap\" or \"none\")")
             }
         }
         if let v = hv?["pcie_root_port"] {
-            if let n = v.int, n >= 0 { s.pcieRootPort = n } else {
+            if let n = v.int, n >= 0 {
+                s.pcieRootPort = n
+            } else {
                 problems.append("[hypervisor.\(name ?? "?")] pcie_root_port must be a non-negative integer")
             }
         }
         if let m = s.internetworkingModel, NetworkModel(rawValue: m.lowercased()) == nil {
-            problems.append("[runtime] internetworking_model = \"\(m)\" is not a model the runtime knows "
-                + "(\"Invalid internetworking model\"): use \"tcfilter\", \"macvtap\" or \"none\"")
+            problems.append(
+                "[runtime] internetworking_model = \"\(m)\" is not a model the runtime knows "
+                    + "(\"Invalid internetworking model\"): use \"tcfilter\", \"macvtap\" or \"none\"")
         }
         if s.disableNewNetns, let m = s.model, m != .none {
-            problems.append("[runtime] disable_new_netns = true works only with internetworking_model = \"none\", "
-                + "not \"\(m.rawValue)\": set the model to \"none\" or disable_new_netns to false")
+            problems.append(
+                "[runtime] disable_new_netns = true works only with internetworking_model = \"none\", "
+                    + "not \"\(m.rawValue)\": set the model to \"none\" or disable_new_netns to false")
         }
         if hv == nil { problems.append("no [hypervisor.*] section: machine type, vhost-net and PCIe root ports cannot be checked") }
         s.problems = problems

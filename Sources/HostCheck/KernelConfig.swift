@@ -22,7 +22,8 @@ public struct KernelConfig: Sendable, Equatable {
     public var source: String
 
     public init(values: [String: String], source: String) {
-        self.values = values; self.source = source
+        self.values = values
+        self.source = source
     }
 
     /// Parses `.config` text. Lines that are neither assignments nor "is not set"
@@ -80,10 +81,10 @@ public enum KernelConfigError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .notFound(tried):
+        case .notFound(let tried):
             return "no kernel configuration found (tried \(tried.joined(separator: ", "))). Fix: pass --kernel-config FILE, "
                 + "or enable CONFIG_IKCONFIG_PROC (for /proc/config.gz), or install the kernel's config in /boot"
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             return "cannot read kernel configuration \(path): \(reason)"
         }
     }

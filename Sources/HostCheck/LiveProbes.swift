@@ -4,8 +4,9 @@ import NetlinkSocket
 import Rtnetlink
 import TapDevices
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What trying an operation for real showed.
@@ -33,8 +34,9 @@ public struct ProbeResult: Sendable, Codable, Equatable {
         ProbeResult(probe: p, outcome: .skipped, operation: op, detail: why)
     }
     static func failed(_ p: ProbeID, _ op: String, errno: Int32?, kernelMessage: String?, culprit: String?, detail: String) -> ProbeResult {
-        ProbeResult(probe: p, outcome: .failed, operation: op, errno: errno, errnoName: errno.map(errnoText),
-                    kernelMessage: kernelMessage, culprit: culprit, detail: detail)
+        ProbeResult(
+            probe: p, outcome: .failed, operation: op, errno: errno, errnoName: errno.map(errnoText),
+            kernelMessage: kernelMessage, culprit: culprit, detail: detail)
     }
 }
 
@@ -43,7 +45,8 @@ public struct ProbeResult: Sendable, Codable, Equatable {
 public enum LiveProbes {
     /// Why probes that need root cannot run here, or nil.
     public static var rootSkipReason: String? {
-        getuid() == 0 ? nil : "needs root (CAP_NET_ADMIN) to create a throwaway namespace and open device nodes; run `sandnet check` as root"
+        getuid() == 0
+            ? nil : "needs root (CAP_NET_ADMIN) to create a throwaway namespace and open device nodes; run `sandnet check` as root"
     }
 
     /// `namespaceName`: the throwaway namespace's name (default: unique per call).
@@ -53,10 +56,13 @@ public enum LiveProbes {
         for f in NetlinkProtocol.probe(families) {
             let id = ProbeID.allCases.first { Requirements.family(of: $0) == f.family }!
             let op = "socket(AF_NETLINK, SOCK_RAW, \(f.family.kernelName))"
-            if f.available { results[id] = .passed(id, op) } else {
+            if f.available {
+                results[id] = .passed(id, op)
+            } else {
                 let culprit = f.family.kernelOption.map { opt in "\(opt)" + (f.family.moduleName.map { " (module \($0))" } ?? "") }
-                results[id] = .failed(id, op, errno: f.errno, kernelMessage: nil, culprit: culprit,
-                                      detail: "this kernel has no \(f.family.kernelName) family")
+                results[id] = .failed(
+                    id, op, errno: f.errno, kernelMessage: nil, culprit: culprit,
+                    detail: "this kernel has no \(f.family.kernelName) family")
             }
         }
         let rest = probes.subtracting(results.keys)
@@ -70,7 +76,8 @@ public enum LiveProbes {
             case .devTun: results[p] = openDevice("/dev/net/tun", probe: p, option: "CONFIG_TUN (module tun)")
             case .devVhostNet: results[p] = openDevice("/dev/vhost-net", probe: p, option: "CONFIG_VHOST_NET (module vhost_net)")
             case .devVhostVsock: results[p] = openDevice("/dev/vhost-vsock", probe: p, option: "CONFIG_VHOST_VSOCK (module vhost_vsock)")
-            case .devKVM: results[p] = openDevice("/dev/kvm", probe: p, option: "CONFIG_KVM and its vendor module (kvm_intel or kvm_amd) on x86_64")
+            case .devKVM:
+                results[p] = openDevice("/dev/kvm", probe: p, option: "CONFIG_KVM and its vendor module (kvm_intel or kvm_amd) on x86_64")
             default: break
             }
         }
@@ -82,7 +89,8 @@ public enum LiveProbes {
 
     static func operation(of p: ProbeID) -> String {
         switch p {
-        case .netlinkRoute, .netlinkXfrm, .netlinkNetfilter: return "socket(AF_NETLINK, SOCK_RAW, \(Requirements.family(of: p)!.kernelName))"
+        case .netlinkRoute, .netlinkXfrm, .netlinkNetfilter:
+            return "socket(AF_NETLINK, SOCK_RAW, \(Requirements.family(of: p)!.kernelName))"
         case .networkNamespace: return "ip netns add"
         case .veth: return "ip link add type veth"
         case .tapMultiqueue: return "ip tuntap add mode tap multi_queue"
@@ -100,7 +108,10 @@ public enum LiveProbes {
     static func openDevice(_ path: String, probe: ProbeID, option: String) -> ProbeResult {
         let op = "open \(path)"
         let fd = open(path, O_RDWR | O_CLOEXEC)
-        if fd >= 0 { close(fd); return .passed(probe, op) }
+        if fd >= 0 {
+            close(fd)
+            return .passed(probe, op)
+        }
         let e = errno
         let detail: String
         switch e {
@@ -119,7 +130,8 @@ public enum LiveProbes {
         } catch {
             let e = (error as? NetlinkError)?.errno
             for p in probes {
-                results[p] = p == .networkNamespace
+                results[p] =
+                    p == .networkNamespace
                     ? .failed(p, operation(of: p), errno: e, kernelMessage: nil, culprit: "CONFIG_NET_NS", detail: "\(error)")
                     : .skipped(p, operation(of: p), "no throwaway namespace to try it in: \(error)")
             }
@@ -129,7 +141,9 @@ public enum LiveProbes {
         if probes.contains(.networkNamespace) { results[.networkNamespace] = .passed(.networkNamespace, operation(of: .networkNamespace)) }
         let rtnl: Rtnetlink
         do { rtnl = try Rtnetlink(namespace: .named(name)) } catch {
-            for p in probes where results[p] == nil { results[p] = .skipped(p, operation(of: p), "cannot open NETLINK_ROUTE in the throwaway namespace: \(error)") }
+            for p in probes where results[p] == nil {
+                results[p] = .skipped(p, operation(of: p), "cannot open NETLINK_ROUTE in the throwaway namespace: \(error)")
+            }
             return
         }
         defer { rtnl.close() }
@@ -144,7 +158,8 @@ public enum LiveProbes {
             if probes.contains(.veth) { results[.veth] = r }
         }
         if probes.contains(.macvtap) {
-            results[.macvtap] = vethReady
+            results[.macvtap] =
+                vethReady
                 ? macvtapProbe(rtnl)
                 : .skipped(.macvtap, operation(of: .macvtap), "no veth to put the macvtap on (the veth probe failed)")
         }
@@ -153,7 +168,9 @@ public enum LiveProbes {
         }
         // tcfilter's plumbing, step by step on the veth: each step needs the one before.
         if wantsTC {
-            if vethReady { tcProbes(rtnl, probes, into: &results) } else {
+            if vethReady {
+                tcProbes(rtnl, probes, into: &results)
+            } else {
                 for p in [ProbeID.ingressQdisc, .u32Filter, .mirredAction] where probes.contains(p) {
                     results[p] = .skipped(p, operation(of: p), "no veth to attach it to (the veth probe failed)")
                 }
@@ -180,8 +197,9 @@ public enum LiveProbes {
             queues.close()
             return .passed(.macvtap, operation(of: .macvtap) + ", open its queue")
         } catch {
-            return .failed(.macvtap, "open the macvtap's queue (/dev/tapN)", errno: (error as? NetlinkError)?.errno,
-                           kernelMessage: nil, culprit: "CONFIG_TAP (selected by CONFIG_MACVTAP)", detail: "\(error)")
+            return .failed(
+                .macvtap, "open the macvtap's queue (/dev/tapN)", errno: (error as? NetlinkError)?.errno,
+                kernelMessage: nil, culprit: "CONFIG_TAP (selected by CONFIG_MACVTAP)", detail: "\(error)")
         }
     }
 
@@ -194,20 +212,27 @@ public enum LiveProbes {
         } catch {
             let e = (error as? NetlinkError)?.errno
             let detail = e == ENOENT ? "/dev/net/tun is missing" : (e == EINVAL ? "the tun driver refused a multiqueue tap" : "\(error)")
-            return .failed(.tapMultiqueue, op, errno: e, kernelMessage: nil, culprit: "CONFIG_TUN (module tun), /dev/net/tun", detail: detail)
+            return .failed(
+                .tapMultiqueue, op, errno: e, kernelMessage: nil, culprit: "CONFIG_TUN (module tun), /dev/net/tun", detail: detail)
         }
     }
 
     static func tcProbes(_ rtnl: Rtnetlink, _ probes: Set<ProbeID>, into results: inout [ProbeID: ProbeResult]) {
         func attempt(_ p: ProbeID, option: String, what: String, _ body: () throws -> Void) -> ProbeResult {
-            do { try body(); return .passed(p, operation(of: p)) } catch let NetlinkError.kernel(r) {
+            do {
+                try body()
+                return .passed(p, operation(of: p))
+            } catch let NetlinkError.kernel(r) {
                 return refusal(p, r, option: option, what: what)
             } catch {
-                return .failed(p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
+                return .failed(
+                    p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
             }
         }
-        let ingress = attempt(.ingressQdisc, option: "CONFIG_NET_SCH_INGRESS (module sch_ingress; needs CONFIG_NET_CLS_ACT)",
-                              what: "qdisc kind \"ingress\"") {
+        let ingress = attempt(
+            .ingressQdisc, option: "CONFIG_NET_SCH_INGRESS (module sch_ingress; needs CONFIG_NET_CLS_ACT)",
+            what: "qdisc kind \"ingress\""
+        ) {
             try rtnl.qdiscAdd(QdiscSpec(device: .name("chk-veth0"), kind: .ingress))
         }
         results[.ingressQdisc] = ingress
@@ -218,20 +243,26 @@ public enum LiveProbes {
             return
         }
         let u32 = attempt(.u32Filter, option: "CONFIG_NET_CLS_U32 (module cls_u32)", what: "classifier \"u32\"") {
-            try rtnl.filterAdd(FilterSpec(device: .name("chk-veth0"), parent: .ingressQdisc, priority: 1, kind: .u32(.matchAll, actions: [])))
+            try rtnl.filterAdd(
+                FilterSpec(device: .name("chk-veth0"), parent: .ingressQdisc, priority: 1, kind: .u32(.matchAll, actions: [])))
         }
         results[.u32Filter] = u32
         guard u32.outcome == .passed else {
             if probes.contains(.mirredAction) {
-                results[.mirredAction] = .skipped(.mirredAction, operation(of: .mirredAction), "no u32 filter to carry it (the u32 probe failed)")
+                results[.mirredAction] = .skipped(
+                    .mirredAction, operation(of: .mirredAction), "no u32 filter to carry it (the u32 probe failed)")
             }
             return
         }
-        results[.mirredAction] = attempt(.mirredAction, option: "CONFIG_NET_ACT_MIRRED (module act_mirred; needs CONFIG_NET_CLS_ACT)",
-                                         what: "action \"mirred\"") {
+        results[.mirredAction] = attempt(
+            .mirredAction, option: "CONFIG_NET_ACT_MIRRED (module act_mirred; needs CONFIG_NET_CLS_ACT)",
+            what: "action \"mirred\""
+        ) {
             let peer = try rtnl.index(of: .name("chk-veth1"))
-            try rtnl.filterAdd(FilterSpec(device: .name("chk-veth0"), parent: .ingressQdisc, priority: 2,
-                                          kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: peer))])))
+            try rtnl.filterAdd(
+                FilterSpec(
+                    device: .name("chk-veth0"), parent: .ingressQdisc, priority: 2,
+                    kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: peer))])))
         }
     }
 
@@ -243,7 +274,8 @@ public enum LiveProbes {
         } catch let NetlinkError.kernel(r) {
             return refusal(p, r, option: option, what: "link kind \"\(kind)\"")
         } catch {
-            return .failed(p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
+            return .failed(
+                p, operation(of: p), errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
         }
     }
 
@@ -254,8 +286,10 @@ public enum LiveProbes {
         let missing: Bool
         switch r.errno {
         case EOPNOTSUPP: missing = msg.isEmpty || msg.contains("Unknown device type")
-        case ENOENT: missing = msg.isEmpty || msg.contains("qdisc kind is unknown") || msg.contains("classifier not found")
-            || msg.contains("action")
+        case ENOENT:
+            missing =
+                msg.isEmpty || msg.contains("qdisc kind is unknown") || msg.contains("classifier not found")
+                || msg.contains("action")
         default: missing = msg.contains("Failed to load TC action module") || msg.contains("TC classifier not found")
         }
         let detail = missing ? "the kernel does not know \(what)" : "the kernel refused \(what)"

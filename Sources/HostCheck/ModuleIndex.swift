@@ -13,7 +13,11 @@ public enum ModuleState: Sendable, Equatable, Codable {
     /// Nowhere: not built in, not loaded, no file.
     case missing
 
-    public var isPresent: Bool { if case .missing = self { return false }; if case .onDisk = self { return false }; return true }
+    public var isPresent: Bool {
+        if case .missing = self { return false }
+        if case .onDisk = self { return false }
+        return true
+    }
 
     // JSON: {"state": "built-in" | "loaded" | "on-disk" | "missing", "path": "…" (on-disk only)}.
     enum CodingKeys: String, CodingKey { case state, path }
@@ -22,7 +26,9 @@ public enum ModuleState: Sendable, Equatable, Codable {
         switch self {
         case .builtIn: try c.encode("built-in", forKey: .state)
         case .loaded: try c.encode("loaded", forKey: .state)
-        case let .onDisk(path): try c.encode("on-disk", forKey: .state); try c.encode(path, forKey: .path)
+        case .onDisk(let path):
+            try c.encode("on-disk", forKey: .state)
+            try c.encode(path, forKey: .path)
         case .missing: try c.encode("missing", forKey: .state)
         }
     }
@@ -54,10 +60,17 @@ public struct ModuleIndex: Sendable {
     /// Whether `directory` exists at all.
     public let treePresent: Bool
 
-    public init(release: String, directory: String, builtIn: Set<String>, files: [String: String],
-                aliases: [String: String], loaded: Set<String>, treePresent: Bool) {
-        self.release = release; self.directory = directory; self.builtIn = builtIn; self.files = files
-        self.aliases = aliases; self.loaded = loaded; self.treePresent = treePresent
+    public init(
+        release: String, directory: String, builtIn: Set<String>, files: [String: String],
+        aliases: [String: String], loaded: Set<String>, treePresent: Bool
+    ) {
+        self.release = release
+        self.directory = directory
+        self.builtIn = builtIn
+        self.files = files
+        self.aliases = aliases
+        self.loaded = loaded
+        self.treePresent = treePresent
     }
 
     /// Reads `ROOT/lib/modules/RELEASE`; `running`: also read /proc/modules and /sys/module.
@@ -98,8 +111,9 @@ public struct ModuleIndex: Sendable {
                 if let name = line.split(separator: " ").first { loaded.insert(String(name)) }
             }
         }
-        return ModuleIndex(release: release, directory: base, builtIn: builtIn, files: files, aliases: aliases,
-                           loaded: loaded, treePresent: present)
+        return ModuleIndex(
+            release: release, directory: base, builtIn: builtIn, files: files, aliases: aliases,
+            loaded: loaded, treePresent: present)
     }
 
     /// `kernel/net/netfilter/nfnetlink.ko.xz` → `nfnetlink`; dashes become underscores.
@@ -138,7 +152,8 @@ public struct ModuleLoading: Sendable, Equatable, Codable {
     public static func running(config: KernelConfig?) -> ModuleLoading {
         let helper = (try? String(contentsOfFile: "/proc/sys/kernel/modprobe", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let disabled = (try? String(contentsOfFile: "/proc/sys/kernel/modules_disabled", encoding: .utf8))?
+        let disabled =
+            (try? String(contentsOfFile: "/proc/sys/kernel/modules_disabled", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         // /proc/sys/kernel/modprobe exists only with CONFIG_MODULES: a second witness when
         // the config is unknown.

@@ -1,7 +1,8 @@
 import Foundation
 import NetlinkSocket
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The throwaway namespaces of live probes are named `sandnet-check-PID-RANDOM`. A probing

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension CheckReport {
@@ -19,21 +20,28 @@ extension CheckReport {
     public func text() -> String {
         var out: [String] = []
         let h = host
-        out.append("Kernel \(h.kernelRelease) on \(h.machine)"
-            + (h.architecture == nil ? " (architecture not assessed: sandnet has requirements for x86_64 and arm64 only)" : ""))
+        out.append(
+            "Kernel \(h.kernelRelease) on \(h.machine)"
+                + (h.architecture == nil ? " (architecture not assessed: sandnet has requirements for x86_64 and arm64 only)" : ""))
         if let c = h.kernelConfig { out.append("  configuration: \(c)") }
         if let e = h.kernelConfigError { out.append("  configuration: \(e)") }
         if !h.foreignKernel {
-            out.append("  modules: " + (h.moduleLoading.supported
-                ? (h.moduleLoading.autoloadPossible ? "loadable, on demand" : "loadable, but not on demand"
-                    + (h.moduleLoading.disabled ? " (modules_disabled=1)" : " (no module helper \(h.moduleLoading.helper ?? ""))"))
-                : "this kernel cannot load modules (CONFIG_MODULES is off)"))
+            out.append(
+                "  modules: "
+                    + (h.moduleLoading.supported
+                        ? (h.moduleLoading.autoloadPossible
+                            ? "loadable, on demand"
+                            : "loadable, but not on demand"
+                                + (h.moduleLoading.disabled
+                                    ? " (modules_disabled=1)" : " (no module helper \(h.moduleLoading.helper ?? ""))"))
+                        : "this kernel cannot load modules (CONFIG_MODULES is off)"))
         }
         out.append("  live probes: " + (h.liveProbes ? "yes" : "no") + (h.liveProbesSkipReason.map { " (\($0))" } ?? ""))
         if let k = kata {
-            out.append("Kata configuration \(k.path): model \(k.internetworkingModel ?? "tcfilter (default)")"
-                + (k.machineType.map { ", machine \($0)" } ?? "") + (k.disableVhostNet ? ", vhost-net disabled" : "")
-                + (k.pcieRootPort.map { ", \($0) PCIe root ports" } ?? "") + (k.disableNewNetns ? ", disable_new_netns" : ""))
+            out.append(
+                "Kata configuration \(k.path): model \(k.internetworkingModel ?? "tcfilter (default)")"
+                    + (k.machineType.map { ", machine \($0)" } ?? "") + (k.disableVhostNet ? ", vhost-net disabled" : "")
+                    + (k.pcieRootPort.map { ", \($0) PCIe root ports" } ?? "") + (k.disableNewNetns ? ", disable_new_netns" : ""))
             for p in k.problems { out.append("  ✗ \(p)") }
         } else if let e = kataError {
             out.append("Kata configuration: \(e)")
@@ -66,8 +74,10 @@ extension CheckReport {
         }
         out.append("")
         let checked = models.filter(\.checked).map(\.model.rawValue).joined(separator: ", ")
-        out.append(passed ? "Result: this host can run VM sandboxes with \(checked)."
-                          : "Result: this host cannot run VM sandboxes with \(checked) until the failures above are fixed.")
+        out.append(
+            passed
+                ? "Result: this host can run VM sandboxes with \(checked)."
+                : "Result: this host cannot run VM sandboxes with \(checked) until the failures above are fixed.")
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -119,11 +129,13 @@ public enum NodeFeatureFile {
     public static func isValidLabel(key: String, value: String) -> Bool {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return false }
-        let prefix = parts[0], name = parts[1]
+        let prefix = parts[0]
+        let name = parts[1]
         guard prefix.count <= 253, !prefix.isEmpty,
-              prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ l in
-                  !l.isEmpty && l.count <= 63 && l.first!.isLowercaseAlnum && l.last!.isLowercaseAlnum
-                      && l.allSatisfy { $0.isLowercaseAlnum || $0 == "-" } })
+            prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ l in
+                !l.isEmpty && l.count <= 63 && l.first!.isLowercaseAlnum && l.last!.isLowercaseAlnum
+                    && l.allSatisfy { $0.isLowercaseAlnum || $0 == "-" }
+            })
         else { return false }
         func nameLike(_ s: Substring, allowEmpty: Bool) -> Bool {
             if s.isEmpty { return allowEmpty }
@@ -148,13 +160,20 @@ public enum NodeFeatureFile {
         guard fd >= 0 else { throw NodeFeatureError.io("create \(temp)", errno) }
         var ok = true
         text.utf8CString.withUnsafeBufferPointer { buf in
-            let n = buf.count - 1   // without the NUL
+            let n = buf.count - 1 // without the NUL
             ok = Glibc.write(fd, buf.baseAddress, n) == n && fsync(fd) == 0
         }
         let e = errno
         close(fd)
-        guard ok else { unlink(temp); throw NodeFeatureError.io("write \(temp)", e) }
-        guard rename(temp, path) == 0 else { let e = errno; unlink(temp); throw NodeFeatureError.io("rename \(temp) to \(path)", e) }
+        guard ok else {
+            unlink(temp)
+            throw NodeFeatureError.io("write \(temp)", e)
+        }
+        guard rename(temp, path) == 0 else {
+            let e = errno
+            unlink(temp)
+            throw NodeFeatureError.io("rename \(temp) to \(path)", e)
+        }
     }
 }
 
@@ -164,9 +183,9 @@ public enum NodeFeatureError: Error, CustomStringConvertible {
     case io(String, Int32)
     public var description: String {
         switch self {
-        case let .invalidLabel(l): return "internal error: \(l) is not a valid Kubernetes label"
-        case let .tooLarge(n): return "the feature file would be \(n) bytes; nfd-worker ignores files of 64 KiB or more"
-        case let .io(op, e): return "\(op) failed: \(String(cString: strerror(e)))"
+        case .invalidLabel(let l): return "internal error: \(l) is not a valid Kubernetes label"
+        case .tooLarge(let n): return "the feature file would be \(n) bytes; nfd-worker ignores files of 64 KiB or more"
+        case .io(let op, let e): return "\(op) failed: \(String(cString: strerror(e)))"
         }
     }
 }

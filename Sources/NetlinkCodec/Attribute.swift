@@ -1,7 +1,7 @@
 /// One netlink attribute (struct nlattr + payload). Unknown types stay raw; callers
 /// decide what they understand.
 public struct NetlinkAttribute: Equatable, Sendable {
-    public static let nestedFlag: UInt16 = 0x8000   // NLA_F_NESTED
+    public static let nestedFlag: UInt16 = 0x8000 // NLA_F_NESTED
     public static let byteOrderFlag: UInt16 = 0x4000 // NLA_F_NET_BYTEORDER
     public static let typeMask: UInt16 = 0x3fff
 
@@ -21,22 +21,43 @@ public struct NetlinkAttribute: Equatable, Sendable {
     }
 
     public init(type: UInt16, payload: [UInt8], nested: Bool = false) {
-        self.type = type & Self.typeMask; self.payloadSlice = payload[...]; self.isNested = nested
+        self.type = type & Self.typeMask
+        self.payloadSlice = payload[...]
+        self.isNested = nested
     }
     public init(type: UInt16, payloadSlice: ArraySlice<UInt8>, nested: Bool = false) {
-        self.type = type & Self.typeMask; self.payloadSlice = payloadSlice; self.isNested = nested
+        self.type = type & Self.typeMask
+        self.payloadSlice = payloadSlice
+        self.isNested = nested
     }
 
     // MARK: payload readers (all bounds-checked)
     // The length is checked here, so the happy path builds no error text (string
     // interpolation per attribute read was a visible share of a 500-link scan).
-    public func u8() throws -> UInt8 { try require(1); return payloadSlice[payloadSlice.startIndex] }
-    public func u16() throws -> UInt16 { try require(2); var r = ByteReader(payloadSlice); return try r.u16() }
-    public func u32() throws -> UInt32 { try require(4); var r = ByteReader(payloadSlice); return try r.u32() }
+    public func u8() throws -> UInt8 {
+        try require(1)
+        return payloadSlice[payloadSlice.startIndex]
+    }
+    public func u16() throws -> UInt16 {
+        try require(2)
+        var r = ByteReader(payloadSlice)
+        return try r.u16()
+    }
+    public func u32() throws -> UInt32 {
+        try require(4)
+        var r = ByteReader(payloadSlice)
+        return try r.u32()
+    }
     public func i32() throws -> Int32 { Int32(bitPattern: try u32()) }
-    public func u64() throws -> UInt64 { try require(8); var r = ByteReader(payloadSlice); return try r.u64() }
+    public func u64() throws -> UInt64 {
+        try require(8)
+        var r = ByteReader(payloadSlice)
+        return try r.u64()
+    }
     private func require(_ n: Int) throws {
-        if payloadSlice.count < n { throw DecodeError.truncated(what: "attribute \(type) (\(n * 8)-bit value)", need: n, have: payloadSlice.count) }
+        if payloadSlice.count < n {
+            throw DecodeError.truncated(what: "attribute \(type) (\(n * 8)-bit value)", need: n, have: payloadSlice.count)
+        }
     }
     /// Big-endian u16 (ports).
     public func be16() throws -> UInt16 { UInt16(bigEndian: try u16()) }
@@ -52,11 +73,13 @@ public struct NetlinkAttribute: Equatable, Sendable {
 
     public func encode(into w: inout ByteWriter) {
         // nla_len is 16 bits: a larger payload is a programming error, not input.
-        precondition(payloadSlice.count <= Int(UInt16.max) - 4, "netlink attribute \(type) payload of \(payloadSlice.count) bytes exceeds nla_len")
+        precondition(
+            payloadSlice.count <= Int(UInt16.max) - 4, "netlink attribute \(type) payload of \(payloadSlice.count) bytes exceeds nla_len")
         let length = 4 + payloadSlice.count
         w.u16(UInt16(length))
         w.u16(type | (isNested ? Self.nestedFlag : 0) | (isNetworkByteOrder ? Self.byteOrderFlag : 0))
-        w.append(payloadSlice); w.pad()
+        w.append(payloadSlice)
+        w.pad()
     }
 
     /// Decodes a run of attributes that fills `bytes` exactly (modulo final padding).
@@ -117,10 +140,22 @@ public struct AttributeWriter {
         NetlinkAttribute(type: type, payload: payload).encode(into: &writer)
     }
     public mutating func add(_ type: UInt16, u8 v: UInt8) { add(type, [v]) }
-    public mutating func add(_ type: UInt16, u16 v: UInt16) { var w = ByteWriter(); w.u16(v); add(type, w.bytes) }
-    public mutating func add(_ type: UInt16, u32 v: UInt32) { var w = ByteWriter(); w.u32(v); add(type, w.bytes) }
+    public mutating func add(_ type: UInt16, u16 v: UInt16) {
+        var w = ByteWriter()
+        w.u16(v)
+        add(type, w.bytes)
+    }
+    public mutating func add(_ type: UInt16, u32 v: UInt32) {
+        var w = ByteWriter()
+        w.u32(v)
+        add(type, w.bytes)
+    }
     public mutating func add(_ type: UInt16, i32 v: Int32) { add(type, u32: UInt32(bitPattern: v)) }
-    public mutating func add(_ type: UInt16, u64 v: UInt64) { var w = ByteWriter(); w.u64(v); add(type, w.bytes) }
+    public mutating func add(_ type: UInt16, u64 v: UInt64) {
+        var w = ByteWriter()
+        w.u64(v)
+        add(type, w.bytes)
+    }
     public mutating func add(_ type: UInt16, be16 v: UInt16) { add(type, u16: v.bigEndian) }
     public mutating func add(_ type: UInt16, be32 v: UInt32) { add(type, u32: v.bigEndian) }
     /// NUL-terminated string, as the kernel expects for names and kinds.
@@ -130,7 +165,8 @@ public struct AttributeWriter {
     /// A nested attribute whose children are written by `body`.
     public mutating func nest(_ type: UInt16, nestedFlag: Bool = false, _ body: (inout AttributeWriter) throws -> Void) rethrows {
         let start = writer.count
-        writer.u16(0); writer.u16(type | (nestedFlag ? NetlinkAttribute.nestedFlag : 0))
+        writer.u16(0)
+        writer.u16(type | (nestedFlag ? NetlinkAttribute.nestedFlag : 0))
         var inner = AttributeWriter()
         try body(&inner)
         writer.append(inner.bytes)

@@ -12,10 +12,10 @@ public enum DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .truncated(what, need, have): return "truncated \(what): need \(need) bytes, have \(have)"
-        case let .badLength(what, length): return "invalid length \(length) in \(what)"
-        case let .misaligned(what, offset): return "misaligned \(what) at offset \(offset)"
-        case let .invalidValue(what, value): return "invalid value \(value) in \(what)"
+        case .truncated(let what, let need, let have): return "truncated \(what): need \(need) bytes, have \(have)"
+        case .badLength(let what, let length): return "invalid length \(length) in \(what)"
+        case .misaligned(let what, let offset): return "misaligned \(what) at offset \(offset)"
+        case .invalidValue(let what, let value): return "invalid value \(value) in \(what)"
         }
     }
 }
@@ -28,7 +28,10 @@ public struct ByteReader {
     public let bytes: ArraySlice<UInt8>
     public private(set) var offset: Int
 
-    public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes; self.offset = bytes.startIndex }
+    public init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        self.offset = bytes.startIndex
+    }
     public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
     public var remaining: Int { bytes.endIndex - offset }
@@ -37,24 +40,32 @@ public struct ByteReader {
         guard n >= 0, remaining >= n else { throw DecodeError.truncated(what: what, need: n, have: remaining) }
     }
     public mutating func u8(_ what: String = "u8") throws -> UInt8 {
-        try require(1, what); defer { offset += 1 }; return bytes[offset]
+        try require(1, what)
+        defer { offset += 1 }
+        return bytes[offset]
     }
     public mutating func u16(_ what: String = "u16") throws -> UInt16 {
-        try require(2, what); defer { offset += 2 }
+        try require(2, what)
+        defer { offset += 2 }
         return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
     }
     public mutating func u32(_ what: String = "u32") throws -> UInt32 {
-        try require(4, what); defer { offset += 4 }
+        try require(4, what)
+        defer { offset += 4 }
         var v: UInt32 = 0
         for i in 0..<4 { v |= UInt32(bytes[offset + i]) << (8 * UInt32(i)) }
         return v
     }
     public mutating func i32(_ what: String = "i32") throws -> Int32 { Int32(bitPattern: try u32(what)) }
     public mutating func u64(_ what: String = "u64") throws -> UInt64 {
-        let lo = UInt64(try u32(what)); let hi = UInt64(try u32(what)); return lo | hi << 32
+        let lo = UInt64(try u32(what))
+        let hi = UInt64(try u32(what))
+        return lo | hi << 32
     }
     public mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
-        try require(n, what); defer { offset += n }; return bytes[offset..<(offset + n)]
+        try require(n, what)
+        defer { offset += n }
+        return bytes[offset..<(offset + n)]
     }
     public mutating func skip(_ n: Int, _ what: String = "padding") throws { _ = try take(n, what) }
     /// Skip alignment padding if present; a final unpadded item is tolerated.
@@ -70,14 +81,23 @@ public struct ByteWriter {
     public init() {}
     public var count: Int { bytes.count }
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    public mutating func u16(_ v: UInt16) { bytes.append(UInt8(v & 0xff)); bytes.append(UInt8(v >> 8)) }
+    public mutating func u16(_ v: UInt16) {
+        bytes.append(UInt8(v & 0xff))
+        bytes.append(UInt8(v >> 8))
+    }
     public mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8((v >> (8 * UInt32(i))) & 0xff)) } }
     public mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
-    public mutating func u64(_ v: UInt64) { u32(UInt32(v & 0xffff_ffff)); u32(UInt32(v >> 32)) }
+    public mutating func u64(_ v: UInt64) {
+        u32(UInt32(v & 0xffff_ffff))
+        u32(UInt32(v >> 32))
+    }
     public mutating func append<S: Sequence>(_ s: S) where S.Element == UInt8 { bytes.append(contentsOf: s) }
     public mutating func zeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
     public mutating func pad() { zeros(netlinkAlign(bytes.count) - bytes.count) }
-    public mutating func patchU16(at i: Int, _ v: UInt16) { bytes[i] = UInt8(v & 0xff); bytes[i + 1] = UInt8(v >> 8) }
+    public mutating func patchU16(at i: Int, _ v: UInt16) {
+        bytes[i] = UInt8(v & 0xff)
+        bytes[i + 1] = UInt8(v >> 8)
+    }
     public mutating func patchU32(at i: Int, _ v: UInt32) { for k in 0..<4 { bytes[i + k] = UInt8((v >> (8 * UInt32(k))) & 0xff) } }
 }
 

@@ -10,8 +10,14 @@ public struct NetlinkMessage: Equatable, Sendable {
         set { payloadSlice = newValue[...] }
     }
 
-    public init(header: NetlinkHeader, payload: [UInt8]) { self.header = header; self.payloadSlice = payload[...] }
-    public init(header: NetlinkHeader, payloadSlice: ArraySlice<UInt8>) { self.header = header; self.payloadSlice = payloadSlice }
+    public init(header: NetlinkHeader, payload: [UInt8]) {
+        self.header = header
+        self.payloadSlice = payload[...]
+    }
+    public init(header: NetlinkHeader, payloadSlice: ArraySlice<UInt8>) {
+        self.header = header
+        self.payloadSlice = payloadSlice
+    }
 
     /// Builds a request: a family header (ifinfomsg, rtmsg, ...) followed by attributes.
     public init(type: UInt16, flags: NetlinkFlags, body: [UInt8], attributes: AttributeWriter = AttributeWriter()) {
@@ -27,7 +33,8 @@ public struct NetlinkMessage: Equatable, Sendable {
     public func encode(sequence: UInt32, portID: UInt32 = 0) -> [UInt8] {
         var h = header
         h.length = UInt32(NetlinkHeader.size + payloadSlice.count)
-        h.sequence = sequence; h.portID = portID
+        h.sequence = sequence
+        h.portID = portID
         var w = ByteWriter()
         h.encode(into: &w)
         w.append(payloadSlice)
@@ -80,9 +87,14 @@ public struct NetlinkErrorMessage: Equatable, Sendable {
     // NLMSGERR_ATTR_*
     static let attrMessage: UInt16 = 1, attrOffset: UInt16 = 2, attrMissingType: UInt16 = 5
 
-    public init(errno: Int32, request: NetlinkHeader, extAckMessage: String? = nil, extAckOffset: UInt32? = nil, missingAttribute: UInt32? = nil) {
-        self.errno = errno; self.request = request; self.extAckMessage = extAckMessage
-        self.extAckOffset = extAckOffset; self.missingAttribute = missingAttribute
+    public init(
+        errno: Int32, request: NetlinkHeader, extAckMessage: String? = nil, extAckOffset: UInt32? = nil, missingAttribute: UInt32? = nil
+    ) {
+        self.errno = errno
+        self.request = request
+        self.extAckMessage = extAckMessage
+        self.extAckOffset = extAckOffset
+        self.missingAttribute = missingAttribute
     }
 
     public static func decode(_ message: NetlinkMessage) throws -> NetlinkErrorMessage {

@@ -85,8 +85,13 @@ public enum RTA {
 }
 public enum RTAX { public static let MTU: UInt16 = 2, WINDOW: UInt16 = 3, RTT: UInt16 = 4, ADVMSS: UInt16 = 8, HOPLIMIT: UInt16 = 10 }
 public enum RT_TABLE { public static let UNSPEC: UInt32 = 0, DEFAULT: UInt32 = 253, MAIN: UInt32 = 254, LOCAL: UInt32 = 255 }
-public enum RT_SCOPE { public static let UNIVERSE: UInt8 = 0, SITE: UInt8 = 200, LINK: UInt8 = 253, HOST: UInt8 = 254, NOWHERE: UInt8 = 255 }
-public enum RTPROT { public static let UNSPEC: UInt8 = 0, REDIRECT: UInt8 = 1, KERNEL: UInt8 = 2, BOOT: UInt8 = 3, STATIC: UInt8 = 4, RA: UInt8 = 9, DHCP: UInt8 = 16 }
+public enum RT_SCOPE {
+    public static let UNIVERSE: UInt8 = 0, SITE: UInt8 = 200, LINK: UInt8 = 253, HOST: UInt8 = 254, NOWHERE: UInt8 = 255
+}
+public enum RTPROT {
+    public static let UNSPEC: UInt8 = 0, REDIRECT: UInt8 = 1, KERNEL: UInt8 = 2, BOOT: UInt8 = 3, STATIC: UInt8 = 4, RA: UInt8 = 9,
+        DHCP: UInt8 = 16
+}
 public enum RTN {
     public static let UNSPEC: UInt8 = 0, UNICAST: UInt8 = 1, LOCAL: UInt8 = 2, BROADCAST: UInt8 = 3, ANYCAST: UInt8 = 4
     public static let MULTICAST: UInt8 = 5, BLACKHOLE: UInt8 = 6, UNREACHABLE: UInt8 = 7, PROHIBIT: UInt8 = 8

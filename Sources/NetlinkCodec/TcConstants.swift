@@ -84,7 +84,7 @@ public enum TCA_FLOWER {
 public enum TCA_HTB {
     public static let PARMS: UInt16 = 1, INIT: UInt16 = 2, CTAB: UInt16 = 3, RTAB: UInt16 = 4, DIRECT_QLEN: UInt16 = 5
     public static let RATE64: UInt16 = 6, CEIL64: UInt16 = 7, PAD: UInt16 = 8, OFFLOAD: UInt16 = 9
-    public static let PROTOVER: UInt32 = 3   // TC_HTB_PROTOVER
+    public static let PROTOVER: UInt32 = 3 // TC_HTB_PROTOVER
 }
 
 /// struct tc_ratespec linklayer (TC_LINKLAYER_*). ETHERNET tells the kernel to compute

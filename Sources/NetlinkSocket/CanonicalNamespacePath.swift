@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension NetworkNamespace {
@@ -17,7 +18,10 @@ extension NetworkNamespace {
     ///   else `/proc/1/ns/net` when it is the init process's namespace, else they are refused.
     /// `workingDirectory`: what a relative path is relative to (the process's by default).
     public func canonical(workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> NetworkNamespace {
-        if name != nil { try Self.validate(name: name!); return self }
+        if name != nil {
+            try Self.validate(name: name!)
+            return self
+        }
         let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
         let lexical = Self.normalise(absolute)
         let parts = lexical.split(separator: "/")
@@ -46,8 +50,10 @@ extension NetworkNamespace {
         }
         let initial = NetworkNamespace.process(1)
         if same(initial) { return initial }
-        throw NetlinkError.invalidArgument(operation: "name network namespace \(path)",
-            reason: "\(path) is this process's own namespace, and no path to it outlives this process (none under \(Self.runDirectory) is the same namespace). "
+        throw NetlinkError.invalidArgument(
+            operation: "name network namespace \(path)",
+            reason:
+                "\(path) is this process's own namespace, and no path to it outlives this process (none under \(Self.runDirectory) is the same namespace). "
                 + "Fix: name it (ip netns attach NAME PID) and pass --netns NAME, or pass /proc/PID/ns/net of a process that keeps it")
     }
 
@@ -57,7 +63,10 @@ extension NetworkNamespace {
         var out: [Substring] = []
         for c in absolute.split(separator: "/") {
             if c == "." { continue }
-            if c == ".." { _ = out.popLast(); continue }
+            if c == ".." {
+                _ = out.popLast()
+                continue
+            }
             out.append(c)
         }
         return "/" + out.joined(separator: "/")

@@ -11,7 +11,10 @@ package struct DumpCollector: Sendable {
     package var interrupted = false
     package private(set) var finished = false
 
-    package init(operation: String, object: String? = nil) { self.operation = operation; self.object = object }
+    package init(operation: String, object: String? = nil) {
+        self.operation = operation
+        self.object = object
+    }
 
     /// Takes one reply of the dump; returns true once the dump is over. A kernel error
     /// (NLMSG_ERROR, or NLMSG_DONE carrying a negative errno) throws.
@@ -26,8 +29,10 @@ package struct DumpCollector: Sendable {
             let status = (try? r.i32()) ?? 0
             if status < 0 {
                 let tlvs = reply.payload.count > 4 ? (try? NetlinkAttribute.decodeAll(reply.payload[4...])) : nil
-                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: -max(status, -4095),
-                                                        kernelMessage: tlvs?.first(1)?.string()))
+                throw NetlinkError.kernel(
+                    KernelRefusal(
+                        operation: operation, object: object, errno: -max(status, -4095),
+                        kernelMessage: tlvs?.first(1)?.string()))
             }
             finished = true
         case NetlinkMessageType.error:
@@ -36,8 +41,10 @@ package struct DumpCollector: Sendable {
                 throw NetlinkError.malformedReply(operation: operation, d)
             }
             if err.errno != 0 {
-                throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
-                                                        kernelMessage: err.extAckMessage, offset: err.extAckOffset))
+                throw NetlinkError.kernel(
+                    KernelRefusal(
+                        operation: operation, object: object, errno: err.errno,
+                        kernelMessage: err.extAckMessage, offset: err.extAckOffset))
             }
             finished = true
         case NetlinkMessageType.noop:

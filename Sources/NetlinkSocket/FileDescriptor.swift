@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One open file descriptor and the duty to close it. Non-copyable, so the type system

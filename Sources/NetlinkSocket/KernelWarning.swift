@@ -10,7 +10,9 @@ public struct KernelWarning: Sendable, Equatable, CustomStringConvertible {
     public var message: String
 
     public init(operation: String, object: String?, message: String) {
-        self.operation = operation; self.object = object; self.message = message
+        self.operation = operation
+        self.object = object
+        self.message = message
     }
 
     public var description: String {

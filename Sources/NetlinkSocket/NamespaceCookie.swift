@@ -1,6 +1,7 @@
 import CSandnetLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The network namespace cookie (SO_NETNS_COOKIE, Linux 5.14+): a 64-bit number the
@@ -22,7 +23,9 @@ public enum NamespaceCookie {
     /// The cookie of the namespace the calling thread is in: a short-lived socket made here.
     static func ofCallingThread() throws -> UInt64? {
         let fd = sandnet_probe_socket()
-        guard fd >= 0 else { throw NetlinkError.system(operation: "open a socket to read the namespace cookie", object: nil, errno: Glibc.errno) }
+        guard fd >= 0 else {
+            throw NetlinkError.system(operation: "open a socket to read the namespace cookie", object: nil, errno: Glibc.errno)
+        }
         defer { close(fd) }
         return try of(socket: fd)
     }

@@ -1,6 +1,7 @@
 import CSandnetLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What an open file claimed to be a network namespace really is: setns on anything else
@@ -12,7 +13,7 @@ enum NamespaceFileKind {
     static let getNamespaceType: UInt = 0xb703
     static let kinds: [Int32: String] = [
         0x0002_0000: "a mount", 0x0400_0000: "a UTS", 0x0800_0000: "an IPC", 0x1000_0000: "a user",
-        0x2000_0000: "a PID", 0x0200_0000: "a cgroup", 0x0000_0080: "a time",
+        0x2000_0000: "a PID", 0x0200_0000: "a cgroup", 0x0000_0080: "a time"
     ]
 
     /// Why the file open at `fd` is not a network namespace, or nil when it is one.

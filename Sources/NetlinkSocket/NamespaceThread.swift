@@ -1,8 +1,9 @@
 import CSandnetLinux
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs work inside another network namespace on a dedicated OS thread.
@@ -43,7 +44,7 @@ public final class NamespaceThreadPool: Sendable {
         // DispatchQueue.sync contract), and the signal orders the accesses.
         nonisolated(unsafe) var result: Result<T, Error>?
         withoutActuallyEscaping(body) { escapable in
-            nonisolated(unsafe) let job = escapable   // see `result` above
+            nonisolated(unsafe) let job = escapable // see `result` above
             worker.perform {
                 if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
                     result = .failure(NetlinkError.system(operation: "enter network namespace", object: description, errno: Glibc.errno))
@@ -117,7 +118,8 @@ public final class NamespaceThreadPool: Sendable {
 
         /// Whether the calling thread is in the namespace open at `fd` (same device and inode).
         static func isIn(namespace fd: Int32) -> Bool {
-            var mine = stat(), target = stat()
+            var mine = stat()
+            var target = stat()
             guard stat("/proc/thread-self/ns/net", &mine) == 0, fstat(fd, &target) == 0 else { return false }
             return mine.st_dev == target.st_dev && mine.st_ino == target.st_ino
         }
@@ -125,7 +127,10 @@ public final class NamespaceThreadPool: Sendable {
         /// Runs `job` on the worker and waits for it; `job` returns false if the thread
         /// could not get home. A poisoned worker runs nothing, so the caller sees no result.
         func perform(_ job: @escaping @Sendable () -> Bool) {
-            if poisoned { stop(); return }
+            if poisoned {
+                stop()
+                return
+            }
             mailbox.withLock { $0 = .job(job) }
             wake.signal()
             done.wait()
@@ -142,15 +147,18 @@ public final class NamespaceThreadPool: Sendable {
                 switch takeTurn() {
                 case .nothing: continue
                 case .stop: return
-                case let .ran(ok):
+                case .ran(let ok):
                     if !ok { poisonedFlag.store(true, ordering: .releasing) }
                     done.signal()
-                    if !ok { return }   // never reuse a thread stuck in a foreign namespace
+                    if !ok { return } // never reuse a thread stuck in a foreign namespace
                 }
             }
         }
 
-        private enum Turn { case nothing, stop, ran(ok: Bool) }
+        private enum Turn {
+            case nothing, stop
+            case ran(ok: Bool)
+        }
 
         /// Takes the mail and runs a job in it. A separate function so that every reference
         /// to the job is gone before `done` is signalled: the caller's withoutActuallyEscaping
@@ -163,7 +171,7 @@ public final class NamespaceThreadPool: Sendable {
             switch mail {
             case .empty: return .nothing
             case .stop: return .stop
-            case let .job(job): return .ran(ok: job())
+            case .job(let job): return .ran(ok: job())
             }
         }
     }

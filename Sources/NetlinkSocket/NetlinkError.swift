@@ -1,6 +1,7 @@
 import NetlinkCodec
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the kernel said when it refused a request.
@@ -15,8 +16,11 @@ public struct KernelRefusal: Error, Equatable, Sendable {
     public var offset: UInt32?
 
     public init(operation: String, object: String?, errno: Int32, kernelMessage: String?, offset: UInt32? = nil) {
-        self.operation = operation; self.object = object; self.errno = errno
-        self.kernelMessage = kernelMessage; self.offset = offset
+        self.operation = operation
+        self.object = object
+        self.errno = errno
+        self.kernelMessage = kernelMessage
+        self.offset = offset
     }
 }
 
@@ -42,9 +46,9 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
 
     public var errno: Int32? {
         switch self {
-        case let .protocolUnavailable(_, e): return e
-        case let .system(_, _, e): return e
-        case let .kernel(r): return r.errno
+        case .protocolUnavailable(_, let e): return e
+        case .system(_, _, let e): return e
+        case .kernel(let r): return r.errno
         default: return nil
         }
     }
@@ -52,27 +56,27 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         var s: String
         switch self {
-        case let .protocolUnavailable(p, e):
+        case .protocolUnavailable(let p, let e):
             s = "cannot open a \(p.kernelName) socket: \(errnoText(e))"
             if let opt = p.kernelOption {
                 s += "; this kernel has no \(p.kernelName) family (\(opt)"
                 if let m = p.moduleName { s += ", module \(m)" }
                 s += ")"
             }
-        case let .system(op, obj, e):
+        case .system(let op, let obj, let e):
             s = "\(op)\(obj.map { " \($0)" } ?? "") failed: \(errnoText(e))"
-        case let .kernel(r):
+        case .kernel(let r):
             s = "\(r.operation)\(r.object.map { " \($0)" } ?? "") failed: \(errnoText(r.errno))"
             if let m = r.kernelMessage, !m.isEmpty { s += " (kernel: \(m))" }
-        case let .malformedReply(op, d):
+        case .malformedReply(let op, let d):
             s = "\(op): the kernel's reply could not be decoded: \(d)"
-        case let .dumpInterrupted(op, n):
+        case .dumpInterrupted(let op, let n):
             s = "\(op): the dump was interrupted by concurrent changes \(n) times in a row"
-        case let .familyNotOpened(p, opened):
+        case .familyNotOpened(let p, let opened):
             s = "this handle opened \(opened.map(\.kernelName).joined(separator: ", ")) only, not \(p.kernelName)"
-        case let .invalidArgument(op, reason):
+        case .invalidArgument(let op, let reason):
             s = "\(op): \(reason)"
-        case let .timedOut(op, after):
+        case .timedOut(let op, let after):
             s = "\(op): no reply from the kernel within \(secondsText(after)) s"
         }
         if let h = hint { s += ". Fix: \(h)" }
@@ -82,21 +86,25 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
     /// A known fix for this failure, or nil.
     public var hint: String? {
         switch self {
-        case let .protocolUnavailable(p, _):
+        case .protocolUnavailable(let p, _):
             guard let opt = p.kernelOption else { return nil }
             // Options that cannot be modules (SELinux, audit) only have the rebuild fix.
-            var h = p.moduleName.map { "load the module (modprobe \($0)) or build the kernel with \(opt)=y" }
+            var h =
+                p.moduleName.map { "load the module (modprobe \($0)) or build the kernel with \(opt)=y" }
                 ?? "build the kernel with \(opt)=y"
-            if p == .netfilter { h += " (it has no prompt of its own: enable e.g. CONFIG_NF_TABLES or CONFIG_NETFILTER_NETLINK_QUEUE, which select it)" }
+            if p == .netfilter {
+                h += " (it has no prompt of its own: enable e.g. CONFIG_NF_TABLES or CONFIG_NETFILTER_NETLINK_QUEUE, which select it)"
+            }
             return h
         case .timedOut:
-            return "retry; a reply is lost when the socket's receive buffer overflows, and a kernel that stops answering shows hung tasks in dmesg"
+            return
+                "retry; a reply is lost when the socket's receive buffer overflows, and a kernel that stops answering shows hung tasks in dmesg"
         default:
             guard let e = errno else { return nil }
             switch e {
             case EPERM, EACCES: return "this needs CAP_NET_ADMIN in the target namespace: run as root"
             case ENOENT:
-                if case let .system(op, _, _) = self, op.hasSuffix("network namespace") {
+                if case .system(let op, _, _) = self, op.hasSuffix("network namespace") {
                     return "no such namespace; `ip netns list` shows the named ones"
                 }
                 return nil
@@ -123,7 +131,7 @@ public func errnoText(_ e: Int32) -> String {
         EPROTONOSUPPORT: "EPROTONOSUPPORT", EOPNOTSUPP: "EOPNOTSUPP", EAFNOSUPPORT: "EAFNOSUPPORT",
         EADDRINUSE: "EADDRINUSE", EADDRNOTAVAIL: "EADDRNOTAVAIL", ENETUNREACH: "ENETUNREACH", ENOBUFS: "ENOBUFS",
         ENOSYS: "ENOSYS", ENAMETOOLONG: "ENAMETOOLONG", ENOTEMPTY: "ENOTEMPTY", ENOTCONN: "ENOTCONN",
-        EMSGSIZE: "EMSGSIZE", ENETDOWN: "ENETDOWN", ETIMEDOUT: "ETIMEDOUT", EHOSTUNREACH: "EHOSTUNREACH",
+        EMSGSIZE: "EMSGSIZE", ENETDOWN: "ENETDOWN", ETIMEDOUT: "ETIMEDOUT", EHOSTUNREACH: "EHOSTUNREACH"
     ]
     let text = String(cString: strerror(e))
     return "\(names[e] ?? "errno \(e)") (\(text))"

@@ -1,7 +1,8 @@
 import NetlinkCodec
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Netlink sockets bound to one network namespace, one per protocol family asked for
@@ -21,8 +22,10 @@ public final class NetlinkHandle: Sendable {
     /// Opens `families` in `namespace` (nil: the caller's own namespace).
     /// A family the kernel refuses throws `NetlinkError.protocolUnavailable`.
     /// `warnings` receives what the kernel says about requests it carried out.
-    public init(namespace: NetworkNamespace? = nil, families: [NetlinkProtocol] = [.route],
-                warnings: KernelWarningHandler? = nil) throws {
+    public init(
+        namespace: NetworkNamespace? = nil, families: [NetlinkProtocol] = [.route],
+        warnings: KernelWarningHandler? = nil
+    ) throws {
         self.namespace = namespace
         self.families = families
         let open = { () throws -> [NetlinkProtocol: NetlinkSocket] in
@@ -41,7 +44,8 @@ public final class NetlinkHandle: Sendable {
     public func withSocket<T: Sendable>(_ family: NetlinkProtocol = .route, _ body: (NetlinkSocket) throws -> T) throws -> T {
         try sockets.withLock { open in
             guard let open else {
-                throw NetlinkError.system(operation: "use the \(family.kernelName) socket of a closed handle", object: namespace?.description, errno: EBADF)
+                throw NetlinkError.system(
+                    operation: "use the \(family.kernelName) socket of a closed handle", object: namespace?.description, errno: EBADF)
             }
             guard let s = open[family] else { throw NetlinkError.familyNotOpened(family, opened: families) }
             return try body(s)
@@ -68,12 +72,15 @@ public struct NetlinkFamilyProbe: Sendable, Codable, Equatable {
 
 extension NetlinkProtocol {
     /// Tries to open a socket of each family in `namespace` and reports what happened.
-    public static func probe(_ families: [NetlinkProtocol] = NetlinkProtocol.allCases,
-                             in namespace: NetworkNamespace? = nil) -> [NetlinkFamilyProbe] {
+    public static func probe(
+        _ families: [NetlinkProtocol] = NetlinkProtocol.allCases,
+        in namespace: NetworkNamespace? = nil
+    ) -> [NetlinkFamilyProbe] {
         let attempt = { () -> [NetlinkFamilyProbe] in
             families.map { f in
                 do {
-                    let s = try NetlinkSocket(protocol: f); s.close()
+                    let s = try NetlinkSocket(protocol: f)
+                    s.close()
                     return NetlinkFamilyProbe(family: f, available: true, errno: nil, reason: nil)
                 } catch let e as NetlinkError {
                     return NetlinkFamilyProbe(family: f, available: false, errno: e.errno, reason: e.description)
@@ -84,7 +91,9 @@ extension NetlinkProtocol {
         }
         guard let namespace else { return attempt() }
         do { return try namespace.run(attempt) } catch {
-            return families.map { NetlinkFamilyProbe(family: $0, available: false, errno: (error as? NetlinkError)?.errno, reason: "\(error)") }
+            return families.map {
+                NetlinkFamilyProbe(family: $0, available: false, errno: (error as? NetlinkError)?.errno, reason: "\(error)")
+            }
         }
     }
 }

@@ -1,21 +1,21 @@
 /// Netlink protocol families (NETLINK_* in <linux/netlink.h>) and the kernel option
 /// that provides each, so a refusal can name its fix.
 public enum NetlinkProtocol: Int32, CaseIterable, Sendable, Codable, CustomStringConvertible {
-    case route = 0          // NETLINK_ROUTE
-    case userSock = 2       // NETLINK_USERSOCK
-    case sockDiag = 4       // NETLINK_SOCK_DIAG
-    case xfrm = 6           // NETLINK_XFRM
-    case selinux = 7        // NETLINK_SELINUX
-    case iscsi = 8          // NETLINK_ISCSI
-    case audit = 9          // NETLINK_AUDIT
-    case fibLookup = 10     // NETLINK_FIB_LOOKUP
-    case connector = 11     // NETLINK_CONNECTOR
-    case netfilter = 12     // NETLINK_NETFILTER
+    case route = 0 // NETLINK_ROUTE
+    case userSock = 2 // NETLINK_USERSOCK
+    case sockDiag = 4 // NETLINK_SOCK_DIAG
+    case xfrm = 6 // NETLINK_XFRM
+    case selinux = 7 // NETLINK_SELINUX
+    case iscsi = 8 // NETLINK_ISCSI
+    case audit = 9 // NETLINK_AUDIT
+    case fibLookup = 10 // NETLINK_FIB_LOOKUP
+    case connector = 11 // NETLINK_CONNECTOR
+    case netfilter = 12 // NETLINK_NETFILTER
     case kobjectUevent = 15 // NETLINK_KOBJECT_UEVENT
-    case generic = 16       // NETLINK_GENERIC
+    case generic = 16 // NETLINK_GENERIC
     case scsiTransport = 18 // NETLINK_SCSITRANSPORT
-    case rdma = 20          // NETLINK_RDMA
-    case crypto = 21        // NETLINK_CRYPTO
+    case rdma = 20 // NETLINK_RDMA
+    case crypto = 21 // NETLINK_CRYPTO
 
     public var kernelName: String {
         switch self {
@@ -41,7 +41,7 @@ public enum NetlinkProtocol: Int32, CaseIterable, Sendable, Codable, CustomStrin
     /// The Kconfig option that registers this family, or nil when it is always present.
     public var kernelOption: String? {
         switch self {
-        case .route, .generic, .kobjectUevent, .userSock: return nil   // core networking
+        case .route, .generic, .kobjectUevent, .userSock: return nil // core networking
         case .fibLookup: return "CONFIG_INET"
         case .sockDiag: return "CONFIG_INET_DIAG"
         case .xfrm: return "CONFIG_XFRM_USER"

@@ -1,17 +1,18 @@
 import CSandnetLinux
 import NetlinkCodec
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Socket options at SOL_NETLINK (<linux/netlink.h>).
 enum NetlinkSocketOption {
-    static let addMembership: Int32 = 1     // NETLINK_ADD_MEMBERSHIP
-    static let dropMembership: Int32 = 2    // NETLINK_DROP_MEMBERSHIP
-    static let noENOBUFS: Int32 = 5         // NETLINK_NO_ENOBUFS
-    static let capAck: Int32 = 10           // NETLINK_CAP_ACK
-    static let extAck: Int32 = 11           // NETLINK_EXT_ACK
-    static let strictCheck: Int32 = 12      // NETLINK_GET_STRICT_CHK
+    static let addMembership: Int32 = 1 // NETLINK_ADD_MEMBERSHIP
+    static let dropMembership: Int32 = 2 // NETLINK_DROP_MEMBERSHIP
+    static let noENOBUFS: Int32 = 5 // NETLINK_NO_ENOBUFS
+    static let capAck: Int32 = 10 // NETLINK_CAP_ACK
+    static let extAck: Int32 = 11 // NETLINK_EXT_ACK
+    static let strictCheck: Int32 = 12 // NETLINK_GET_STRICT_CHK
 }
 
 /// One bound netlink socket of one protocol family. Not thread-safe, and so not
@@ -59,14 +60,17 @@ public final class NetlinkSocket {
             if e == EPROTONOSUPPORT { throw NetlinkError.protocolUnavailable(proto, errno: e) }
             throw NetlinkError.system(operation: "open \(proto.kernelName) socket", object: nil, errno: e)
         }
-        let owned = FileDescriptor(raw)   // closes the socket if anything below throws
+        let owned = FileDescriptor(raw) // closes the socket if anything below throws
         var port: UInt32 = 0
         if sandnet_netlink_bind(raw, groups, &port) < 0 {
             throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: Glibc.errno)
         }
-        self.proto = proto; self.descriptor = .some(consume owned); self.portID = port
+        self.proto = proto
+        self.descriptor = .some(consume owned)
+        self.portID = port
         // Sequence numbers start from the clock so a reused port never matches stale replies.
-        var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
         self.sequence = UInt32(truncatingIfNeeded: ts.tv_nsec ^ ts.tv_sec)
         self.buffer = [UInt8](repeating: 0, count: 32 * 1024)
         let sol = sandnet_SOL_NETLINK()
@@ -102,7 +106,11 @@ public final class NetlinkSocket {
         }
     }
 
-    public func nextSequence() -> UInt32 { sequence &+= 1; if sequence == 0 { sequence = 1 }; return sequence }
+    public func nextSequence() -> UInt32 {
+        sequence &+= 1
+        if sequence == 0 { sequence = 1 }
+        return sequence
+    }
 
     // MARK: send / receive
 
@@ -122,8 +130,10 @@ public final class NetlinkSocket {
     /// Receives one datagram, sized with MSG_PEEK|MSG_TRUNC first so nothing is cut.
     /// Returns nil when the socket would block (only with MSG_DONTWAIT). With `deadline`,
     /// throws `timedOut` when nothing arrives by then.
-    package func receiveDatagram(operation: String, dontWait: Bool = false,
-                                 deadline: ContinuousClock.Instant? = nil) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
+    package func receiveDatagram(
+        operation: String, dontWait: Bool = false,
+        deadline: ContinuousClock.Instant? = nil
+    ) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
         let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
         while true {
             if !dontWait, let deadline { try waitReadable(until: deadline, operation: operation) }
@@ -145,7 +155,8 @@ public final class NetlinkSocket {
                 if e == EAGAIN && dontWait { return nil }
                 throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
             }
-            statistics.datagramsReceived += 1; statistics.bytesReceived += n
+            statistics.datagramsReceived += 1
+            statistics.bytesReceived += n
             return (buffer[0..<n], sender)
         }
     }
@@ -183,8 +194,10 @@ public final class NetlinkSocket {
                         }
                         return replies
                     }
-                    throw NetlinkError.kernel(KernelRefusal(operation: operation, object: object, errno: err.errno,
-                                                            kernelMessage: err.extAckMessage, offset: err.extAckOffset))
+                    throw NetlinkError.kernel(
+                        KernelRefusal(
+                            operation: operation, object: object, errno: err.errno,
+                            kernelMessage: err.extAckMessage, offset: err.extAckOffset))
                 case NetlinkMessageType.done:
                     return replies
                 case NetlinkMessageType.noop:
@@ -243,7 +256,7 @@ public final class NetlinkSocket {
         let deadline = ContinuousClock.now + replyTimeout
         while true {
             guard let (bytes, sender) = try receiveDatagram(operation: operation, deadline: deadline) else { continue }
-            guard sender == 0 else { continue }   // only the kernel may answer
+            guard sender == 0 else { continue } // only the kernel may answer
             let messages: [NetlinkMessage]
             do { messages = try NetlinkMessage.decodeStream(bytes) } catch let d as DecodeError {
                 throw NetlinkError.malformedReply(operation: operation, d)
@@ -260,6 +273,6 @@ public final class NetlinkSocket {
     }
 
     private func drainPending(operation: String) {
-        while let _ = try? receiveDatagram(operation: operation, dontWait: true) {}
+        while (try? receiveDatagram(operation: operation, dontWait: true)) != nil {}
     }
 }

@@ -1,7 +1,8 @@
 import CSandnetLinux
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A network namespace, named the way iproute2 names them.
@@ -36,8 +37,10 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
         }
         if let why = NamespaceFileKind.notANetworkNamespace(fd) {
             close(fd)
-            throw NetlinkError.invalidArgument(operation: "open network namespace \(path)", reason: "\(path) is not a network namespace (\(why)). "
-                + "Fix: pass a name under \(Self.runDirectory) (`ip netns list`) or a namespace file such as /proc/PID/ns/net")
+            throw NetlinkError.invalidArgument(
+                operation: "open network namespace \(path)",
+                reason: "\(path) is not a network namespace (\(why)). "
+                    + "Fix: pass a name under \(Self.runDirectory) (`ip netns list`) or a namespace file such as /proc/PID/ns/net")
         }
         return fd
     }
@@ -134,7 +137,10 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
 public struct NamespaceIdentity: Hashable, Sendable {
     public let device: UInt64
     public let inode: UInt64
-    public init(device: UInt64, inode: UInt64) { self.device = device; self.inode = inode }
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 
     /// Identity of the namespace open at `fd`.
     public init(descriptor fd: Int32) throws {

@@ -1,6 +1,7 @@
 import CProcessRunner
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A started, not yet reaped child and the pidfd that says when it has exited. The pidfd

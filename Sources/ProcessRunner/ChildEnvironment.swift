@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The environment a child starts with.
@@ -15,8 +15,8 @@ public enum ChildEnvironment: Sendable, Equatable {
     var variables: [String: String] {
         switch self {
         case .inherit: return Self.current
-        case let .adding(extra): return Self.current.merging(extra) { $1 }
-        case let .exactly(vars): return vars
+        case .adding(let extra): return Self.current.merging(extra) { $1 }
+        case .exactly(let vars): return vars
         }
     }
 

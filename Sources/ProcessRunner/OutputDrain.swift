@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a child's stdout and stderr together until both reach EOF and the child has
@@ -10,20 +10,33 @@ struct OutputDrain {
     private var chunk = [UInt8](repeating: 0, count: 65_536)
 
     /// True when both pipes closed and the child exited before `deadline`.
-    mutating func collect(stdout out: inout OwnedDescriptor, stderr err: inout OwnedDescriptor,
-                          exit pidfd: Int32, until deadline: ContinuousClock.Instant) -> Bool {
+    mutating func collect(
+        stdout out: inout OwnedDescriptor, stderr err: inout OwnedDescriptor,
+        exit pidfd: Int32, until deadline: ContinuousClock.Instant
+    ) -> Bool {
         var exited = false
         while out.isOpen || err.isOpen || !exited {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return false }
             // poll(2) skips negative descriptors: closed pipes and a seen exit drop out.
-            var fds = [pollfd(fd: out.raw, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: err.raw, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: exited ? -1 : pidfd, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: out.raw, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: err.raw, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: exited ? -1 : pidfd, events: Int16(POLLIN), revents: 0)
+            ]
             let n = poll(&fds, 3, Self.milliseconds(remaining))
-            if n < 0 { if errno == EINTR { continue }; return false }
-            if fds[0].revents != 0 { let got = read(&out); stdout += got }
-            if fds[1].revents != 0 { let got = read(&err); stderr += got }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            if fds[0].revents != 0 {
+                let got = read(&out)
+                stdout += got
+            }
+            if fds[1].revents != 0 {
+                let got = read(&err)
+                stderr += got
+            }
             if fds[2].revents != 0 { exited = true }
         }
         return true

@@ -1,6 +1,7 @@
 import CProcessRunner
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one way the test lab, the tests and the benchmark start children (CNI plugins,
@@ -20,8 +21,10 @@ public enum ProcessRunner {
     /// ended and its output. stdin is `input` (from a memfd, so writing never blocks), or
     /// /dev/null. If it has not ended, and closed its output, within `timeout`, it is sent
     /// SIGKILL, reaped, and `.timedOut` is thrown.
-    public static func run(_ argv: [String], input: [UInt8]? = nil, environment: ChildEnvironment = .inherit,
-                           timeout: Duration = .seconds(120)) throws(ProcessRunnerError) -> ProcessOutcome {
+    public static func run(
+        _ argv: [String], input: [UInt8]? = nil, environment: ChildEnvironment = .inherit,
+        timeout: Duration = .seconds(120)
+    ) throws(ProcessRunnerError) -> ProcessOutcome {
         let deadline = ContinuousClock.now + timeout
         var stdin = OwnedDescriptor(-1)
         if let input {
@@ -34,7 +37,9 @@ public enum ProcessRunner {
         let child = try start(argv, environment: environment, stdin: stdin.raw, stdout: out.write.raw, stderr: err.write.raw)
         // Only the child's copies stay open: EOF on the pipes then means the child (and
         // anything it passed them to) is done writing.
-        stdin.close(); out.write.close(); err.write.close()
+        stdin.close()
+        out.write.close()
+        err.write.close()
         var drain = OutputDrain()
         let done = drain.collect(stdout: &out.read, stderr: &err.read, exit: child.pidfd.raw, until: deadline)
         guard done, let termination = child.reap() else {
@@ -52,8 +57,10 @@ public enum ProcessRunner {
         return RunningProcess(child, argv: argv)
     }
 
-    static func start(_ argv: [String], environment: ChildEnvironment,
-                      stdin: Int32, stdout: Int32, stderr: Int32) throws(ProcessRunnerError) -> Child {
+    static func start(
+        _ argv: [String], environment: ChildEnvironment,
+        stdin: Int32, stdout: Int32, stderr: Int32
+    ) throws(ProcessRunnerError) -> Child {
         guard let name = argv.first else { throw .emptyCommand }
         let cArgv = argv.map { strdup($0) } + [nil]
         defer { for p in cArgv { free(p) } }

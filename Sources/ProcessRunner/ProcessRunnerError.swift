@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why a child could not be run to its end. Each prints as one sentence.
@@ -20,14 +20,14 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .emptyCommand:
             return "cannot run a command with no arguments: pass the program as argv[0]"
-        case let .executableNotFound(name, searched):
+        case .executableNotFound(let name, let searched):
             if searched.isEmpty { return "cannot run \(name): no executable file at that path" }
             return "cannot run \(name): not found in PATH (\(searched.joined(separator: ":"))); install it or pass its full path"
-        case let .spawnFailed(argv, e):
+        case .spawnFailed(let argv, let e):
             return "cannot start `\(Self.show(argv))`: posix_spawn failed: \(String(cString: strerror(e))) (errno \(e))"
-        case let .systemCall(op, argv, e):
+        case .systemCall(let op, let argv, let e):
             return "cannot run `\(Self.show(argv))`: \(op) failed: \(String(cString: strerror(e))) (errno \(e))"
-        case let .timedOut(argv, bound, out, err):
+        case .timedOut(let argv, let bound, let out, let err):
             let tail = String(decoding: (err.isEmpty ? out : err).suffix(2000), as: UTF8.self).trimmedOfWhitespace
             return "`\(Self.show(argv))` did not finish within \(bound) and was killed with SIGKILL"
                 + (tail.isEmpty ? "" : "; its last output: \(tail)")

@@ -1,6 +1,7 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child started by `ProcessRunner.spawn` that the caller watches while it runs. Its
@@ -47,9 +48,15 @@ public final class RunningProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         let ended: ProcessTermination? = state.withLock { s in
             while s.ended == nil {
-                if let t = s.child.reap() { s.ended = t; break }
+                if let t = s.child.reap() {
+                    s.ended = t
+                    break
+                }
                 let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else { s.ended = s.child.killAndReap(); return nil }
+                guard remaining > .zero else {
+                    s.ended = s.child.killAndReap()
+                    return nil
+                }
                 _ = s.child.hasExited(waitingMilliseconds: OutputDrain.milliseconds(remaining))
             }
             return s.ended

@@ -5,12 +5,18 @@ import SandnetCore
 extension Architecture {
     /// `-machine` type: `q35` on x86_64, `virt` on arm64.
     public var machineType: String {
-        switch self { case .x86_64: return "q35"; case .arm64: return "virt" }
+        switch self {
+        case .x86_64: return "q35"
+        case .arm64: return "virt"
+        }
     }
 
     /// The QEMU binary for this guest.
     public var qemuBinary: String {
-        switch self { case .x86_64: return "qemu-system-x86_64"; case .arm64: return "qemu-system-aarch64" }
+        switch self {
+        case .x86_64: return "qemu-system-x86_64"
+        case .arm64: return "qemu-system-aarch64"
+        }
     }
 
     /// The PCIe root bus both machines name `pcie.0`.

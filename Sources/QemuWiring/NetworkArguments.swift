@@ -13,7 +13,10 @@ public struct QemuNIC: Sendable, Equatable, Codable {
     public var vhostFDs: [Int32]
 
     public init(id: String, mac: MACAddress, queueFDs: [Int32], vhostFDs: [Int32] = []) {
-        self.id = id; self.mac = mac; self.queueFDs = queueFDs; self.vhostFDs = vhostFDs
+        self.id = id
+        self.mac = mac
+        self.queueFDs = queueFDs
+        self.vhostFDs = vhostFDs
     }
 
     public var queues: Int { queueFDs.count }
@@ -53,10 +56,12 @@ public struct QemuNetworkPlan: Sendable, Equatable, Codable {
         for n in nics {
             guard !n.queueFDs.isEmpty else { throw QemuWiringError.invalidNIC(n.id, "it has no queue descriptors") }
             guard n.vhostFDs.isEmpty || n.vhostFDs.count == n.queueFDs.count else {
-                throw QemuWiringError.invalidNIC(n.id, "\(n.vhostFDs.count) vhost descriptors for \(n.queueFDs.count) queues; they must match")
+                throw QemuWiringError.invalidNIC(
+                    n.id, "\(n.vhostFDs.count) vhost descriptors for \(n.queueFDs.count) queues; they must match")
             }
             guard !n.id.isEmpty, n.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
-                  n.id.first!.isLetter else {
+                n.id.first!.isLetter
+            else {
                 throw QemuWiringError.invalidNIC(n.id, "QEMU ids start with a letter and hold only letters, digits, '-', '_', '.'")
             }
             guard seen.insert(n.id).inserted else { throw QemuWiringError.invalidNIC(n.id, "the id is used twice") }
@@ -81,9 +86,9 @@ public enum QemuWiringError: Error, Equatable, CustomStringConvertible, Sendable
 
     public var description: String {
         switch self {
-        case let .invalidTopology(r): return "cannot lay out the VM's PCIe topology: \(r)"
-        case let .invalidNIC(id, r): return "cannot wire NIC \(id) into QEMU: \(r)"
-        case let .exec(path, _, r): return "cannot exec \(path): \(r)"
+        case .invalidTopology(let r): return "cannot lay out the VM's PCIe topology: \(r)"
+        case .invalidNIC(let id, let r): return "cannot wire NIC \(id) into QEMU: \(r)"
+        case .exec(let path, _, let r): return "cannot exec \(path): \(r)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import SandnetCore
+
 /// One `pcie-root-port` on the root bus. Root ports are packed eight to a slot as
 /// functions of one multifunction device (as libvirt does), so 16 ports take two slots
 /// of `pcie.0` and leave the rest of the bus to the caller's own devices.
@@ -48,13 +49,16 @@ public struct PCIeTopology: Sendable, Equatable, Codable {
 
     /// `occupiedPorts` NICs each get a port; `sparePorts` more are added for hotplug,
     /// reduced when the total would exceed `maximumRootPorts`.
-    public init(architecture: Architecture, occupiedPorts: Int, sparePorts: Int,
-                idPrefix: String = "sn-rp", firstDevice: Int = PCIeTopology.defaultFirstDevice) throws {
+    public init(
+        architecture: Architecture, occupiedPorts: Int, sparePorts: Int,
+        idPrefix: String = "sn-rp", firstDevice: Int = PCIeTopology.defaultFirstDevice
+    ) throws {
         guard occupiedPorts >= 0, sparePorts >= 0 else {
             throw QemuWiringError.invalidTopology("port counts cannot be negative (\(occupiedPorts) NICs, \(sparePorts) spare)")
         }
         guard occupiedPorts <= Self.maximumRootPorts else {
-            throw QemuWiringError.invalidTopology("\(occupiedPorts) NICs need \(occupiedPorts) PCIe root ports; at most \(Self.maximumRootPorts) are supported")
+            throw QemuWiringError.invalidTopology(
+                "\(occupiedPorts) NICs need \(occupiedPorts) PCIe root ports; at most \(Self.maximumRootPorts) are supported")
         }
         guard firstDevice > 0, firstDevice + (Self.maximumRootPorts + 7) / 8 <= 0x1f else {
             throw QemuWiringError.invalidTopology("root ports cannot start at device 0x\(String(firstDevice, radix: 16)) of pcie.0")
@@ -62,11 +66,13 @@ public struct PCIeTopology: Sendable, Equatable, Codable {
         let total = min(occupiedPorts + sparePorts, Self.maximumRootPorts)
         self.architecture = architecture
         self.rootPorts = (0..<total).map { i in
-            let device = firstDevice + i / 8, function = i % 8
+            let device = firstDevice + i / 8
+            let function = i % 8
             let sharesDevice = total > i - function + 1
-            return PCIeRootPort(id: "\(idPrefix)\(i)", bus: architecture.rootBus, device: device, function: function,
-                                chassis: i + 1, slot: i + 1, multifunction: function == 0 && sharesDevice,
-                                occupied: i < occupiedPorts)
+            return PCIeRootPort(
+                id: "\(idPrefix)\(i)", bus: architecture.rootBus, device: device, function: function,
+                chassis: i + 1, slot: i + 1, multifunction: function == 0 && sharesDevice,
+                occupied: i < occupiedPorts)
         }
     }
 

@@ -1,6 +1,7 @@
 import CSandnetLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Replaces the current process with QEMU so that the queue and vhost descriptors reach

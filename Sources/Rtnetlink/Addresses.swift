@@ -23,12 +23,21 @@ public struct Address: Sendable, Equatable, Codable {
     public var validLifetime: UInt32?
     public var preferredLifetime: UInt32?
 
-    public init(index: Int32, family: IPFamily, prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil,
-                scope: RouteScope = .universe, flags: UInt32 = 0, label: String? = nil,
-                validLifetime: UInt32? = nil, preferredLifetime: UInt32? = nil) {
-        self.index = index; self.family = family; self.prefix = prefix; self.peer = peer; self.broadcast = broadcast
-        self.scope = scope; self.flags = flags; self.label = label
-        self.validLifetime = validLifetime; self.preferredLifetime = preferredLifetime
+    public init(
+        index: Int32, family: IPFamily, prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil,
+        scope: RouteScope = .universe, flags: UInt32 = 0, label: String? = nil,
+        validLifetime: UInt32? = nil, preferredLifetime: UInt32? = nil
+    ) {
+        self.index = index
+        self.family = family
+        self.prefix = prefix
+        self.peer = peer
+        self.broadcast = broadcast
+        self.scope = scope
+        self.flags = flags
+        self.label = label
+        self.validLifetime = validLifetime
+        self.preferredLifetime = preferredLifetime
     }
 
     public var isPermanent: Bool { flags & IFA_F.PERMANENT != 0 }
@@ -52,9 +61,15 @@ public struct AddressSpec: Sendable, Equatable {
     /// Replace an existing identical address instead of failing with EEXIST (`ip addr replace`).
     public var replace: Bool
 
-    public init(_ prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil, label: String? = nil,
-                scope: RouteScope? = nil, flags: UInt32? = nil, replace: Bool = false) {
-        self.prefix = prefix; self.peer = peer; self.broadcast = broadcast; self.label = label; self.scope = scope
+    public init(
+        _ prefix: IPPrefix, peer: IPAddress? = nil, broadcast: IPAddress? = nil, label: String? = nil,
+        scope: RouteScope? = nil, flags: UInt32? = nil, replace: Bool = false
+    ) {
+        self.prefix = prefix
+        self.peer = peer
+        self.broadcast = broadcast
+        self.label = label
+        self.scope = scope
         self.flags = flags ?? (prefix.address.isIPv4 ? 0 : IFA_F.NODAD)
         self.replace = replace
     }
@@ -71,8 +86,9 @@ extension Address {
         let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payloadSlice) }
         let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payloadSlice) }
         guard let mine = local ?? address else { return nil }
-        var a = Address(index: Int32(bitPattern: h.index), family: family,
-                        prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: RouteScope(rawValue: h.scope), flags: UInt32(h.flags))
+        var a = Address(
+            index: Int32(bitPattern: h.index), family: family,
+            prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: RouteScope(rawValue: h.scope), flags: UInt32(h.flags))
         if let local, let address, local != address { a.peer = address }
         a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payloadSlice) }
         a.label = attrs.first(IFA.LABEL)?.string()
@@ -93,8 +109,10 @@ extension Rtnetlink {
     /// `ip addr show` (`ip -4`/`ip -6` with a family; nil: both)
     public func addresses(family: IPFamily? = nil) throws -> [Address] {
         let op = "list addresses"
-        return try decodeAll(try dump(Self.addressDumpRequest(family: family), operation: op), type: RTM.NEWADDR,
-                             operation: op) { try Address.decode($0) }
+        return try decodeAll(
+            try dump(Self.addressDumpRequest(family: family), operation: op), type: RTM.NEWADDR,
+            operation: op
+        ) { try Address.decode($0) }
     }
 
     /// `ip addr show dev DEV`
@@ -108,14 +126,16 @@ extension Rtnetlink {
     /// `ip addr add PREFIX [peer P] [broadcast B] [label L] [scope S] dev DEV` (IPv6: `nodad`)
     public func addressAdd(_ spec: AddressSpec, to link: LinkReference) throws {
         let op = "add address"
-        try execute(Self.addressAddRequest(spec, index: try index(of: link, operation: op)), operation: op, object: "\(spec.prefix) dev \(link)")
+        try execute(
+            Self.addressAddRequest(spec, index: try index(of: link, operation: op)), operation: op, object: "\(spec.prefix) dev \(link)")
     }
     public func addressAdd(_ prefix: IPPrefix, to link: LinkReference) throws { try addressAdd(AddressSpec(prefix), to: link) }
 
     /// `ip addr del PREFIX dev DEV`
     public func addressDelete(_ prefix: IPPrefix, from link: LinkReference) throws {
         let op = "delete address"
-        try execute(Self.addressDeleteRequest(prefix, index: try index(of: link, operation: op)), operation: op, object: "\(prefix) dev \(link)")
+        try execute(
+            Self.addressDeleteRequest(prefix, index: try index(of: link, operation: op)), operation: op, object: "\(prefix) dev \(link)")
     }
 
     // MARK: pure request builders (tested byte for byte)
@@ -129,8 +149,9 @@ extension Rtnetlink {
     public static func addressAddRequest(_ spec: AddressSpec, index: Int32) -> NetlinkMessage {
         let address = spec.prefix.address
         let scope = spec.scope ?? (address.isIPv4 && address.bytes[0] == 127 ? .host : .universe)
-        let h = IfAddrMessage(family: address.family.rawValue, prefixLength: UInt8(spec.prefix.length), flags: UInt8(spec.flags & 0xff),
-                              scope: scope.rawValue, index: UInt32(bitPattern: index))
+        let h = IfAddrMessage(
+            family: address.family.rawValue, prefixLength: UInt8(spec.prefix.length), flags: UInt8(spec.flags & 0xff),
+            scope: scope.rawValue, index: UInt32(bitPattern: index))
         var a = AttributeWriter()
         a.add(IFA.LOCAL, address.bytes)
         a.add(IFA.ADDRESS, (spec.peer ?? address).bytes)
@@ -155,7 +176,7 @@ enum AddressFlagNames {
     static let table: [(UInt32, String)] = [
         (0x01, "secondary"), (0x02, "nodad"), (0x04, "optimistic"), (0x08, "dadfailed"), (0x10, "home"),
         (0x20, "deprecated"), (0x40, "tentative"), (0x80, "permanent"), (0x100, "mngtmpaddr"),
-        (0x200, "noprefixroute"), (0x400, "autojoin"), (0x800, "stable-privacy"),
+        (0x200, "noprefixroute"), (0x400, "autojoin"), (0x800, "stable-privacy")
     ]
     static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
 }

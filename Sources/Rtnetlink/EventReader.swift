@@ -2,8 +2,9 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The thread behind `NetworkEvents`: reads the multicast socket and yields what it
@@ -35,8 +36,10 @@ final class EventReader: Sendable {
     private static let resyncRetryMilliseconds: Int32 = 20
 
     /// Opens the socket in `namespace` and joins `groups` now, so nothing after init is missed.
-    init(namespace: NetworkNamespace?, groups: NetworkEventGroups, receiveBufferBytes: Int32?,
-         continuation: AsyncThrowingStream<NetworkEvent, Error>.Continuation) throws {
+    init(
+        namespace: NetworkNamespace?, groups: NetworkEventGroups, receiveBufferBytes: Int32?,
+        continuation: AsyncThrowingStream<NetworkEvent, Error>.Continuation
+    ) throws {
         let socket = try NetlinkSocket.open(.route, in: namespace)
         if let bytes = receiveBufferBytes {
             var v = bytes
@@ -73,7 +76,7 @@ final class EventReader: Sendable {
                 c.wakeWriteEnd = nil
             }
             side.socket.close()
-            _ = consume side   // and the wake-up read end: everything the reader held is closed here
+            _ = consume side // and the wake-up read end: everything the reader held is closed here
         }
         thread.name = "sandnet-events"
         thread.start()
@@ -117,23 +120,26 @@ final class EventReader: Sendable {
     /// Reads until woken or the stream is gone; returns the error that ended it, if any.
     private func readLoop(_ side: borrowing ReaderSide) -> Error? {
         var delivery = Delivery(continuation: continuation)
-        var fds = [pollfd(fd: side.socket.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: side.wakeReadEnd.rawValue, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: side.socket.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: side.wakeReadEnd.rawValue, events: Int16(POLLIN), revents: 0)
+        ]
         while true {
             if delivery.lost, !delivery.offerResync() { return nil }
-            fds[0].revents = 0; fds[1].revents = 0
+            fds[0].revents = 0
+            fds[1].revents = 0
             // While a loss is unannounced, wake up now and then to offer the `.resync` again.
             if poll(&fds, 2, delivery.lost ? Self.resyncRetryMilliseconds : -1) < 0 {
                 if Glibc.errno == EINTR { continue }
                 return NetlinkError.system(operation: "read events: poll", object: nil, errno: Glibc.errno)
             }
-            if fds[1].revents != 0 { return nil }   // the stream ended
+            if fds[1].revents != 0 { return nil } // the stream ended
             if fds[0].revents == 0 { continue }
             // Drain everything queued before going back to poll.
             while true {
                 do {
                     guard let (bytes, sender) = try side.socket.receiveDatagram(operation: "read events", dontWait: true) else { break }
-                    guard sender == 0 else { continue }   // multicast from another process: not the kernel
+                    guard sender == 0 else { continue } // multicast from another process: not the kernel
                     // A datagram that does not decode is skipped: one odd message must not end the stream.
                     guard let messages = try? NetlinkMessage.decodeStream(bytes) else { continue }
                     for m in messages {
@@ -160,11 +166,13 @@ final class EventReader: Sendable {
         mutating func deliver(_ event: NetworkEvent) -> Bool {
             if lost {
                 guard offerResync() else { return false }
-                if lost { return true }   // still no room: this one is dropped too
+                if lost { return true } // still no room: this one is dropped too
             }
             switch continuation.yield(event) {
             case .enqueued: return true
-            case .dropped: lost = true; return true   // the consumer fell behind the buffer limit
+            case .dropped:
+                lost = true
+                return true // the consumer fell behind the buffer limit
             case .terminated: return false
             @unknown default: return false
             }
@@ -173,7 +181,9 @@ final class EventReader: Sendable {
         /// Tries to queue the `.resync`; false when the stream is gone.
         mutating func offerResync() -> Bool {
             switch continuation.yield(.resync) {
-            case .enqueued: lost = false; return true
+            case .enqueued:
+                lost = false
+                return true
             case .dropped: return true
             case .terminated: return false
             @unknown default: return false

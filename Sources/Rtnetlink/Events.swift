@@ -79,8 +79,10 @@ public final class NetworkEvents: AsyncSequence, Sendable {
     ///     consumer gets `.resync` after the ones it has.
     ///   - receiveBufferBytes: the socket's receive buffer (SO_RCVBUFFORCE); nil keeps the
     ///     large default. Small values make the kernel drop (and report ENOBUFS) sooner.
-    public init(namespace: NetworkNamespace? = nil, groups: NetworkEventGroups = .all, bufferLimit: Int = 8192,
-                receiveBufferBytes: Int32? = nil) throws {
+    public init(
+        namespace: NetworkNamespace? = nil, groups: NetworkEventGroups = .all, bufferLimit: Int = 8192,
+        receiveBufferBytes: Int32? = nil
+    ) throws {
         let (stream, continuation) = AsyncThrowingStream<NetworkEvent, Error>.makeStream(
             bufferingPolicy: .bufferingOldest(Swift.max(1, bufferLimit)))
         reader = try EventReader(namespace: namespace, groups: groups, receiveBufferBytes: receiveBufferBytes, continuation: continuation)

@@ -45,8 +45,14 @@ public struct Link: Sendable, Equatable, Codable {
     /// "UP", "DOWN", "UNKNOWN", ... (RFC 2863 operstate, as `ip` prints it).
     public var operStateName: String {
         switch operState ?? 0 {
-        case 0: return "UNKNOWN"; case 1: return "NOTPRESENT"; case 2: return "DOWN"; case 3: return "LOWERLAYERDOWN"
-        case 4: return "TESTING"; case 5: return "DORMANT"; case 6: return "UP"; default: return "UNKNOWN"
+        case 0: return "UNKNOWN"
+        case 1: return "NOTPRESENT"
+        case 2: return "DOWN"
+        case 3: return "LOWERLAYERDOWN"
+        case 4: return "TESTING"
+        case 5: return "DORMANT"
+        case 6: return "UP"
+        default: return "UNKNOWN"
         }
     }
 }
@@ -69,8 +75,10 @@ public enum MacvlanMode: String, Sendable, Codable, CaseIterable {
     case `private`, vepa, bridge, passthru, source
     public var kernelValue: UInt32 {
         switch self {
-        case .private: return MACVLAN_MODE.PRIVATE; case .vepa: return MACVLAN_MODE.VEPA
-        case .bridge: return MACVLAN_MODE.BRIDGE; case .passthru: return MACVLAN_MODE.PASSTHRU
+        case .private: return MACVLAN_MODE.PRIVATE
+        case .vepa: return MACVLAN_MODE.VEPA
+        case .bridge: return MACVLAN_MODE.BRIDGE
+        case .passthru: return MACVLAN_MODE.PASSTHRU
         case .source: return MACVLAN_MODE.SOURCE
         }
     }
@@ -82,7 +90,13 @@ public enum MacvlanMode: String, Sendable, Codable, CaseIterable {
 
 public enum IpvlanMode: String, Sendable, Codable, CaseIterable {
     case l2, l3, l3s
-    public var kernelValue: UInt16 { switch self { case .l2: return IPVLAN_MODE.L2; case .l3: return IPVLAN_MODE.L3; case .l3s: return IPVLAN_MODE.L3S } }
+    public var kernelValue: UInt16 {
+        switch self {
+        case .l2: return IPVLAN_MODE.L2
+        case .l3: return IPVLAN_MODE.L3
+        case .l3s: return IPVLAN_MODE.L3S
+        }
+    }
     public init?(kernelValue: UInt16) {
         guard let m = IpvlanMode.allCases.first(where: { $0.kernelValue == kernelValue }) else { return nil }
         self = m
@@ -97,8 +111,17 @@ public struct VxlanInfo: Sendable, Equatable, Codable {
     public var lowerIndex: UInt32?
     public var learning: Bool?
     public var ttl: UInt8?
-    public init(vni: UInt32, port: UInt16? = nil, group: IPAddress? = nil, local: IPAddress? = nil, lowerIndex: UInt32? = nil, learning: Bool? = nil, ttl: UInt8? = nil) {
-        self.vni = vni; self.port = port; self.group = group; self.local = local; self.lowerIndex = lowerIndex; self.learning = learning; self.ttl = ttl
+    public init(
+        vni: UInt32, port: UInt16? = nil, group: IPAddress? = nil, local: IPAddress? = nil, lowerIndex: UInt32? = nil,
+        learning: Bool? = nil, ttl: UInt8? = nil
+    ) {
+        self.vni = vni
+        self.port = port
+        self.group = group
+        self.local = local
+        self.lowerIndex = lowerIndex
+        self.learning = learning
+        self.ttl = ttl
     }
 }
 
@@ -124,9 +147,10 @@ public struct LinkStatistics: Sendable, Equatable, Codable {
 
     static func decode(_ payload: ArraySlice<UInt8>) throws -> LinkStatistics {
         var r = ByteReader(payload)
-        return LinkStatistics(rxPackets: try r.u64(), txPackets: try r.u64(), rxBytes: try r.u64(), txBytes: try r.u64(),
-                              rxErrors: try r.u64(), txErrors: try r.u64(), rxDropped: try r.u64(), txDropped: try r.u64(),
-                              multicast: try r.u64(), collisions: try r.u64())
+        return LinkStatistics(
+            rxPackets: try r.u64(), txPackets: try r.u64(), rxBytes: try r.u64(), txBytes: try r.u64(),
+            rxErrors: try r.u64(), txErrors: try r.u64(), rxDropped: try r.u64(), txDropped: try r.u64(),
+            multicast: try r.u64(), collisions: try r.u64())
     }
 }
 
@@ -135,7 +159,7 @@ extension Link {
     public static func decode(_ message: NetlinkMessage) throws -> Link {
         let (h, attrs) = try IfInfoMessage.decode(message)
         var link = Link(index: h.index, name: "", flags: h.flags, linkType: h.type, otherAttributeTypes: [])
-        link.otherAttributeTypes.reserveCapacity(attrs.count)   // one allocation, not a growth per unknown type
+        link.otherAttributeTypes.reserveCapacity(attrs.count) // one allocation, not a growth per unknown type
         for a in attrs {
             switch a.type {
             case IFLA.IFNAME: link.name = a.string()
@@ -181,8 +205,9 @@ extension Link {
             let mode = IpvlanMode(kernelValue: try data.first(IFLA_IPVLAN.MODE)?.u16() ?? 0) ?? .l2
             kindData = .ipvlan(mode: mode, flags: try data.first(IFLA_IPVLAN.FLAGS)?.u16() ?? 0)
         case "vlan":
-            kindData = .vlan(id: try data.first(IFLA_VLAN.ID)?.u16() ?? 0,
-                             protocolID: try data.first(IFLA_VLAN.PROTOCOL)?.be16() ?? 0x8100)
+            kindData = .vlan(
+                id: try data.first(IFLA_VLAN.ID)?.u16() ?? 0,
+                protocolID: try data.first(IFLA_VLAN.PROTOCOL)?.be16() ?? 0x8100)
         case "vxlan":
             var v = VxlanInfo(vni: try data.first(IFLA_VXLAN.ID)?.u32() ?? 0)
             v.port = try data.first(IFLA_VXLAN.PORT)?.be16()
@@ -194,7 +219,7 @@ extension Link {
             kindData = .vxlan(v)
         case "tun":
             var t = TunInfo()
-            if let m = try data.first(IFLA_TUN.TYPE)?.u8() { t.mode = m == 2 ? .tap : .tun }  // IFF_TUN=1, IFF_TAP=2
+            if let m = try data.first(IFLA_TUN.TYPE)?.u8() { t.mode = m == 2 ? .tap : .tun } // IFF_TUN=1, IFF_TAP=2
             t.packetInfo = try data.first(IFLA_TUN.PI).map { try $0.u8() != 0 }
             t.vnetHeader = try data.first(IFLA_TUN.VNET_HDR).map { try $0.u8() != 0 }
             t.persistent = try data.first(IFLA_TUN.PERSIST).map { try $0.u8() != 0 }

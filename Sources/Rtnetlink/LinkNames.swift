@@ -7,8 +7,11 @@ extension Link {
     /// "ether", "loopback", "none", ... as `ip -j -d link` prints link_type.
     public var linkTypeName: String {
         switch linkType {
-        case ARPHRD.ETHER: return "ether"; case ARPHRD.LOOPBACK: return "loopback"; case ARPHRD.NONE: return "none"
-        case ARPHRD.VOID: return "void"; default: return "\(linkType)"
+        case ARPHRD.ETHER: return "ether"
+        case ARPHRD.LOOPBACK: return "loopback"
+        case ARPHRD.NONE: return "none"
+        case ARPHRD.VOID: return "void"
+        default: return "\(linkType)"
         }
     }
 }
@@ -18,7 +21,7 @@ enum LinkFlagNames {
         (0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"), (0x10, "POINTOPOINT"), (0x20, "NOTRAILERS"),
         (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x400, "MASTER"), (0x800, "SLAVE"),
         (0x1000, "MULTICAST"), (0x2000, "PORTSEL"), (0x4000, "AUTOMEDIA"), (0x8000, "DYNAMIC"), (0x10000, "LOWER_UP"),
-        (0x20000, "DORMANT"), (0x40000, "ECHO"),
+        (0x20000, "DORMANT"), (0x40000, "ECHO")
     ]
     static func names(_ flags: UInt32) -> [String] { table.filter { flags & $0.0 != 0 }.map(\.1) }
 }

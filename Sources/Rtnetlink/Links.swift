@@ -2,8 +2,9 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a link is, by name or index.
@@ -11,7 +12,10 @@ public enum LinkReference: Sendable, Hashable, CustomStringConvertible {
     case name(String)
     case index(Int32)
     public var description: String {
-        switch self { case let .name(n): return n; case let .index(i): return "ifindex \(i)" }
+        switch self {
+        case .name(let n): return n
+        case .index(let i): return "ifindex \(i)"
+        }
     }
 }
 
@@ -25,13 +29,20 @@ public enum LinkKindSpec: Sendable, Equatable {
     case macvtap(parent: LinkReference, mode: MacvlanMode)
     case ipvlan(parent: LinkReference, mode: IpvlanMode, flags: UInt16 = 0)
     case vlan(parent: LinkReference, id: UInt16)
-    case vxlan(vni: UInt32, port: UInt16? = nil, group: IPAddress? = nil, local: IPAddress? = nil, parent: LinkReference? = nil, learning: Bool? = nil)
+    case vxlan(
+        vni: UInt32, port: UInt16? = nil, group: IPAddress? = nil, local: IPAddress? = nil, parent: LinkReference? = nil,
+        learning: Bool? = nil)
 
     public var kindName: String {
         switch self {
-        case .veth: return "veth"; case .dummy: return "dummy"; case .bridge: return "bridge"
-        case .macvlan: return "macvlan"; case .macvtap: return "macvtap"; case .ipvlan: return "ipvlan"
-        case .vlan: return "vlan"; case .vxlan: return "vxlan"
+        case .veth: return "veth"
+        case .dummy: return "dummy"
+        case .bridge: return "bridge"
+        case .macvlan: return "macvlan"
+        case .macvtap: return "macvtap"
+        case .ipvlan: return "ipvlan"
+        case .vlan: return "vlan"
+        case .vxlan: return "vxlan"
         }
     }
 }
@@ -50,10 +61,20 @@ public struct LinkSpec: Sendable, Equatable {
     public var numTxQueues: UInt32?
     public var numRxQueues: UInt32?
 
-    public init(name: String, kind: LinkKindSpec, mtu: UInt32? = nil, address: MACAddress? = nil, txQueueLength: UInt32? = nil,
-                up: Bool = false, group: UInt32? = nil, index: Int32? = nil, numTxQueues: UInt32? = nil, numRxQueues: UInt32? = nil) {
-        self.name = name; self.kind = kind; self.mtu = mtu; self.address = address; self.txQueueLength = txQueueLength
-        self.up = up; self.group = group; self.index = index; self.numTxQueues = numTxQueues; self.numRxQueues = numRxQueues
+    public init(
+        name: String, kind: LinkKindSpec, mtu: UInt32? = nil, address: MACAddress? = nil, txQueueLength: UInt32? = nil,
+        up: Bool = false, group: UInt32? = nil, index: Int32? = nil, numTxQueues: UInt32? = nil, numRxQueues: UInt32? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.mtu = mtu
+        self.address = address
+        self.txQueueLength = txQueueLength
+        self.up = up
+        self.group = group
+        self.index = index
+        self.numTxQueues = numTxQueues
+        self.numRxQueues = numRxQueues
     }
 }
 
@@ -69,10 +90,18 @@ public struct LinkChange: Sendable, Equatable {
     public var group: UInt32?
     /// Move the link into another namespace (`ip link set DEV netns NS`).
     public var namespace: NetworkNamespace?
-    public init(up: Bool? = nil, mtu: UInt32? = nil, address: MACAddress? = nil, name: String? = nil, master: LinkReference? = nil,
-                txQueueLength: UInt32? = nil, group: UInt32? = nil, namespace: NetworkNamespace? = nil) {
-        self.up = up; self.mtu = mtu; self.address = address; self.name = name; self.master = master
-        self.txQueueLength = txQueueLength; self.group = group; self.namespace = namespace
+    public init(
+        up: Bool? = nil, mtu: UInt32? = nil, address: MACAddress? = nil, name: String? = nil, master: LinkReference? = nil,
+        txQueueLength: UInt32? = nil, group: UInt32? = nil, namespace: NetworkNamespace? = nil
+    ) {
+        self.up = up
+        self.mtu = mtu
+        self.address = address
+        self.name = name
+        self.master = master
+        self.txQueueLength = txQueueLength
+        self.group = group
+        self.namespace = namespace
     }
 }
 
@@ -92,13 +121,14 @@ extension Rtnetlink {
         var attrs = AttributeWriter()
         var h = IfInfoMessage()
         switch ref {
-        case let .name(n):
+        case .name(let n):
             try InterfaceName.validate(n, operation: op)
             attrs.add(IFLA.IFNAME, string: n)
-        case let .index(i): h.index = i
+        case .index(let i): h.index = i
         }
-        let replies = try execute(NetlinkMessage(type: RTM.GETLINK, flags: [], body: h.bytes, attributes: attrs),
-                                  operation: op, object: ref.description)
+        let replies = try execute(
+            NetlinkMessage(type: RTM.GETLINK, flags: [], body: h.bytes, attributes: attrs),
+            operation: op, object: ref.description)
         guard let link = try decodeAll(replies, type: RTM.NEWLINK, operation: op, { try Link.decode($0) }).first else {
             throw NetlinkError.kernel(KernelRefusal(operation: op, object: ref.description, errno: ENODEV, kernelMessage: nil))
         }
@@ -113,8 +143,10 @@ extension Rtnetlink {
     /// The same; a bad name is reported under `operation`, the caller's, not as a failed lookup.
     package func index(of ref: LinkReference, operation: String) throws -> Int32 {
         switch ref {
-        case let .index(i): return i
-        case let .name(n): try InterfaceName.validate(n, operation: operation); return try link(ref).index
+        case .index(let i): return i
+        case .name(let n):
+            try InterfaceName.validate(n, operation: operation)
+            return try link(ref).index
         }
     }
 
@@ -124,14 +156,14 @@ extension Rtnetlink {
     public func linkAdd(_ spec: LinkSpec) throws {
         let op = "add \(spec.kind.kindName) link"
         try InterfaceName.validate(spec.name, operation: op)
-        if case let .veth(peer, _) = spec.kind { try InterfaceName.validate(peer, operation: op) }
+        if case .veth(let peer, _) = spec.kind { try InterfaceName.validate(peer, operation: op) }
         var peerNamespaceFD: Int32 = -1
         defer { if peerNamespaceFD >= 0 { Glibc.close(peerNamespaceFD) } }
-        if case let .veth(_, ns?) = spec.kind { peerNamespaceFD = try ns.open() }
+        if case .veth(_, let ns?) = spec.kind { peerNamespaceFD = try ns.open() }
         let parentIndex: Int32? = try {
             switch spec.kind {
-            case let .macvlan(p, _), let .macvtap(p, _), let .ipvlan(p, _, _), let .vlan(p, _): return try index(of: p)
-            case let .vxlan(_, _, _, _, p?, _): return try index(of: p)
+            case .macvlan(let p, _), .macvtap(let p, _), .ipvlan(let p, _, _), .vlan(let p, _): return try index(of: p)
+            case .vxlan(_, _, _, _, let p?, _): return try index(of: p)
             default: return nil
             }
         }()
@@ -153,7 +185,7 @@ extension Rtnetlink {
         a.nest(IFLA.LINKINFO) { info in
             info.add(IFLA_INFO.KIND, string: spec.kind.kindName)
             switch spec.kind {
-            case let .veth(peer, _):
+            case .veth(let peer, _):
                 info.nest(IFLA_INFO.DATA) { d in
                     d.nest(VETH_INFO.PEER) { p in
                         // The peer is an ifinfomsg followed by its own attributes.
@@ -163,16 +195,16 @@ extension Rtnetlink {
                         if peerNamespaceFD >= 0 { p.add(IFLA.NET_NS_FD, u32: UInt32(peerNamespaceFD)) }
                     }
                 }
-            case let .macvlan(_, mode), let .macvtap(_, mode):
+            case .macvlan(_, let mode), .macvtap(_, let mode):
                 info.nest(IFLA_INFO.DATA) { $0.add(IFLA_MACVLAN.MODE, u32: mode.kernelValue) }
-            case let .ipvlan(_, mode, flags):
+            case .ipvlan(_, let mode, let flags):
                 info.nest(IFLA_INFO.DATA) { d in
                     d.add(IFLA_IPVLAN.MODE, u16: mode.kernelValue)
                     if flags != 0 { d.add(IFLA_IPVLAN.FLAGS, u16: flags) }
                 }
-            case let .vlan(_, id):
+            case .vlan(_, let id):
                 info.nest(IFLA_INFO.DATA) { $0.add(IFLA_VLAN.ID, u16: id) }
-            case let .vxlan(vni, port, group, local, parent, learning):
+            case .vxlan(let vni, let port, let group, let local, let parent, let learning):
                 info.nest(IFLA_INFO.DATA) { d in
                     d.add(IFLA_VXLAN.ID, u32: vni)
                     if let g = group { d.add(g.isIPv4 ? IFLA_VXLAN.GROUP : IFLA_VXLAN.GROUP6, g.bytes) }
@@ -187,7 +219,10 @@ extension Rtnetlink {
         }
         var h = IfInfoMessage()
         if let i = spec.index { h.index = i }
-        if spec.up { h.flags = IFF.UP; h.change = IFF.UP }
+        if spec.up {
+            h.flags = IFF.UP
+            h.change = IFF.UP
+        }
         return NetlinkMessage(type: RTM.NEWLINK, flags: [.create, .exclusive], body: h.bytes, attributes: a)
     }
 
@@ -197,8 +232,10 @@ extension Rtnetlink {
         var h = IfInfoMessage()
         var a = AttributeWriter()
         switch ref {
-        case let .name(n): try InterfaceName.validate(n, operation: op); a.add(IFLA.IFNAME, string: n)
-        case let .index(i): h.index = i
+        case .name(let n):
+            try InterfaceName.validate(n, operation: op)
+            a.add(IFLA.IFNAME, string: n)
+        case .index(let i): h.index = i
         }
         try execute(NetlinkMessage(type: RTM.DELLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
     }
@@ -211,8 +248,9 @@ extension Rtnetlink {
         }
         var a = AttributeWriter()
         a.add(IFLA.GROUP, u32: group)
-        try execute(NetlinkMessage(type: RTM.DELLINK, flags: [], body: IfInfoMessage().bytes, attributes: a),
-                    operation: "delete link group", object: "\(group)")
+        try execute(
+            NetlinkMessage(type: RTM.DELLINK, flags: [], body: IfInfoMessage().bytes, attributes: a),
+            operation: "delete link group", object: "\(group)")
     }
 
     /// `ip link set DEV [up|down] [mtu M] [address MAC] [name N] [master M|nomaster] [txqueuelen Q] [group G] [netns NS]`
@@ -221,7 +259,10 @@ extension Rtnetlink {
         if let n = change.name { try InterfaceName.validate(n, operation: op) }
         var h = IfInfoMessage(index: try index(of: ref, operation: op))
         var a = AttributeWriter()
-        if let up = change.up { h.change = IFF.UP; h.flags = up ? IFF.UP : 0 }
+        if let up = change.up {
+            h.change = IFF.UP
+            h.flags = up ? IFF.UP : 0
+        }
         if let m = change.mtu { a.add(IFLA.MTU, u32: m) }
         if let mac = change.address { a.add(IFLA.ADDRESS, mac.bytes) }
         if let n = change.name { a.add(IFLA.IFNAME, string: n) }
@@ -230,7 +271,10 @@ extension Rtnetlink {
         if let g = change.group { a.add(IFLA.GROUP, u32: g) }
         var nsFD: Int32 = -1
         defer { if nsFD >= 0 { Glibc.close(nsFD) } }
-        if let ns = change.namespace { nsFD = try ns.open(); a.add(IFLA.NET_NS_FD, u32: UInt32(nsFD)) }
+        if let ns = change.namespace {
+            nsFD = try ns.open()
+            a.add(IFLA.NET_NS_FD, u32: UInt32(nsFD))
+        }
         try execute(NetlinkMessage(type: RTM.NEWLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
     }
 }

@@ -20,7 +20,7 @@ public struct NeighbourState: OptionSet, Hashable, Sendable, Codable, CustomStri
 
     static let named: [(NeighbourState, String)] = [
         (.incomplete, "INCOMPLETE"), (.reachable, "REACHABLE"), (.stale, "STALE"), (.delay, "DELAY"),
-        (.probe, "PROBE"), (.failed, "FAILED"), (.noARP, "NOARP"), (.permanent, "PERMANENT"),
+        (.probe, "PROBE"), (.failed, "FAILED"), (.noARP, "NOARP"), (.permanent, "PERMANENT")
     ]
 
     /// State names as `ip -j neigh` lists them ("PERMANENT", "REACHABLE", ...; "NONE" for no bits).

@@ -17,8 +17,12 @@ public struct Neighbour: Sendable, Equatable, Codable {
     public var flags: UInt8
 
     public init(index: Int32, family: IPFamily, destination: IPAddress?, linkAddress: MACAddress?, state: NeighbourState, flags: UInt8) {
-        self.index = index; self.family = family; self.destination = destination; self.linkAddress = linkAddress
-        self.state = state; self.flags = flags
+        self.index = index
+        self.family = family
+        self.destination = destination
+        self.linkAddress = linkAddress
+        self.state = state
+        self.flags = flags
     }
 
     public var isPermanent: Bool { state.contains(.permanent) }
@@ -33,10 +37,11 @@ extension Neighbour {
     public static func decode(_ message: NetlinkMessage) throws -> Neighbour? {
         let (h, attrs) = try NeighbourMessageHeader.decode(message)
         guard let family = IPFamily(rawValue: h.family) else { return nil }
-        return Neighbour(index: h.index, family: family,
-                         destination: attrs.first(NDA.DST).flatMap { IPAddress(bytes: $0.payloadSlice) },
-                         linkAddress: attrs.first(NDA.LLADDR).map { MACAddress(bytes: $0.payload) },
-                         state: NeighbourState(rawValue: h.state), flags: h.flags)
+        return Neighbour(
+            index: h.index, family: family,
+            destination: attrs.first(NDA.DST).flatMap { IPAddress(bytes: $0.payloadSlice) },
+            linkAddress: attrs.first(NDA.LLADDR).map { MACAddress(bytes: $0.payload) },
+            state: NeighbourState(rawValue: h.state), flags: h.flags)
     }
 }
 
@@ -46,24 +51,32 @@ extension Rtnetlink {
     /// `ip neigh show nud all` (IPv4 and IPv6 entries, including NOARP ones; nil family: both).
     public func neighbours(family: IPFamily? = nil) throws -> [Neighbour] {
         let op = "list neighbours"
-        return try decodeAll(try dump(Self.neighbourDumpRequest(family: family), operation: op), type: RTM.NEWNEIGH,
-                             operation: op) { try Neighbour.decode($0) }
+        return try decodeAll(
+            try dump(Self.neighbourDumpRequest(family: family), operation: op), type: RTM.NEWNEIGH,
+            operation: op
+        ) { try Neighbour.decode($0) }
     }
 
     // MARK: write
 
     /// `ip neigh add ADDR lladdr MAC dev DEV nud permanent` (`ip neigh replace` with `replace`).
-    public func neighbourAdd(_ address: IPAddress, linkAddress: MACAddress, on link: LinkReference,
-                             state: NeighbourState = .permanent, replace: Bool = false) throws {
+    public func neighbourAdd(
+        _ address: IPAddress, linkAddress: MACAddress, on link: LinkReference,
+        state: NeighbourState = .permanent, replace: Bool = false
+    ) throws {
         let op = replace ? "replace neighbour" : "add neighbour"
-        try execute(Self.neighbourAddRequest(address, linkAddress: linkAddress, index: try index(of: link, operation: op), state: state, replace: replace),
-                    operation: op, object: "\(address) dev \(link)")
+        try execute(
+            Self.neighbourAddRequest(
+                address, linkAddress: linkAddress, index: try index(of: link, operation: op), state: state, replace: replace),
+            operation: op, object: "\(address) dev \(link)")
     }
 
     /// `ip neigh del ADDR dev DEV`
     public func neighbourDelete(_ address: IPAddress, on link: LinkReference) throws {
         let op = "delete neighbour"
-        try execute(Self.neighbourDeleteRequest(address, index: try index(of: link, operation: op)), operation: op, object: "\(address) dev \(link)")
+        try execute(
+            Self.neighbourDeleteRequest(address, index: try index(of: link, operation: op)), operation: op, object: "\(address) dev \(link)"
+        )
     }
 
     // MARK: pure request builders (tested byte for byte)
@@ -72,19 +85,23 @@ extension Rtnetlink {
         NetlinkMessage(type: RTM.GETNEIGH, flags: [], body: NeighbourMessageHeader(family: family?.rawValue ?? AddressFamily.UNSPEC).bytes)
     }
 
-    public static func neighbourAddRequest(_ address: IPAddress, linkAddress: MACAddress, index: Int32,
-                                           state: NeighbourState = .permanent, replace: Bool = false) -> NetlinkMessage {
+    public static func neighbourAddRequest(
+        _ address: IPAddress, linkAddress: MACAddress, index: Int32,
+        state: NeighbourState = .permanent, replace: Bool = false
+    ) -> NetlinkMessage {
         let h = NeighbourMessageHeader(family: address.family.rawValue, index: index, state: state.rawValue)
         var a = AttributeWriter()
         a.add(NDA.DST, address.bytes)
         a.add(NDA.LLADDR, linkAddress.bytes)
-        return NetlinkMessage(type: RTM.NEWNEIGH, flags: replace ? [.create, .replace] : [.create, .exclusive], body: h.bytes, attributes: a)
+        return NetlinkMessage(
+            type: RTM.NEWNEIGH, flags: replace ? [.create, .replace] : [.create, .exclusive], body: h.bytes, attributes: a)
     }
 
     public static func neighbourDeleteRequest(_ address: IPAddress, index: Int32) -> NetlinkMessage {
         var a = AttributeWriter()
         a.add(NDA.DST, address.bytes)
-        return NetlinkMessage(type: RTM.DELNEIGH, flags: [], body: NeighbourMessageHeader(family: address.family.rawValue, index: index).bytes,
-                              attributes: a)
+        return NetlinkMessage(
+            type: RTM.DELNEIGH, flags: [], body: NeighbourMessageHeader(family: address.family.rawValue, index: index).bytes,
+            attributes: a)
     }
 }

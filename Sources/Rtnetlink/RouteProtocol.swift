@@ -21,14 +21,30 @@ public struct RouteProtocol: RawRepresentable, Hashable, Sendable, Codable, Cust
     /// The name `ip` prints (/etc/iproute2/rt_protos), else the number.
     public var description: String {
         switch rawValue {
-        case RTPROT.UNSPEC: return "unspec"; case RTPROT.REDIRECT: return "redirect"; case RTPROT.KERNEL: return "kernel"
-        case RTPROT.BOOT: return "boot"; case RTPROT.STATIC: return "static"; case RTPROT.RA: return "ra"
+        case RTPROT.UNSPEC: return "unspec"
+        case RTPROT.REDIRECT: return "redirect"
+        case RTPROT.KERNEL: return "kernel"
+        case RTPROT.BOOT: return "boot"
+        case RTPROT.STATIC: return "static"
+        case RTPROT.RA: return "ra"
         case RTPROT.DHCP: return "dhcp"
         // The RTPROT_* values routing daemons register in <linux/rtnetlink.h>.
-        case 8: return "gated"; case 10: return "mrt"; case 11: return "zebra"; case 12: return "bird"
-        case 13: return "dnrouted"; case 14: return "xorp"; case 15: return "ntk"; case 17: return "mrouted"
-        case 18: return "keepalived"; case 42: return "babel"; case 99: return "openr"; case 186: return "bgp"
-        case 187: return "isis"; case 188: return "ospf"; case 189: return "rip"; case 192: return "eigrp"
+        case 8: return "gated"
+        case 10: return "mrt"
+        case 11: return "zebra"
+        case 12: return "bird"
+        case 13: return "dnrouted"
+        case 14: return "xorp"
+        case 15: return "ntk"
+        case 17: return "mrouted"
+        case 18: return "keepalived"
+        case 42: return "babel"
+        case 99: return "openr"
+        case 186: return "bgp"
+        case 187: return "isis"
+        case 188: return "ospf"
+        case 189: return "rip"
+        case 192: return "eigrp"
         default: return "\(rawValue)"
         }
     }

@@ -18,7 +18,9 @@ public struct RouteTable: RawRepresentable, Hashable, Sendable, Codable, CustomS
     /// "main", "local", "default" as `ip` prints them (/etc/iproute2/rt_tables), else the number.
     public var description: String {
         switch self {
-        case .default: return "default"; case .main: return "main"; case .local: return "local"
+        case .default: return "default"
+        case .main: return "main"
+        case .local: return "local"
         default: return "\(rawValue)"
         }
     }

@@ -23,8 +23,10 @@ public struct RouteType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     /// The name `ip` prints ("unicast", "blackhole", ...), else the number.
     public var description: String {
-        let names = ["unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
-                     "prohibit", "throw", "nat", "xresolve"]
+        let names = [
+            "unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
+            "prohibit", "throw", "nat", "xresolve"
+        ]
         return Int(rawValue) < names.count ? names[Int(rawValue)] : "\(rawValue)"
     }
 }

@@ -51,9 +51,16 @@ public struct RouteMetrics: Sendable, Equatable, Codable {
     public var hoplimit: UInt32?
     /// Metrics sandnet does not name, by RTAX_* type.
     public var other: [UInt16: UInt32]
-    public init(mtu: UInt32? = nil, window: UInt32? = nil, rtt: UInt32? = nil, advmss: UInt32? = nil, hoplimit: UInt32? = nil,
-                other: [UInt16: UInt32] = [:]) {
-        self.mtu = mtu; self.window = window; self.rtt = rtt; self.advmss = advmss; self.hoplimit = hoplimit; self.other = other
+    public init(
+        mtu: UInt32? = nil, window: UInt32? = nil, rtt: UInt32? = nil, advmss: UInt32? = nil, hoplimit: UInt32? = nil,
+        other: [UInt16: UInt32] = [:]
+    ) {
+        self.mtu = mtu
+        self.window = window
+        self.rtt = rtt
+        self.advmss = advmss
+        self.hoplimit = hoplimit
+        self.other = other
     }
     public var isEmpty: Bool { self == RouteMetrics() }
 }
@@ -78,13 +85,25 @@ public struct RouteSpec: Sendable, Equatable {
     public var family: IPFamily?
     public var replace: Bool
 
-    public init(destination: IPPrefix?, gateway: IPAddress? = nil, device: LinkReference? = nil, preferredSource: IPAddress? = nil,
-                scope: RouteScope? = nil, protocolID: RouteProtocol = .boot, table: RouteTable = .main, type: RouteType = .unicast,
-                priority: UInt32? = nil, metrics: RouteMetrics = RouteMetrics(), onLink: Bool = false, family: IPFamily? = nil,
-                replace: Bool = false) {
-        self.destination = destination; self.gateway = gateway; self.device = device; self.preferredSource = preferredSource
-        self.scope = scope; self.protocolID = protocolID; self.table = table; self.type = type; self.priority = priority
-        self.metrics = metrics; self.onLink = onLink; self.family = family; self.replace = replace
+    public init(
+        destination: IPPrefix?, gateway: IPAddress? = nil, device: LinkReference? = nil, preferredSource: IPAddress? = nil,
+        scope: RouteScope? = nil, protocolID: RouteProtocol = .boot, table: RouteTable = .main, type: RouteType = .unicast,
+        priority: UInt32? = nil, metrics: RouteMetrics = RouteMetrics(), onLink: Bool = false, family: IPFamily? = nil,
+        replace: Bool = false
+    ) {
+        self.destination = destination
+        self.gateway = gateway
+        self.device = device
+        self.preferredSource = preferredSource
+        self.scope = scope
+        self.protocolID = protocolID
+        self.table = table
+        self.type = type
+        self.priority = priority
+        self.metrics = metrics
+        self.onLink = onLink
+        self.family = family
+        self.replace = replace
     }
 
     /// The family the request will carry: from the destination, gateway, source, or `family`.
@@ -109,11 +128,12 @@ extension Route {
     public static func decode(_ message: NetlinkMessage) throws -> Route? {
         let (h, attrs) = try RouteMessageHeader.decode(message)
         guard let family = IPFamily(rawValue: h.family) else { return nil }
-        var r = Route(family: family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
-                      outputIndex: nil, inputIndex: nil, scope: RouteScope(rawValue: h.scope),
-                      protocolID: RouteProtocol(rawValue: h.protocolID), table: RouteTable(UInt32(h.table)),
-                      type: RouteType(rawValue: h.type), priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
-                      otherAttributeTypes: [])
+        var r = Route(
+            family: family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
+            outputIndex: nil, inputIndex: nil, scope: RouteScope(rawValue: h.scope),
+            protocolID: RouteProtocol(rawValue: h.protocolID), table: RouteTable(UInt32(h.table)),
+            type: RouteType(rawValue: h.type), priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
+            otherAttributeTypes: [])
         for a in attrs {
             switch a.type {
             case RTA.DST: r.destination = IPAddress(bytes: a.payloadSlice).map { IPPrefix(address: $0, length: Int(h.destinationLength)) }
@@ -137,7 +157,7 @@ extension Route {
                     default: r.metrics.other[m.type] = v
                     }
                 }
-            case RTA_CACHEINFO: break   // counters, not configuration
+            case RTA_CACHEINFO: break // counters, not configuration
             default: r.otherAttributeTypes.append(a.type)
             }
         }
@@ -157,8 +177,10 @@ extension Rtnetlink {
     /// `table: nil` lists every table. Cloned (cache) entries are skipped.
     public func routes(family: IPFamily? = nil, table: RouteTable? = .main) throws -> [Route] {
         let op = "list routes"
-        let all = try decodeAll(try dump(Self.routeDumpRequest(family: family), operation: op), type: RTM.NEWROUTE,
-                                operation: op) { try Route.decode($0) }
+        let all = try decodeAll(
+            try dump(Self.routeDumpRequest(family: family), operation: op), type: RTM.NEWROUTE,
+            operation: op
+        ) { try Route.decode($0) }
         return all.filter { r in r.flags & RTM_F.CLONED == 0 && (table == nil || r.table == table) }
     }
 
@@ -167,15 +189,17 @@ extension Rtnetlink {
     /// `ip route add DST [via GW] [dev DEV] [src S] [scope S] [proto P] [table T] [metric M] [mtu N] [onlink]`
     public func routeAdd(_ spec: RouteSpec) throws {
         let op = "add route"
-        try execute(Self.routeAddRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
-                    object: Self.routeObject(spec))
+        try execute(
+            Self.routeAddRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
+            object: Self.routeObject(spec))
     }
 
     /// `ip route del DST [via GW] [dev DEV] [table T] [proto P] [metric M]`: fields left nil match anything.
     public func routeDelete(_ spec: RouteSpec) throws {
         let op = "delete route"
-        try execute(Self.routeDeleteRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
-                    object: Self.routeObject(spec))
+        try execute(
+            Self.routeDeleteRequest(spec, outputIndex: try spec.device.map { try index(of: $0, operation: op) }), operation: op,
+            object: Self.routeObject(spec))
     }
 
     static func routeObject(_ spec: RouteSpec) -> String {
@@ -211,7 +235,8 @@ extension Rtnetlink {
         h.scope = (spec.scope ?? .nowhere).rawValue
         var noMetrics = spec
         noMetrics.metrics = RouteMetrics()
-        return NetlinkMessage(type: RTM.DELROUTE, flags: [], body: h.bytes, attributes: routeAttributes(noMetrics, outputIndex: outputIndex))
+        return NetlinkMessage(
+            type: RTM.DELROUTE, flags: [], body: h.bytes, attributes: routeAttributes(noMetrics, outputIndex: outputIndex))
     }
 
     private static func routeHeader(_ spec: RouteSpec) -> RouteMessageHeader {

@@ -42,8 +42,10 @@ public final class Rtnetlink: Sendable {
     }
 
     /// Decodes every reply, turning codec failures into a typed error naming the operation.
-    func decodeAll<T>(_ messages: [NetlinkMessage], type: UInt16, operation: String,
-                      _ decode: (NetlinkMessage) throws -> T?) throws -> [T] {
+    func decodeAll<T>(
+        _ messages: [NetlinkMessage], type: UInt16, operation: String,
+        _ decode: (NetlinkMessage) throws -> T?
+    ) throws -> [T] {
         var out: [T] = []
         out.reserveCapacity(messages.count)
         for m in messages where m.header.type == type {
@@ -58,7 +60,7 @@ public final class Rtnetlink: Sendable {
 /// Interface names as the kernel's dev_valid_name() accepts them, checked before
 /// anything is sent so the error can say exactly what is wrong.
 public enum InterfaceName {
-    public static let maxBytes = 15   // IFNAMSIZ - 1
+    public static let maxBytes = 15 // IFNAMSIZ - 1
 
     /// Throws `invalidArgument` naming what is wrong with `name`.
     public static func validate(_ name: String) throws { try validate(name, operation: "validate interface name") }
@@ -66,13 +68,21 @@ public enum InterfaceName {
     /// The same, reported under the caller's operation (package-only).
     package static func validate(_ name: String, operation: String) throws {
         let reason: String?
-        if name.isEmpty { reason = "an interface name cannot be empty" }
-        else if name.utf8.count > maxBytes { reason = "interface name \"\(name)\" is \(name.utf8.count) bytes; the kernel allows at most \(maxBytes)" }
-        else if name == "." || name == ".." { reason = "\"\(name)\" is not a valid interface name" }
-        else if name.contains("/") { reason = "interface name \"\(name)\" contains '/'" }
-        else if name.contains(":") { reason = "interface name \"\(name)\" contains ':'" }
-        else if name.unicodeScalars.contains(where: { $0.properties.isWhitespace }) { reason = "interface name \"\(name)\" contains whitespace" }
-        else { reason = nil }
+        if name.isEmpty {
+            reason = "an interface name cannot be empty"
+        } else if name.utf8.count > maxBytes {
+            reason = "interface name \"\(name)\" is \(name.utf8.count) bytes; the kernel allows at most \(maxBytes)"
+        } else if name == "." || name == ".." {
+            reason = "\"\(name)\" is not a valid interface name"
+        } else if name.contains("/") {
+            reason = "interface name \"\(name)\" contains '/'"
+        } else if name.contains(":") {
+            reason = "interface name \"\(name)\" contains ':'"
+        } else if name.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            reason = "interface name \"\(name)\" contains whitespace"
+        } else {
+            reason = nil
+        }
         if let reason { throw NetlinkError.invalidArgument(operation: operation, reason: reason) }
     }
 }

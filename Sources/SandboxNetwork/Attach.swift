@@ -6,8 +6,9 @@ import QemuWiring
 import Rtnetlink
 import SandnetCore
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything a model needs while it plumbs one endpoint.
@@ -45,9 +46,11 @@ public enum SandboxAttach {
     /// journaling each change first. On failure everything done so far is undone.
     /// Each kernel change is logged at `.debug`, a rollback and every link left out at
     /// `.notice`. `afterKernelChange` is for fault-injection tests only.
-    public static func attach(_ settings: AttachSettings, store: JournalStore = JournalStore(),
-                              logger: Logger = SandboxLogging.silent,
-                              afterKernelChange: KernelChangeHook? = nil) throws -> AttachResult {
+    public static func attach(
+        _ settings: AttachSettings, store: JournalStore = JournalStore(),
+        logger: Logger = SandboxLogging.silent,
+        afterKernelChange: KernelChangeHook? = nil
+    ) throws -> AttachResult {
         try JournalStore.validate(sandbox: settings.sandbox)
         try Privilege.requireNetAdmin(for: "sandnet attach")
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
@@ -69,7 +72,8 @@ public enum SandboxAttach {
                 // the namespace stat'ed above, or the journal would record a mix of two.
                 let cookie = try rt.handle.namespaceCookie()
                 guard try ns.identity() == identity else {
-                    throw SandboxError.invalidArgument("\(ns.path) was bound to another namespace while the attach opened it; nothing was changed, retry")
+                    throw SandboxError.invalidArgument(
+                        "\(ns.path) was bound to another namespace while the attach opened it; nothing was changed, retry")
                 }
                 let scan = try Discovery.scan(rt, description: ns.path)
                 let endpoints = scan.endpoints
@@ -82,23 +86,29 @@ public enum SandboxAttach {
                 try AttachPreflight.check(settings, scan: scan, namespace: ns.description)
                 for e in endpoints where settings.model(for: e.name) == .macvtap {
                     if e.linkClass == .ipvlan {
-                        throw SandboxError.modelNotApplicable(model: "macvtap", endpoint: e.name,
+                        throw SandboxError.modelNotApplicable(
+                            model: "macvtap", endpoint: e.name,
                             reason: "an ipvlan shares its parent's MAC, so a macvtap on it cannot take over the MAC; use tcfilter")
                     }
                 }
                 // One owner per endpoint, decided before the first change (see EndpointOwnership).
                 try EndpointOwnership.check(endpoints, sandbox: settings.sandbox, identity: identity, store: store)
                 let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
-                let ingress = try ModelContext.linksWithIngress(rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
-                var journal = SandboxJournal(sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, cookie: cookie, linkGroup: group)
+                let ingress = try ModelContext.linksWithIngress(
+                    rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
+                var journal = SandboxJournal(
+                    sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, cookie: cookie, linkGroup: group)
                 if cookie == nil { journal.namespaceIdentityNote = NamespaceCookie.unavailableNote }
                 journal.endpoints = endpoints.map { EndpointClaim(name: $0.name, ifindex: $0.index) }
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
                 try store.write(journal)
-                log.info("attach started", metadata: [
-                    "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))", "vcpus": "\(settings.vcpus)",
-                ])
+                log.info(
+                    "attach started",
+                    metadata: [
+                        "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))",
+                        "vcpus": "\(settings.vcpus)"
+                    ])
                 let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
                 let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group, linksWithIngress: ingress)
                 var outputs: [ModelOutput] = []
@@ -114,33 +124,43 @@ public enum SandboxAttach {
                     }
                     failingStep = "open macvtap queues"
                     try MacvtapModel.openQueues(&outputs, ctx)
-                    let result = try assemble(settings: settings, scan: scan, endpoints: endpoints, outputs: outputs, group: group,
-                                              changes: tx.changes)
+                    let result = try assemble(
+                        settings: settings, scan: scan, endpoints: endpoints, outputs: outputs, group: group,
+                        changes: tx.changes)
                     try tx.update {
                         $0.state = .attached
                         $0.summary = result.summary
-                        if !settings.ownedByProcess { $0.ownerPID = nil; $0.ownerStartTime = nil }
+                        if !settings.ownedByProcess {
+                            $0.ownerPID = nil
+                            $0.ownerStartTime = nil
+                        }
                     }
                     log.info("attach finished", metadata: ["kernelChanges": "\(tx.changes)", "linkGroup": "\(group)"])
                     return result
                 } catch {
                     for o in outputs { for fd in o.queueFDs + o.vhostFDs { close(fd) } }
-                    log.notice("attach failed; rolling back", metadata: [
-                        "failedAt": "\(failingStep)", "error": "\(error)", "kernelChanges": "\(tx.changes)", "steps": "\(tx.journal.steps.count)",
-                    ])
+                    log.notice(
+                        "attach failed; rolling back",
+                        metadata: [
+                            "failedAt": "\(failingStep)", "error": "\(error)", "kernelChanges": "\(tx.changes)",
+                            "steps": "\(tx.journal.steps.count)"
+                        ])
                     var rollbackLog = log
                     rollbackLog[metadataKey: "phase"] = "rollback"
                     var undone: [String] = []
-                    let failures = SandboxDetach.undoSteps(tx.journal.steps, group: group, rt: rt, logger: rollbackLog, rollback: true,
-                                                                undone: &undone)
+                    let failures = SandboxDetach.undoSteps(
+                        tx.journal.steps, group: group, rt: rt, logger: rollbackLog, rollback: true,
+                        undone: &undone)
                     if failures.isEmpty {
                         try? store.removeDeviceNodes(tx.journal.deviceNodes ?? [])
                         try? store.remove(sandbox: settings.sandbox)
                         log.notice("rolled back", metadata: ["stepsUndone": "\(undone.count)"])
                     } else {
-                        log.notice("rollback incomplete; journal kept for gc", metadata: [
-                            "stepsUndone": "\(undone.count)", "failures": "\(failures.joined(separator: "; "))",
-                        ])
+                        log.notice(
+                            "rollback incomplete; journal kept for gc",
+                            metadata: [
+                                "stepsUndone": "\(undone.count)", "failures": "\(failures.joined(separator: "; "))"
+                            ])
                     }
                     throw SandboxError.rolledBack(step: failingStep, cause: error, rollbackFailures: failures)
                 }
@@ -160,12 +180,16 @@ public enum SandboxAttach {
         return g
     }
 
-    static func assemble(settings: AttachSettings, scan: NamespaceScan, endpoints: [ScannedLink], outputs: [ModelOutput],
-                         group: UInt32, changes: Int) throws -> AttachResult {
+    static func assemble(
+        settings: AttachSettings, scan: NamespaceScan, endpoints: [ScannedLink], outputs: [ModelOutput],
+        group: UInt32, changes: Int
+    ) throws -> AttachResult {
         let nics = zip(endpoints, outputs).enumerated().compactMap { i, pair -> QemuNIC? in
-            pair.1.queueFDs.isEmpty ? nil : QemuNIC(id: "sn\(i)", mac: pair.1.guestMAC, queueFDs: pair.1.queueFDs, vhostFDs: pair.1.vhostFDs)
+            pair.1.queueFDs.isEmpty
+                ? nil : QemuNIC(id: "sn\(i)", mac: pair.1.guestMAC, queueFDs: pair.1.queueFDs, vhostFDs: pair.1.vhostFDs)
         }
-        let plan = nics.isEmpty ? nil : try QemuNetworkPlan(architecture: settings.architecture, nics: nics, sparePorts: settings.sparePorts)
+        let plan =
+            nics.isEmpty ? nil : try QemuNetworkPlan(architecture: settings.architecture, nics: nics, sparePorts: settings.sparePorts)
         // NIC k (and root port k) belongs to the k-th endpoint that has queues.
         var placements = (plan?.placements ?? [])[...]
         let interfaces = zip(endpoints, outputs).map { e, o -> GuestInterface in
@@ -183,8 +207,9 @@ public enum SandboxAttach {
         let summary = AttachSummary(
             sandbox: settings.sandbox, namespace: scan.namespace, linkGroup: group,
             endpoints: zip(endpoints, outputs).map { e, o in
-                AttachSummary.Endpoint(name: e.name, linkClass: e.linkClass, model: settings.model(for: e.name), device: o.device,
-                                       guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty)
+                AttachSummary.Endpoint(
+                    name: e.name, linkClass: e.linkClass, model: settings.model(for: e.name), device: o.device,
+                    guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty)
             },
             skipped: Dictionary(scan.links.filter { !$0.isEndpoint }.map { ($0.name, $0.reason ?? "") }, uniquingKeysWith: { a, _ in a }),
             qemuArguments: plan?.arguments ?? [], kernelChanges: changes)
@@ -196,10 +221,11 @@ public enum SandboxAttach {
         let wanted = routes.filter { !$0.isKernelMade && $0.type == .unicast && $0.table == .main }
         let ordered = wanted.filter { $0.gateway == nil } + wanted.filter { $0.gateway != nil }
         return ordered.map { r in
-            GuestRoute(destination: r.destination.map { $0.length == 0 ? "default" : $0.description } ?? "default",
-                       family: r.family.description, gateway: r.gateway, source: r.preferredSource,
-                       scope: r.scope == .universe ? "universe" : r.scope == .link ? "link" : r.scope == .host ? "host" : "\(r.scope.rawValue)",
-                       mtu: r.mtu.map(Int.init))
+            GuestRoute(
+                destination: r.destination.map { $0.length == 0 ? "default" : $0.description } ?? "default",
+                family: r.family.description, gateway: r.gateway, source: r.preferredSource,
+                scope: r.scope == .universe ? "universe" : r.scope == .link ? "link" : r.scope == .host ? "host" : "\(r.scope.rawValue)",
+                mtu: r.mtu.map(Int.init))
         }
     }
 }

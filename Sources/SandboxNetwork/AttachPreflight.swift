@@ -7,7 +7,8 @@ enum AttachPreflight {
         for name in settings.modelOverrides.keys.sorted() where !scan.endpoints.contains(where: { $0.name == name }) {
             let override = "\(name)=\(settings.modelOverrides[name]!.rawValue)"
             if let link = scan.links.first(where: { $0.name == name }) {
-                throw SandboxError.overrideForNoEndpoint(override: override, why: "\(name) is not an endpoint: \(link.reason ?? "it is not attached")")
+                throw SandboxError.overrideForNoEndpoint(
+                    override: override, why: "\(name) is not an endpoint: \(link.reason ?? "it is not attached")")
             }
             throw SandboxError.overrideForNoEndpoint(override: override, why: "no link \(name) in \(namespace)")
         }

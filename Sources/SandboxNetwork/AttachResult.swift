@@ -1,8 +1,9 @@
 import QemuWiring
 import SandnetCore
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What attach hands back: where each endpoint went, QEMU's arguments and descriptors,
@@ -15,7 +16,9 @@ public struct AttachResult: Sendable {
     private let closer: DescriptorCloser
 
     init(summary: AttachSummary, plan: QemuNetworkPlan?, guestDescription: GuestDescription) {
-        self.summary = summary; self.plan = plan; self.guestDescription = guestDescription
+        self.summary = summary
+        self.plan = plan
+        self.guestDescription = guestDescription
         closer = DescriptorCloser(plan?.inheritedFDs ?? [])
     }
 

@@ -5,7 +5,7 @@ import NetlinkSocket
 import Rtnetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a detach or gc did for one sandbox.
@@ -27,9 +27,11 @@ public enum SandboxDetach {
     /// `lockWait` for another process holding the sandbox (forever when nil).
     /// `afterKernelChange` is for fault-injection tests only: called after each undo
     /// kernel change with the number made so far.
-    public static func detach(sandbox: String, store: JournalStore = JournalStore(), force: Bool = false,
-                              lockWait: Duration? = nil, logger: Logger = SandboxLogging.silent,
-                              afterKernelChange: KernelChangeHook? = nil) throws -> DetachReport {
+    public static func detach(
+        sandbox: String, store: JournalStore = JournalStore(), force: Bool = false,
+        lockWait: Duration? = nil, logger: Logger = SandboxLogging.silent,
+        afterKernelChange: KernelChangeHook? = nil
+    ) throws -> DetachReport {
         try JournalStore.validate(sandbox: sandbox)
         return try store.withLock("sandbox-\(sandbox)", waiting: lockWait, sandbox: sandbox) {
             guard let journal = try store.read(sandbox: sandbox) else { throw SandboxError.notAttached(sandbox) }
@@ -38,18 +40,22 @@ public enum SandboxDetach {
                 if alive.pid == journal.ownerPID { throw SandboxError.ownerAlive(sandbox: sandbox, pid: alive.pid) }
                 throw SandboxError.queuesHeld(sandbox: sandbox, pid: alive.pid, reason: alive.reason)
             }
-            return try undo(journal, store: store, logger: SandboxLogging.forSandbox(
-                logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "detach"), afterKernelChange: afterKernelChange)
+            return try undo(
+                journal, store: store,
+                logger: SandboxLogging.forSandbox(
+                    logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "detach"), afterKernelChange: afterKernelChange)
         }
     }
 
-    static func undo(_ journal: SandboxJournal, store: JournalStore, logger: Logger,
-                     afterKernelChange: KernelChangeHook? = nil) throws -> DetachReport {
+    static func undo(
+        _ journal: SandboxJournal, store: JournalStore, logger: Logger,
+        afterKernelChange: KernelChangeHook? = nil
+    ) throws -> DetachReport {
         var report = DetachReport(sandbox: journal.sandbox, namespace: journal.namespacePath, undone: [], namespaceGone: false)
         let rt: Rtnetlink
         switch try NamespaceCheck.open(journal, warnings: SandboxLogging.kernelWarnings(logger)) {
-        case let .same(opened): rt = opened
-        case let .gone(why), let .replaced(why):
+        case .same(let opened): rt = opened
+        case .gone(let why), .replaced(let why):
             // Not the sandbox's namespace any more: touch nothing, forget the journal.
             logger.notice("journal removed", metadata: ["reason": "\(why); nothing was touched"])
             report.namespaceGone = true
@@ -63,8 +69,9 @@ public enum SandboxDetach {
         // gc finishes a journal in this state whoever owns the sandbox: the detach was killed.
         j.state = .detaching
         try store.write(j)
-        let failures = undoSteps(journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone,
-                                 afterKernelChange: afterKernelChange)
+        let failures = undoSteps(
+            journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone,
+            afterKernelChange: afterKernelChange)
         guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: journal.sandbox, failures: failures) }
         try store.removeDeviceNodes(journal.deviceNodes ?? [])
         try store.remove(sandbox: journal.sandbox)

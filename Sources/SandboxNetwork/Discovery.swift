@@ -73,10 +73,12 @@ public enum Discovery {
             if cls == .loopback { reason = "loopback stays in the namespace" }
             if cls == .bridge { reason = "a bridge is not an endpoint; its ports are" }
             if endpoint, SandboxLinkGroup.isSandnet(link.group ?? 0) {
-                endpoint = false; reason = "created by sandnet for a sandbox (link group \(link.group!))"
+                endpoint = false
+                reason = "created by sandnet for a sandbox (link group \(link.group!))"
             }
             if endpoint, let m = link.master {
-                endpoint = false; reason = "enslaved to \(byIndex[m]?.name ?? "ifindex \(m)")"
+                endpoint = false
+                reason = "enslaved to \(byIndex[m]?.name ?? "ifindex \(m)")"
             }
             let myRoutes = routes.filter { $0.outputIndex == link.index }
             let gateways = Set(myRoutes.filter { $0.destination == nil || $0.destination?.length == 0 }.compactMap(\.gateway))
@@ -115,20 +117,24 @@ public enum Discovery {
         case "vxlan": return (.vxlan, nil)
         case "bridge": return (.bridge, nil)
         case "tun":
-            if case let .tun(info)? = link.kindData, info.mode == .tun {
+            if case .tun(let info)? = link.kindData, info.mode == .tun {
                 return (.unsupported, "a layer-3 tun device carries no Ethernet frames")
             }
             return (.tap, nil)
         default:
             if link.parentBus != nil { return (.physical, nil) }
-            return (.unsupported, "link kind \(kind) is not supported (supported: veth, macvlan, ipvlan, macvtap, tap, vlan, vxlan, physical)")
+            return (
+                .unsupported, "link kind \(kind) is not supported (supported: veth, macvlan, ipvlan, macvtap, tap, vlan, vxlan, physical)"
+            )
         }
     }
 
     static func flagNames(_ f: UInt32) -> [String] {
-        let names: [(UInt32, String)] = [(IFF.UP, "UP"), (IFF.BROADCAST, "BROADCAST"), (IFF.LOOPBACK, "LOOPBACK"),
-                                         (IFF.POINTOPOINT, "POINTOPOINT"), (IFF.NOARP, "NOARP"), (IFF.PROMISC, "PROMISC"),
-                                         (IFF.MULTICAST, "MULTICAST"), (IFF.LOWER_UP, "LOWER_UP")]
+        let names: [(UInt32, String)] = [
+            (IFF.UP, "UP"), (IFF.BROADCAST, "BROADCAST"), (IFF.LOOPBACK, "LOOPBACK"),
+            (IFF.POINTOPOINT, "POINTOPOINT"), (IFF.NOARP, "NOARP"), (IFF.PROMISC, "PROMISC"),
+            (IFF.MULTICAST, "MULTICAST"), (IFF.LOWER_UP, "LOWER_UP")
+        ]
         return names.filter { f & $0.0 != 0 }.map(\.1)
     }
 }
@@ -143,9 +149,10 @@ extension SavedAddress {
 
 extension SavedRoute {
     init(_ r: Route) {
-        self.init(family: r.family, destination: r.destination, gateway: r.gateway, preferredSource: r.preferredSource,
-                  scope: r.scope, protocolID: r.protocolID, table: r.table, type: r.type, priority: r.priority,
-                  mtu: r.metrics.mtu, onLink: r.isOnLink)
+        self.init(
+            family: r.family, destination: r.destination, gateway: r.gateway, preferredSource: r.preferredSource,
+            scope: r.scope, protocolID: r.protocolID, table: r.table, type: r.type, priority: r.priority,
+            mtu: r.metrics.mtu, onLink: r.isOnLink)
     }
     /// Made by the kernel when an address was added or the link came up; it remakes them itself.
     public var isKernelMade: Bool { protocolID == .kernel }

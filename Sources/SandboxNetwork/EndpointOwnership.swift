@@ -38,9 +38,9 @@ extension SandboxJournal {
         if summary?.endpoints.contains(where: { $0.name == name }) == true { return true }
         return steps.contains { step in
             switch step {
-            case let .addIngressQdisc(link, _, _): return link == name
-            case let .setMAC(link, _, _, _): return link == name
-            case let .removeAddresses(link, _): return link == name
+            case .addIngressQdisc(let link, _, _): return link == name
+            case .setMAC(let link, _, _, _): return link == name
+            case .removeAddresses(let link, _): return link == name
             case .createLink, .addRedirect: return false
             }
         }

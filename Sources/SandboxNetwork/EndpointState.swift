@@ -1,8 +1,9 @@
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Takes an endpoint's layer-3 state away and gives it back exactly (macvtap model).
@@ -14,10 +15,11 @@ enum EndpointState {
     /// route behind the other links' in every listing, so the namespace would not come
     /// back identical. (Known cost: the guest makes the same link-local from the MAC.)
     static func save(_ link: ScannedLink) -> SavedEndpointState {
-        SavedEndpointState(addresses: link.addresses.filter { !$0.isLinkLocal },
-                           routes: link.routes.filter { !$0.isKernelMade },
-                           neighbours: link.neighbours.filter(\.permanent),
-                           kernelRoutes: link.routes.filter(\.isKernelMade))
+        SavedEndpointState(
+            addresses: link.addresses.filter { !$0.isLinkLocal },
+            routes: link.routes.filter { !$0.isKernelMade },
+            neighbours: link.neighbours.filter(\.permanent),
+            kernelRoutes: link.routes.filter(\.isKernelMade))
     }
 
     /// Removes the saved addresses in `AddressOrder.removal` (so no secondary is promoted
@@ -40,13 +42,16 @@ enum EndpointState {
     /// kernel routes the re-adding made that were not there, for journal step `number`.
     /// Anything already present is left as it is; an endpoint that is gone has nothing to
     /// give back to.
-    static func restore(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
-                        _ undo: inout UndoAttempts) {
+    static func restore(
+        _ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
+        _ undo: inout UndoAttempts
+    ) {
         let benign: Set<Int32> = [EEXIST, ENODEV]
         for a in AddressOrder.restore(saved.addresses) {
             undo.attempt("restore address", .address("\(a.prefix)", on: link), step: step, number: number, ignoring: benign) {
-                var spec = AddressSpec(a.prefix, peer: a.peer, broadcast: a.broadcast, label: a.label, scope: a.scope,
-                                       flags: a.flags & SavedAddress.settableFlags)
+                var spec = AddressSpec(
+                    a.prefix, peer: a.peer, broadcast: a.broadcast, label: a.label, scope: a.scope,
+                    flags: a.flags & SavedAddress.settableFlags)
                 spec.replace = false
                 try rt.addressAdd(spec, to: .name(link))
             }
@@ -76,8 +81,9 @@ extension SavedRoute {
     var destinationText: String { destination?.description ?? "default" }
 
     func spec(device: String) -> RouteSpec {
-        RouteSpec(destination: destination, gateway: gateway, device: .name(device), preferredSource: preferredSource,
-                  scope: scope, protocolID: protocolID, table: table, type: type, priority: priority,
-                  metrics: RouteMetrics(mtu: mtu), onLink: onLink, family: family)
+        RouteSpec(
+            destination: destination, gateway: gateway, device: .name(device), preferredSource: preferredSource,
+            scope: scope, protocolID: protocolID, table: table, type: type, priority: priority,
+            metrics: RouteMetrics(mtu: mtu), onLink: onLink, family: family)
     }
 }

@@ -5,7 +5,7 @@ import NetlinkSocket
 import Rtnetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension SandboxDetach {
@@ -19,9 +19,12 @@ extension SandboxDetach {
     /// journal it cannot read or trust, a state directory it cannot list, and a sandbox held
     /// longer than `lockWait` are reported in `errors` and left alone. Each journal's fate is
     /// logged at `.notice` with why.
-    public static func collectGarbage(store: JournalStore = JournalStore(), lockWait: Duration = defaultLockWait,
-                                      logger: Logger = SandboxLogging.silent) -> (reports: [DetachReport], errors: [String]) {
-        var reports: [DetachReport] = [], errors: [String] = []
+    public static func collectGarbage(
+        store: JournalStore = JournalStore(), lockWait: Duration = defaultLockWait,
+        logger: Logger = SandboxLogging.silent
+    ) -> (reports: [DetachReport], errors: [String]) {
+        var reports: [DetachReport] = []
+        var errors: [String] = []
         let ids: [String]
         do { ids = try store.listSandboxes() } catch {
             logger.notice("state not read", metadata: ["reason": "\(error)", "directory": "\(store.directory)"])
@@ -45,7 +48,7 @@ extension SandboxDetach {
             log[metadataKey: "journal"] = "\(store.path(of: id))"
             do {
                 let r: DetachReport? = try store.withLock("sandbox-\(id)", waiting: lockWait, sandbox: id) {
-                    guard let j = try store.read(sandbox: id) else { return nil }   // detached meanwhile
+                    guard let j = try store.read(sandbox: id) else { return nil } // detached meanwhile
                     log[metadataKey: "namespace"] = "\(j.namespacePath)"
                     guard let reason = reasonToUndo(j, log, holders: holders) else { return nil }
                     log.notice("undoing sandbox", metadata: ["reason": "\(reason)", "state": "\(j.state.rawValue)"])

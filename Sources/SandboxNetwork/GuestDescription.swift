@@ -19,7 +19,10 @@ public struct GuestDescription: Codable, Equatable, Sendable {
     public var dns: [String]?
 
     public init(sandbox: String, interfaces: [GuestInterface], dns: [String]? = nil) {
-        self.version = Self.currentVersion; self.sandbox = sandbox; self.interfaces = interfaces; self.dns = dns
+        self.version = Self.currentVersion
+        self.sandbox = sandbox
+        self.interfaces = interfaces
+        self.dns = dns
     }
 
     /// The document as the guest reads it.
@@ -43,7 +46,9 @@ public struct GuestDescription: Codable, Equatable, Sendable {
         text.split(whereSeparator: \.isNewline).compactMap { raw in
             let line = raw.prefix { $0 != "#" && $0 != ";" }
             let words = line.split(whereSeparator: \.isWhitespace)
-            guard let key = words.first, ["nameserver", "search", "domain", "options"].contains(String(key)), words.count > 1 else { return nil }
+            guard let key = words.first, ["nameserver", "search", "domain", "options"].contains(String(key)), words.count > 1 else {
+                return nil
+            }
             return words.joined(separator: " ")
         }
     }
@@ -73,14 +78,25 @@ public struct GuestInterface: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, mac, mtu, addresses, routes, neighbours, model
-        case pciRootPort = "pci_root_port", pciRootPortAddress = "pci_root_port_address", pciSlot = "pci_slot"
+        case pciRootPort = "pci_root_port"
+        case pciRootPortAddress = "pci_root_port_address"
+        case pciSlot = "pci_slot"
     }
 
-    public init(name: String, mac: MACAddress, mtu: Int, addresses: [IPPrefix], routes: [GuestRoute], neighbours: [GuestNeighbour],
-                pciRootPort: String? = nil, pciRootPortAddress: String? = nil, pciSlot: String? = nil, model: String) {
-        self.name = name; self.mac = mac; self.mtu = mtu; self.addresses = addresses; self.routes = routes
-        self.neighbours = neighbours; self.pciRootPort = pciRootPort; self.pciRootPortAddress = pciRootPortAddress
-        self.pciSlot = pciSlot; self.model = model
+    public init(
+        name: String, mac: MACAddress, mtu: Int, addresses: [IPPrefix], routes: [GuestRoute], neighbours: [GuestNeighbour],
+        pciRootPort: String? = nil, pciRootPortAddress: String? = nil, pciSlot: String? = nil, model: String
+    ) {
+        self.name = name
+        self.mac = mac
+        self.mtu = mtu
+        self.addresses = addresses
+        self.routes = routes
+        self.neighbours = neighbours
+        self.pciRootPort = pciRootPort
+        self.pciRootPortAddress = pciRootPortAddress
+        self.pciSlot = pciSlot
+        self.model = model
     }
 }
 
@@ -99,7 +115,12 @@ public struct GuestRoute: Codable, Equatable, Sendable {
     public var mtu: Int?
 
     public init(destination: String, family: String, gateway: IPAddress? = nil, source: IPAddress? = nil, scope: String, mtu: Int? = nil) {
-        self.destination = destination; self.family = family; self.gateway = gateway; self.source = source; self.scope = scope; self.mtu = mtu
+        self.destination = destination
+        self.family = family
+        self.gateway = gateway
+        self.source = source
+        self.scope = scope
+        self.mtu = mtu
     }
 }
 
@@ -107,14 +128,17 @@ public struct GuestRoute: Codable, Equatable, Sendable {
 public struct GuestNeighbour: Codable, Equatable, Sendable {
     public var address: IPAddress
     public var mac: MACAddress
-    public init(address: IPAddress, mac: MACAddress) { self.address = address; self.mac = mac }
+    public init(address: IPAddress, mac: MACAddress) {
+        self.address = address
+        self.mac = mac
+    }
 }
 
 public enum GuestDescriptionError: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupportedVersion(Int)
     public var description: String {
         switch self {
-        case let .unsupportedVersion(v):
+        case .unsupportedVersion(let v):
             return "guest description version \(v) is not supported (this sandnet writes version \(GuestDescription.currentVersion))"
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a journal file, saying what the path really is when it is no regular file
@@ -28,7 +29,10 @@ enum JournalFile {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SandboxError.journalIO(path, "read", errno: errno) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SandboxError.journalIO(path, "read", errno: errno)
+            }
             if n == 0 { return data }
             data.append(contentsOf: chunk[0..<n])
         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Journal files, opened relative to the checked `sandboxes` directory and never through a
@@ -20,7 +21,8 @@ extension JournalStore {
     /// reused), fsync'd, then renamed over `name`.
     static func replace(_ name: String, in dir: borrowing TrustedDirectory, with data: Data) throws {
         let final = "\(dir.path)/\(name)"
-        var temp = "", fd: Int32 = -1
+        var temp = ""
+        var fd: Int32 = -1
         for _ in 0..<8 {
             temp = "\(name).tmp.\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
             fd = openat(dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -28,18 +30,26 @@ extension JournalStore {
         }
         guard fd >= 0 else { throw SandboxError.journalIO(final, "create \(dir.path)/\(temp)", errno: errno) }
         // The mode is set, not left to the umask: readers refuse anything but 0600.
-        let ok = fchmod(fd, 0o600) == 0 && data.withUnsafeBytes { buf -> Bool in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
-                off += n
+        let ok =
+            fchmod(fd, 0o600) == 0
+            && data.withUnsafeBytes { buf -> Bool in
+                var off = 0
+                while off < buf.count {
+                    let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                    if n <= 0 {
+                        if n < 0 && errno == EINTR { continue }
+                        return false
+                    }
+                    off += n
+                }
+                return fsync(fd) == 0
             }
-            return fsync(fd) == 0
-        }
         let writeErrno = errno
         close(fd)
-        guard ok else { unlinkat(dir.fd, temp, 0); throw SandboxError.journalIO(final, "write", errno: writeErrno) }
+        guard ok else {
+            unlinkat(dir.fd, temp, 0)
+            throw SandboxError.journalIO(final, "write", errno: writeErrno)
+        }
         // The rename is what makes a write atomic against a killed process (SIGKILL between
         // any two kernel changes): readers see the old or the new journal, never a torn one.
         // The fsync of the file above keeps a disk-backed state directory from holding an
@@ -48,7 +58,9 @@ extension JournalStore {
         // (namespaces, links, qdiscs) does not survive a reboot either; on a normal host
         // /run is tmpfs and the journal goes with them.
         guard renameat(dir.fd, temp, dir.fd, name) == 0 else {
-            let e = errno; unlinkat(dir.fd, temp, 0); throw SandboxError.journalIO(final, "rename", errno: e)
+            let e = errno
+            unlinkat(dir.fd, temp, 0)
+            throw SandboxError.journalIO(final, "rename", errno: e)
         }
     }
 
@@ -77,7 +89,10 @@ extension JournalStore {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SandboxError.journalIO(p, "read", errno: errno) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SandboxError.journalIO(p, "read", errno: errno)
+            }
             if n == 0 { return data }
             data.append(contentsOf: buf[0..<n])
         }
@@ -92,7 +107,7 @@ extension JournalStore {
             throw SandboxError.stateUnreadable(dir.path, errno: e)
         }
         defer { closedir(d) }
-        rewinddir(d)   // the copy shares its offset with `dir.fd`, which an earlier listing moved to the end
+        rewinddir(d) // the copy shares its offset with `dir.fd`, which an earlier listing moved to the end
         var out: [String] = []
         while let entry = readdir(d) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }

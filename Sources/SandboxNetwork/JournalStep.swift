@@ -3,8 +3,9 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One kernel change an attach is about to make, recorded before it is made, with what
@@ -22,8 +23,9 @@ public enum JournalStep: Codable, Equatable, Sendable {
     /// once the kernel accepted the add: without it the qdisc there may be another tool's.
     case addIngressQdisc(link: String, ifindex: Int32? = nil, added: Bool? = nil)
     /// A redirect filter (u32 at `priority`, `handle` learnt after the add) from one link to the other.
-    case addRedirect(from: String, to: String, fromIndex: Int32? = nil, toIndex: Int32? = nil, priority: UInt16? = nil,
-                     handle: UInt32? = nil)
+    case addRedirect(
+        from: String, to: String, fromIndex: Int32? = nil, toIndex: Int32? = nil, priority: UInt16? = nil,
+        handle: UInt32? = nil)
     /// The endpoint's MAC replaced (macvtap model); put back only while it is `replacement`.
     case setMAC(link: String, original: MACAddress, replacement: MACAddress, ifindex: Int32? = nil)
     /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
@@ -42,11 +44,11 @@ public enum JournalStep: Codable, Equatable, Sendable {
 
     var summary: String {
         switch self {
-        case let .createLink(n, _, _): return "create link \(n)"
-        case let .addIngressQdisc(l, _, _): return "add ingress qdisc on \(l)"
-        case let .addRedirect(f, t, _, _, _, _): return "redirect \(f) -> \(t)"
-        case let .setMAC(l, o, r, _): return "set MAC of \(l) \(o) -> \(r)"
-        case let .removeAddresses(l, s): return "remove \(s.addresses.count) addresses of \(l)"
+        case .createLink(let n, _, _): return "create link \(n)"
+        case .addIngressQdisc(let l, _, _): return "add ingress qdisc on \(l)"
+        case .addRedirect(let f, let t, _, _, _, _): return "redirect \(f) -> \(t)"
+        case .setMAC(let l, let o, let r, _): return "set MAC of \(l) \(o) -> \(r)"
+        case .removeAddresses(let l, let s): return "remove \(s.addresses.count) addresses of \(l)"
         }
     }
 }
@@ -63,7 +65,10 @@ public struct SavedEndpointState: Codable, Equatable, Sendable {
     /// written before it was recorded.
     public var kernelRoutes: [SavedRoute]?
     public init(addresses: [SavedAddress], routes: [SavedRoute], neighbours: [SavedNeighbour], kernelRoutes: [SavedRoute]? = nil) {
-        self.addresses = addresses; self.routes = routes; self.neighbours = neighbours; self.kernelRoutes = kernelRoutes
+        self.addresses = addresses
+        self.routes = routes
+        self.neighbours = neighbours
+        self.kernelRoutes = kernelRoutes
     }
 }
 public struct SavedAddress: Codable, Equatable, Sendable {

@@ -3,8 +3,9 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where journals live and how they are read and written.
@@ -21,7 +22,8 @@ public struct JournalStore: Sendable {
 
     public static func validate(sandbox: String) throws {
         guard !sandbox.isEmpty, sandbox.utf8.count <= 128,
-              sandbox.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), sandbox.first != "." else {
+            sandbox.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), sandbox.first != "."
+        else {
             throw SandboxError.invalidSandboxID(sandbox)
         }
     }
@@ -77,7 +79,8 @@ public struct JournalStore: Sendable {
     public func read(sandbox: String) throws -> SandboxJournal? {
         try Self.validate(sandbox: sandbox)
         guard let dir = try journalDirectory(create: false),
-              let data = try Self.contents(of: "\(sandbox).json", in: dir) else { return nil }
+            let data = try Self.contents(of: "\(sandbox).json", in: dir)
+        else { return nil }
         return try Self.decode(data, path: path(of: sandbox))
     }
 
@@ -139,9 +142,9 @@ public struct JournalStore: Sendable {
     func withLock<T>(_ name: String, waiting limit: Duration? = nil, sandbox: String? = nil, _ body: () throws -> T) throws -> T {
         guard let dir = try stateDirectory(create: true) else { throw SandboxError.stateDirectory(directory, errno: ENOENT) }
         switch try LockFile.acquire("\(name).lock", in: dir, waiting: limit) {
-        case let .busy(holder):
+        case .busy(let holder):
             throw SandboxError.busy(sandbox: sandbox ?? name, lock: "\(directory)/\(name).lock", holder: holder, waited: limit ?? .zero)
-        case let .locked(lock):
+        case .locked(let lock):
             let result = Result { try body() }
             lock.release()
             return try result.get()

@@ -2,8 +2,9 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The last part of giving an endpoint back: a kernel route that re-adding its addresses
@@ -16,8 +17,10 @@ import Glibc
 /// It is removed only while the link still has no carrier: the kernel makes it again
 /// itself when carrier comes, which is also when it starts to matter.
 enum KernelRouteCleanup {
-    static func run(_ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
-                    _ undo: inout UndoAttempts) {
+    static func run(
+        _ saved: SavedEndpointState, on link: String, rt: Rtnetlink, step: JournalStep, number: Int,
+        _ undo: inout UndoAttempts
+    ) {
         // A journal written before kernel routes were saved cannot say which were there.
         guard let before = saved.kernelRoutes else { return }
         var found: (Link, [Route])?
@@ -29,10 +32,14 @@ enum KernelRouteCleanup {
         for r in routes where r.outputIndex == l.index && r.protocolID == .kernel && r.type == .multicast {
             let saved = SavedRoute(r)
             guard !had.contains(Key(saved)) else { continue }
-            undo.attempt("delete route the kernel remade", .route(saved.destinationText, on: link), step: step, number: number,
-                         ignoring: [ESRCH, ENOENT, ENODEV]) {
-                try rt.routeDelete(RouteSpec(destination: r.destination, device: .index(l.index), table: r.table, type: r.type,
-                                             priority: r.priority, family: r.family))
+            undo.attempt(
+                "delete route the kernel remade", .route(saved.destinationText, on: link), step: step, number: number,
+                ignoring: [ESRCH, ENOENT, ENODEV]
+            ) {
+                try rt.routeDelete(
+                    RouteSpec(
+                        destination: r.destination, device: .index(l.index), table: r.table, type: r.type,
+                        priority: r.priority, family: r.family))
             }
         }
     }
@@ -40,6 +47,11 @@ enum KernelRouteCleanup {
     /// What tells one kernel route of a link from another.
     struct Key: Hashable {
         var family: IPFamily, destination: IPPrefix?, table: RouteTable, type: RouteType
-        init(_ r: SavedRoute) { family = r.family; destination = r.destination; table = r.table; type = r.type }
+        init(_ r: SavedRoute) {
+            family = r.family
+            destination = r.destination
+            table = r.table
+            type = r.type
+        }
     }
 }

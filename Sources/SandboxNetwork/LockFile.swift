@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive flock on a lock file of the state directory, held until this is dropped.
@@ -15,7 +16,10 @@ struct LockFile: ~Copyable {
     /// Lets go of the lock now (the end of the holder's critical section).
     consuming func release() {}
 
-    enum Outcome: ~Copyable { case locked(LockFile), busy(holder: Int32?) }
+    enum Outcome: ~Copyable {
+        case locked(LockFile)
+        case busy(holder: Int32?)
+    }
 
     /// Takes the lock `name` in `dir`, waiting at most `limit` (forever when nil; not at
     /// all when zero). A symlink, or a file that is not the caller's regular 0600 file, is
@@ -34,12 +38,22 @@ struct LockFile: ~Copyable {
                 throw SandboxError.journalIO(p, "open lock", errno: e)
             }
             var st = stat()
-            guard fstat(fd, &st) == 0 else { let e = errno; close(fd); throw SandboxError.journalIO(p, "stat lock", errno: e) }
-            if let why = FileTrust.untrustedFile(st) { close(fd); throw SandboxError.untrustedLock(p, why) }
+            guard fstat(fd, &st) == 0 else {
+                let e = errno
+                close(fd)
+                throw SandboxError.journalIO(p, "stat lock", errno: e)
+            }
+            if let why = FileTrust.untrustedFile(st) {
+                close(fd)
+                throw SandboxError.untrustedLock(p, why)
+            }
             if let deadline {
                 while flock(fd, LOCK_EX | LOCK_NB) != 0 {
                     let e = errno
-                    guard e == EWOULDBLOCK || e == EINTR else { close(fd); throw SandboxError.journalIO(p, "lock", errno: e) }
+                    guard e == EWOULDBLOCK || e == EINTR else {
+                        close(fd)
+                        throw SandboxError.journalIO(p, "lock", errno: e)
+                    }
                     if ContinuousClock.now >= deadline {
                         let holder = Self.holder(fd)
                         close(fd)
@@ -49,12 +63,16 @@ struct LockFile: ~Copyable {
                 }
             } else {
                 while flock(fd, LOCK_EX) != 0 {
-                    if errno != EINTR { let e = errno; close(fd); throw SandboxError.journalIO(p, "lock", errno: e) }
+                    if errno != EINTR {
+                        let e = errno
+                        close(fd)
+                        throw SandboxError.journalIO(p, "lock", errno: e)
+                    }
                 }
             }
             var now = stat()
             guard fstatat(dir.fd, name, &now, AT_SYMLINK_NOFOLLOW) == 0, now.st_ino == st.st_ino, now.st_dev == st.st_dev else {
-                close(fd)   // removed (or replaced) between our open and our lock: take the new one
+                close(fd) // removed (or replaced) between our open and our lock: take the new one
                 continue
             }
             let pid = Array("\(getpid())\n".utf8)

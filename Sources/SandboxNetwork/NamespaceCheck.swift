@@ -1,8 +1,9 @@
 import Foundation
 import NetlinkSocket
 import Rtnetlink
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a journal's namespace path names now, decided before any undo touches a namespace.
@@ -29,17 +30,23 @@ enum NamespaceCheck {
         let id: NamespaceIdentity
         do { id = try ns.identity() } catch let e as NetlinkError where e.isNoSuchFile { return .gone(gone) }
         guard journal.isNamespace(id) else {
-            return .replaced("\(path) now names another namespace (nsfs inode \(id.inode), the sandbox's was \(journal.namespaceInode)); the sandbox's namespace is gone")
+            return .replaced(
+                "\(path) now names another namespace (nsfs inode \(id.inode), the sandbox's was \(journal.namespaceInode)); the sandbox's namespace is gone"
+            )
         }
         let rt: Rtnetlink
         do { rt = try Rtnetlink(namespace: ns, warnings: warnings) } catch let e as NetlinkError where e.isNoSuchFile { return .gone(gone) }
-        guard let recorded = journal.namespaceCookie else { return .same(rt) }   // (device, inode) is all there is
+        guard let recorded = journal.namespaceCookie else { return .same(rt) } // (device, inode) is all there is
         let now: UInt64?
-        do { now = try rt.handle.namespaceCookie() } catch { rt.close(); throw error }
+        do { now = try rt.handle.namespaceCookie() } catch {
+            rt.close()
+            throw error
+        }
         guard now == recorded else {
             rt.close()
-            return .replaced("\(path) now names another namespace (cookie \(now.map(String.init) ?? "unknown"), the sandbox's was \(recorded)), "
-                + "one that got the deleted namespace's inode number \(id.inode); the sandbox's namespace is gone")
+            return .replaced(
+                "\(path) now names another namespace (cookie \(now.map(String.init) ?? "unknown"), the sandbox's was \(recorded)), "
+                    + "one that got the deleted namespace's inode number \(id.inode); the sandbox's namespace is gone")
         }
         return .same(rt)
     }
@@ -48,7 +55,7 @@ enum NamespaceCheck {
 extension NetlinkError {
     /// ENOENT/ENOTDIR from a system call: the file is not there.
     var isNoSuchFile: Bool {
-        if case let .system(_, _, e) = self { return e == ENOENT || e == ENOTDIR }
+        if case .system(_, _, let e) = self { return e == ENOENT || e == ENOTDIR }
         return false
     }
 }

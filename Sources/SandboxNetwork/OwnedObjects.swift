@@ -3,8 +3,9 @@ import NetlinkSocket
 import Rtnetlink
 import SandnetCore
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The checks an undo makes before it deletes or resets anything. Each object is found by
@@ -15,15 +16,18 @@ import Glibc
 enum OwnedObjects {
     /// A tap or macvtap the group delete did not take (killed before it joined the group):
     /// deleted only while it is of the kind sandnet made and in no other link group.
-    static func deleteLink(name: String, kind: String?, ifindex: Int32?, group: UInt32, rollback: Bool,
-                           rt: Rtnetlink) throws -> UndoOutcome {
+    static func deleteLink(
+        name: String, kind: String?, ifindex: Int32?, group: UInt32, rollback: Bool,
+        rt: Rtnetlink
+    ) throws -> UndoOutcome {
         // A rollback's journal is the one in memory, amended right after each create:
         // no ifindex there means the create failed (a clash with someone else's link).
         if rollback, kind != nil, ifindex == nil { return .nothingToUndo("its create failed, so a link of that name is not sandnet's") }
         guard let link = try find(name, ifindex, rt) else { return .nothingToUndo("the link is gone") }
         let object = "link \(link.name) (ifindex \(link.index))"
         if let kind, link.kind != kind {
-            throw SandboxError.leftInPlace(object: object, reason: "it is a \(link.kind ?? "link of no kind"), not the \(kind) sandnet made")
+            throw SandboxError.leftInPlace(
+                object: object, reason: "it is a \(link.kind ?? "link of no kind"), not the \(kind) sandnet made")
         }
         if let g = link.group, g != 0, g != group {
             throw SandboxError.leftInPlace(object: object, reason: "it is in link group \(g), not in sandnet's \(group)")
@@ -40,18 +44,23 @@ enum OwnedObjects {
         // In a rollback an unconfirmed add is one that failed (EEXIST: another tool's qdisc is there).
         if rollback && !confirmed { return .nothingToUndo("its add failed, so the qdisc there is not sandnet's") }
         guard let link = try find(name, ifindex, rt) else { return .nothingToUndo("the link is gone") }
-        guard let q = try rt.qdiscs(device: .index(link.index)).first(where: {
-            $0.kind == "ingress" && $0.handle == .ingressQdisc && $0.parent == .ingressParent
-        }) else { return .nothingToUndo("the link has no ingress qdisc") }
+        guard
+            let q = try rt.qdiscs(device: .index(link.index)).first(where: {
+                $0.kind == "ingress" && $0.handle == .ingressQdisc && $0.parent == .ingressParent
+            })
+        else { return .nothingToUndo("the link has no ingress qdisc") }
         let object = "qdisc ingress dev \(link.name) (ifindex \(link.index))"
         guard confirmed else {
-            throw SandboxError.leftInPlace(object: object, reason: "sandnet was stopped between adding it and recording that the add succeeded, "
-                + "so it may be another tool's; if it is not, delete it (tc qdisc del dev \(link.name) ingress)")
+            throw SandboxError.leftInPlace(
+                object: object,
+                reason: "sandnet was stopped between adding it and recording that the add succeeded, "
+                    + "so it may be another tool's; if it is not, delete it (tc qdisc del dev \(link.name) ingress)")
         }
         let foreign = try rt.filters(device: .index(link.index), parent: .ingressQdisc).filter { !isSandnetShaped($0) }
         guard foreign.isEmpty else {
             let list = foreign.map { "\($0.kind) pref \($0.priority) handle \(U32Info.handleText($0.handle))" }.joined(separator: ", ")
-            throw SandboxError.leftInPlace(object: object, reason: "it carries filters sandnet did not add (\(list)), which deleting it would take along")
+            throw SandboxError.leftInPlace(
+                object: object, reason: "it carries filters sandnet did not add (\(list)), which deleting it would take along")
         }
         try rt.qdiscDelete(q)
         return .done
@@ -60,32 +69,40 @@ enum OwnedObjects {
     /// A redirect filter, found by its link's ifindex, priority and redirect target (and
     /// handle once recorded). Its priority goes whole when it holds nothing else, so no
     /// empty u32 hash table is left behind; otherwise only its own handle goes.
-    static func deleteRedirect(from name: String, to target: String, fromIndex: Int32?, toIndex: Int32?, priority: UInt16?,
-                               handle: UInt32?, rt: Rtnetlink) throws -> UndoOutcome {
+    static func deleteRedirect(
+        from name: String, to target: String, fromIndex: Int32?, toIndex: Int32?, priority: UInt16?,
+        handle: UInt32?, rt: Rtnetlink
+    ) throws -> UndoOutcome {
         // Journals written before the ifindexes were recorded: it goes with its qdisc.
         guard let fromIndex, let toIndex else { return .nothingToUndo("it goes with the ingress qdisc it hangs off") }
         guard let link = try find(name, fromIndex, rt) else { return .nothingToUndo("the link is gone") }
         let prio = priority ?? RedirectFilter.priority
         let filters: [Filter]
         do { filters = try rt.filters(device: .index(link.index), parent: .ingressQdisc) } catch let e as NetlinkError
-            where e.errno == EINVAL || e.errno == ENOENT { return .nothingToUndo("the link has no ingress qdisc") }
+            where e.errno == EINVAL || e.errno == ENOENT
+        { return .nothingToUndo("the link has no ingress qdisc") }
         let atPriority = filters.filter { $0.priority == prio && $0.kind == "u32" }
-        guard let ours = atPriority.first(where: { RedirectFilter.redirects($0, to: toIndex) && (handle == nil || $0.handle == handle) }) else {
+        guard let ours = atPriority.first(where: { RedirectFilter.redirects($0, to: toIndex) && (handle == nil || $0.handle == handle) })
+        else {
             return .nothingToUndo("no u32 filter at pref \(prio) redirects to \(target) (ifindex \(toIndex))")
         }
         let others = atPriority.filter { $0.handle != ours.handle && !RedirectFilter.isStructural($0) }
-        try rt.filterDelete(device: .index(link.index), parent: .ingressQdisc, priority: prio,
-                            handle: others.isEmpty ? 0 : ours.handle, kind: "u32")
+        try rt.filterDelete(
+            device: .index(link.index), parent: .ingressQdisc, priority: prio,
+            handle: others.isEmpty ? 0 : ours.handle, kind: "u32")
         return .done
     }
 
     /// The endpoint's own MAC back, only while it still has the one sandnet set.
-    static func restoreMAC(link name: String, original: MACAddress, replacement: MACAddress, ifindex: Int32?,
-                           rt: Rtnetlink) throws -> UndoOutcome {
+    static func restoreMAC(
+        link name: String, original: MACAddress, replacement: MACAddress, ifindex: Int32?,
+        rt: Rtnetlink
+    ) throws -> UndoOutcome {
         guard let link = try find(name, ifindex, rt) else { return .nothingToUndo("the link is gone") }
         if link.address == original { return .nothingToUndo("it has its own MAC") }
         guard link.address == replacement else {
-            throw SandboxError.leftInPlace(object: "the MAC of link \(link.name) (ifindex \(link.index))",
+            throw SandboxError.leftInPlace(
+                object: "the MAC of link \(link.name) (ifindex \(link.index))",
                 reason: "it is now \(link.address.map { "\($0)" } ?? "none"), not the \(replacement) sandnet set; "
                     + "set it back to \(original) by hand if it should be (ip link set dev \(link.name) address \(original))")
         }
@@ -110,9 +127,10 @@ enum OwnedObjects {
     static func isSandnetShaped(_ f: Filter) -> Bool {
         guard f.kind == "u32", f.priority == RedirectFilter.priority else { return false }
         if RedirectFilter.isStructural(f) { return true }
-        return !f.actions.isEmpty && f.actions.allSatisfy {
-            if case let .mirred(m) = $0.action { return m.mode == .redirect } else { return false }
-        }
+        return !f.actions.isEmpty
+            && f.actions.allSatisfy {
+                if case .mirred(let m) = $0.action { return m.mode == .redirect } else { return false }
+            }
     }
 }
 

@@ -2,8 +2,9 @@ import CSandnetLinux
 import Foundation
 import NetlinkSocket
 import TapDevices
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which processes hold tap and macvtap queue descriptors, found in one pass over /proc.
@@ -16,7 +17,10 @@ import Glibc
 /// a private node, a deleted one); device numbers are unique on the host while the macvtap
 /// exists, so a match needs no namespace check.
 struct QueueHolderScan {
-    struct Descriptor: Hashable { var pid: Int32; var fd: Int32 }
+    struct Descriptor: Hashable {
+        var pid: Int32
+        var fd: Int32
+    }
     /// Open tun queues whose tap has one of the wanted names, by that name.
     private(set) var tunQueues: [String: [Descriptor]] = [:]
     /// Processes holding a wanted character device open.
@@ -48,16 +52,17 @@ struct QueueHolderScan {
 
     /// Processes that hold a queue of one of `taps` in the namespace `identity` (and
     /// `cookie`, when known), or of one of `devices`, each with what it holds.
-    func holders(taps: [String], in identity: NamespaceIdentity, cookie: UInt64?, devices: [DeviceNumber]) -> [(pid: Int32, holds: String)] {
+    func holders(taps: [String], in identity: NamespaceIdentity, cookie: UInt64?, devices: [DeviceNumber]) -> [(pid: Int32, holds: String)]
+    {
         var found: [Int32: String] = [:]
         for name in taps {
             for d in tunQueues[name] ?? [] where found[d.pid] == nil {
                 switch Self.namespaceOfQueue(d) {
                 case .exited: continue
-                case let .namespace(id, c):
+                case .namespace(let id, let c):
                     guard id == identity, cookie == nil || c == nil || c == cookie else { continue }
                     found[d.pid] = "descriptor \(d.fd), a queue of tap \(name)"
-                case let .unknown(why):
+                case .unknown(let why):
                     // Cannot tell which namespace: count it, keeping a sandbox is the safe mistake.
                     found[d.pid] = "descriptor \(d.fd), a queue of a tap named \(name) (\(why))"
                 }
@@ -69,7 +74,11 @@ struct QueueHolderScan {
         return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    enum QueueNamespace { case exited, namespace(NamespaceIdentity, cookie: UInt64?), unknown(String) }
+    enum QueueNamespace {
+        case exited
+        case namespace(NamespaceIdentity, cookie: UInt64?)
+        case unknown(String)
+    }
 
     static func namespaceOfQueue(_ d: Descriptor) -> QueueNamespace {
         let copy = sandnet_copy_descriptor(d.pid, d.fd)
@@ -86,7 +95,8 @@ struct QueueHolderScan {
         }
         defer { close(ns) }
         guard let id = try? NamespaceIdentity(descriptor: ns) else { return .unknown("fstat of its namespace failed") }
-        return .namespace(id, cookie: try? NetworkNamespace.cookie(ofNamespaceAt: ns, description: "namespace of queue \(d.fd) of process \(d.pid)"))
+        return .namespace(
+            id, cookie: try? NetworkNamespace.cookie(ofNamespaceAt: ns, description: "namespace of queue \(d.fd) of process \(d.pid)"))
     }
 
     /// `/proc/PID/fdinfo/FD`'s `iff:` value: the tap an open /dev/net/tun is attached to.

@@ -12,7 +12,9 @@ enum RedirectFilter {
     static func isStructural(_ f: Filter) -> Bool { f.handle == 0 || f.u32?.divisor != nil }
 
     static func redirects(_ f: Filter, to index: Int32) -> Bool {
-        f.actions.contains { if case let .mirred(m) = $0.action { return m.mode == .redirect && m.targetIndex == index } else { return false } }
+        f.actions.contains {
+            if case .mirred(let m) = $0.action { return m.mode == .redirect && m.targetIndex == index } else { return false }
+        }
     }
 
     /// The handle the kernel gave the redirect just added on `from` (u32 picks it): a dump

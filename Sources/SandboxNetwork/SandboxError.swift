@@ -1,6 +1,7 @@
 import NetlinkSocket
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Failures of the sandbox layer. Each prints as one sentence with a fix where known.
@@ -45,50 +46,60 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .invalidSandboxID(id):
+        case .invalidSandboxID(let id):
             return "sandbox id \"\(id)\" is not valid: use 1-128 letters, digits, '-', '_' or '.', not starting with '.'"
-        case let .alreadyAttached(id): return "sandbox \(id) is already attached; detach it first (sandnet detach --sandbox \(id))"
-        case let .notAttached(id): return "sandbox \(id) is not attached (no journal for it)"
-        case let .noEndpoints(ns): return "\(ns) has no endpoint to attach (run sandnet scan --netns to see why)"
-        case let .unsupportedEndpoint(n, r): return "endpoint \(n) cannot be attached: \(r)"
-        case let .modelNotApplicable(m, e, r): return "model \(m) cannot be used for endpoint \(e): \(r)"
-        case let .stateDirectory(d, e): return "cannot create state directory \(d): \(errnoText(e))"
-        case let .journalIO(p, op, e): return "journal \(p): \(op) failed: \(errnoText(e))"
-        case let .journalCorrupted(p, why):
+        case .alreadyAttached(let id): return "sandbox \(id) is already attached; detach it first (sandnet detach --sandbox \(id))"
+        case .notAttached(let id): return "sandbox \(id) is not attached (no journal for it)"
+        case .noEndpoints(let ns): return "\(ns) has no endpoint to attach (run sandnet scan --netns to see why)"
+        case .unsupportedEndpoint(let n, let r): return "endpoint \(n) cannot be attached: \(r)"
+        case .modelNotApplicable(let m, let e, let r): return "model \(m) cannot be used for endpoint \(e): \(r)"
+        case .stateDirectory(let d, let e): return "cannot create state directory \(d): \(errnoText(e))"
+        case .journalIO(let p, let op, let e): return "journal \(p): \(op) failed: \(errnoText(e))"
+        case .journalCorrupted(let p, let why):
             return "journal \(p) is corrupted (\(why)); nothing was changed. Fix: inspect the namespace, then remove the file"
-        case let .ownerAlive(id, pid): return "sandbox \(id) is still owned by running process \(pid); stop it first"
-        case let .queuesHeld(id, pid, reason):
+        case .ownerAlive(let id, let pid): return "sandbox \(id) is still owned by running process \(pid); stop it first"
+        case .queuesHeld(let id, let pid, let reason):
             return "sandbox \(id) is still in use: \(reason); stop process \(pid) first, or detach with --force"
-        case let .rolledBack(step, cause, failures):
+        case .rolledBack(let step, let cause, let failures):
             var s = "attach failed at \"\(step)\": \(cause); every change made so far was undone"
-            if !failures.isEmpty { s = "attach failed at \"\(step)\": \(cause); undoing it also failed: \(failures.joined(separator: "; ")). The journal was kept: run sandnet gc" }
+            if !failures.isEmpty {
+                s =
+                    "attach failed at \"\(step)\": \(cause); undoing it also failed: \(failures.joined(separator: "; ")). The journal was kept: run sandnet gc"
+            }
             return s
-        case let .undoFailed(id, failures):
-            return "could not fully undo sandbox \(id): \(failures.joined(separator: "; ")); the journal was kept, retry with sandnet detach or gc"
-        case let .invalidArgument(s): return s
-        case let .untrustedState(p, why, fix):
-            return "state directory \(p) \(why), so another user could plant or redirect journals in it; nothing was read or changed. Fix: \(fix)"
-        case let .untrustedJournal(p, why):
-            return "journal \(p) \(why): sandnet only trusts a regular file owned by uid \(geteuid()) with mode 0600, so it was neither read nor undone. "
+        case .undoFailed(let id, let failures):
+            return
+                "could not fully undo sandbox \(id): \(failures.joined(separator: "; ")); the journal was kept, retry with sandnet detach or gc"
+        case .invalidArgument(let s): return s
+        case .untrustedState(let p, let why, let fix):
+            return
+                "state directory \(p) \(why), so another user could plant or redirect journals in it; nothing was read or changed. Fix: \(fix)"
+        case .untrustedJournal(let p, let why):
+            return
+                "journal \(p) \(why): sandnet only trusts a regular file owned by uid \(geteuid()) with mode 0600, so it was neither read nor undone. "
                 + "Fix: inspect it; if it is sandnet's, chown \(geteuid()) and chmod 0600 it, else remove it"
-        case let .untrustedLock(p, why):
-            return "lock file \(p) \(why): sandnet only uses a regular file owned by uid \(geteuid()) with mode 0600 and never follows a symlink; nothing was done. Fix: remove it"
-        case let .stateUnreadable(p, e): return "cannot list state directory \(p): \(errnoText(e)); nothing was done. Fix: make \(p) a directory only root can write"
-        case let .busy(id, lock, holder, waited):
+        case .untrustedLock(let p, let why):
+            return
+                "lock file \(p) \(why): sandnet only uses a regular file owned by uid \(geteuid()) with mode 0600 and never follows a symlink; nothing was done. Fix: remove it"
+        case .stateUnreadable(let p, let e):
+            return "cannot list state directory \(p): \(errnoText(e)); nothing was done. Fix: make \(p) a directory only root can write"
+        case .busy(let id, let lock, let holder, let waited):
             let who = holder.map { "process \($0)" } ?? "another process"
-            return "sandbox \(id) is busy: \(who) holds its lock \(lock) and did not let go within \(waited.components.seconds) s; nothing was done for it. "
+            return
+                "sandbox \(id) is busy: \(who) holds its lock \(lock) and did not let go within \(waited.components.seconds) s; nothing was done for it. "
                 + "Fix: wait for \(who) to finish, or if it is stuck, kill it and run sandnet gc"
-        case let .endpointHeld(endpoint, sandbox, state):
+        case .endpointHeld(let endpoint, let sandbox, let state):
             return "endpoint \(endpoint) is held by sandbox \(sandbox) (\(state)); nothing was changed. "
                 + "Fix: detach that sandbox first (sandnet detach --sandbox \(sandbox))"
-        case let .leftInPlace(object, reason): return "left \(object) in place: \(reason)"
-        case let .journalNotAFile(p, kind):
-            return "\(p) is \(kind), not a journal file; nothing was changed. Fix: find out what made it and remove it (sandnet writes journals as regular files)"
-        case let .needsNetAdmin(op, uid):
+        case .leftInPlace(let object, let reason): return "left \(object) in place: \(reason)"
+        case .journalNotAFile(let p, let kind):
+            return
+                "\(p) is \(kind), not a journal file; nothing was changed. Fix: find out what made it and remove it (sandnet writes journals as regular files)"
+        case .needsNetAdmin(let op, let uid):
             return "\(op) needs CAP_NET_ADMIN, which this process (uid \(uid)) does not have; nothing was changed. Fix: run it as root"
-        case let .overrideForNoEndpoint(o, why):
+        case .overrideForNoEndpoint(let o, let why):
             return "--endpoint-model \(o): \(why); nothing was changed. Fix: use an endpoint name that `sandnet scan --netns` lists"
-        case let .tooManyNICs(ns, n, limit):
+        case .tooManyNICs(let ns, let n, let limit):
             return "\(ns) has \(n) endpoints that each need a NIC, but a sandbox VM has at most \(limit) (one PCIe root port each); "
                 + "nothing was changed. Fix: give the pod at most \(limit) endpoints, or leave some out with --endpoint-model NAME=none"
         }

@@ -4,8 +4,9 @@ import NetlinkSocket
 import Rtnetlink
 import SandnetCore
 import TapDevices
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The on-disk record of one sandbox: where it is, who is attaching it, and every change
@@ -51,10 +52,15 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     public var deviceNodes: [String]?
 
     public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, cookie: UInt64? = nil, linkGroup: UInt32) {
-        format = Self.formatVersion; self.sandbox = sandbox; self.namespacePath = namespacePath
-        namespaceDevice = identity.device; namespaceInode = identity.inode; self.linkGroup = linkGroup
+        format = Self.formatVersion
+        self.sandbox = sandbox
+        self.namespacePath = namespacePath
+        namespaceDevice = identity.device
+        namespaceInode = identity.inode
+        self.linkGroup = linkGroup
         namespaceCookie = cookie
-        state = .attaching; steps = []
+        state = .attaching
+        steps = []
     }
 
     public func isNamespace(_ id: NamespaceIdentity) -> Bool { id.device == namespaceDevice && id.inode == namespaceInode }
@@ -78,7 +84,8 @@ public enum ProcessIdentity {
     /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or nil if no such process.
     public static func startTime(of pid: Int32) -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         // Fields after the command name (which may hold spaces): state is field 3.
         let rest = text[text.index(after: close)...].split(separator: " ")
         return rest.count > 19 ? UInt64(rest[19]) : nil

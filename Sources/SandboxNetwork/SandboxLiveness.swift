@@ -1,8 +1,9 @@
 import Foundation
 import NetlinkSocket
 import TapDevices
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// When a sandbox counts as alive: `gc` leaves it be, and `detach` refuses it without `--force`.
@@ -14,7 +15,10 @@ import Glibc
 /// forked QEMU keeps the queues and runs the VM, and the pid sandnet recorded exits. Who
 /// holds the queues is what decides whether a VM can still be using the sandbox.
 enum SandboxLiveness {
-    struct Alive { var pid: Int32; var reason: String }
+    struct Alive {
+        var pid: Int32
+        var reason: String
+    }
 
     /// Why the sandbox of `journal` is alive, or nil when nothing keeps it.
     /// `holders` is called (for the /proc pass) only when the owner does not decide it.
@@ -22,9 +26,10 @@ enum SandboxLiveness {
         if let pid = journal.ownerPID, pid != getpid(), journal.ownerIsAlive {
             return Alive(pid: pid, reason: "owner process \(pid) still runs")
         }
-        let held = holders().holders(taps: journal.createdLinkNames,
-                                in: NamespaceIdentity(device: journal.namespaceDevice, inode: journal.namespaceInode),
-                                cookie: journal.namespaceCookie, devices: journal.queueDevices ?? [])
+        let held = holders().holders(
+            taps: journal.createdLinkNames,
+            in: NamespaceIdentity(device: journal.namespaceDevice, inode: journal.namespaceInode),
+            cookie: journal.namespaceCookie, devices: journal.queueDevices ?? [])
         guard let first = held.first else { return nil }
         let others = held.count > 1 ? " (and \(held.count - 1) other processes)" : ""
         return Alive(pid: first.pid, reason: "process \(first.pid) holds \(first.holds)\(others), so a VM may still use it")
@@ -39,6 +44,6 @@ enum SandboxLiveness {
 extension SandboxJournal {
     /// Links the sandbox made (its taps and macvtaps among them).
     var createdLinkNames: [String] {
-        steps.compactMap { if case let .createLink(name, _, _) = $0 { return name } else { return nil } }
+        steps.compactMap { if case .createLink(let name, _, _) = $0 { return name } else { return nil } }
     }
 }

@@ -18,11 +18,19 @@ public struct AttachSettings: Sendable {
     /// `gc` undoes the sandbox once that process is gone.
     public var ownedByProcess: Bool
 
-    public init(sandbox: String, namespace: String, model: NetworkModel = .tcfilter, modelOverrides: [String: NetworkModel] = [:],
-                vcpus: Int = 1, architecture: Architecture = .x86_64, sparePorts: Int = 0, resolvConf: String? = nil,
-                ownedByProcess: Bool = false) {
-        self.sandbox = sandbox; self.namespace = namespace; self.model = model; self.modelOverrides = modelOverrides
-        self.vcpus = vcpus; self.architecture = architecture; self.sparePorts = sparePorts; self.resolvConf = resolvConf
+    public init(
+        sandbox: String, namespace: String, model: NetworkModel = .tcfilter, modelOverrides: [String: NetworkModel] = [:],
+        vcpus: Int = 1, architecture: Architecture = .x86_64, sparePorts: Int = 0, resolvConf: String? = nil,
+        ownedByProcess: Bool = false
+    ) {
+        self.sandbox = sandbox
+        self.namespace = namespace
+        self.model = model
+        self.modelOverrides = modelOverrides
+        self.vcpus = vcpus
+        self.architecture = architecture
+        self.sparePorts = sparePorts
+        self.resolvConf = resolvConf
         self.ownedByProcess = ownedByProcess
     }
 

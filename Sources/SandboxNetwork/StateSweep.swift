@@ -1,7 +1,8 @@
 import Foundation
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What gc removes besides journals: files only a dead process needed.
@@ -23,8 +24,13 @@ extension JournalStore {
                     let id = String(name[..<r.lowerBound])
                     guard (try? Self.validate(sandbox: id)) != nil else { continue }
                     // A writer of ID's journal holds ID's lock: a temp file found under it is a dead writer's.
-                    let gone = removeUnderLock("sandbox-\(id).lock", in: state, &errors) { Self.removeFile(name, in: journals, kinds: [S_IFREG, S_IFLNK]) }
-                    if gone { logger.notice("file swept", metadata: ["file": "\(journals.path)/\(name)", "reason": "temporary journal of a dead writer"]) }
+                    let gone = removeUnderLock("sandbox-\(id).lock", in: state, &errors) {
+                        Self.removeFile(name, in: journals, kinds: [S_IFREG, S_IFLNK])
+                    }
+                    if gone {
+                        logger.notice(
+                            "file swept", metadata: ["file": "\(journals.path)/\(name)", "reason": "temporary journal of a dead writer"])
+                    }
                 }
             }
             for name in try Self.names(in: state) where name.hasSuffix(".lock") {
@@ -52,13 +58,18 @@ extension JournalStore {
 
     /// Runs `remove` holding lock `name` when nobody else holds it; false when busy or
     /// when the lock file is not to be trusted (added to `errors`; the sweep goes on).
-    private func removeUnderLock(_ name: String, in state: borrowing TrustedDirectory, _ errors: inout [String],
-                                 _ remove: () -> Bool) -> Bool {
+    private func removeUnderLock(
+        _ name: String, in state: borrowing TrustedDirectory, _ errors: inout [String],
+        _ remove: () -> Bool
+    ) -> Bool {
         let outcome: LockFile.Outcome
-        do { outcome = try LockFile.acquire(name, in: state, waiting: .zero) } catch { errors.append("\(error)"); return false }
+        do { outcome = try LockFile.acquire(name, in: state, waiting: .zero) } catch {
+            errors.append("\(error)")
+            return false
+        }
         switch consume outcome {
         case .busy: return false
-        case let .locked(lock):
+        case .locked(let lock):
             let removed = remove()
             lock.release()
             return removed
@@ -74,7 +85,9 @@ extension JournalStore {
 
     /// Removes the device nodes `names` from `dev/` (an undone sandbox's; missing ones are fine).
     func removeDeviceNodes(_ names: [String]) throws {
-        guard !names.isEmpty, let state = try stateDirectory(create: false), let dev = try state.subdirectory("dev", create: false) else { return }
+        guard !names.isEmpty, let state = try stateDirectory(create: false), let dev = try state.subdirectory("dev", create: false) else {
+            return
+        }
         for name in names where !name.contains("/") { _ = Self.removeFile(name, in: dev, kinds: [S_IFCHR]) }
     }
 

@@ -18,7 +18,10 @@ final class Transaction {
     private let afterKernelChange: KernelChangeHook?
 
     init(journal: SandboxJournal, store: JournalStore, logger: Logger, afterKernelChange: KernelChangeHook? = nil) {
-        self.journal = journal; self.store = store; self.logger = logger; self.afterKernelChange = afterKernelChange
+        self.journal = journal
+        self.store = store
+        self.logger = logger
+        self.afterKernelChange = afterKernelChange
     }
 
     /// Records `step`, then makes the change(s) in `body`. `body` may make several kernel

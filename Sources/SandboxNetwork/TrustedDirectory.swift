@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An open state directory that only the caller (root, on a node) can change: owned by the
@@ -11,7 +12,10 @@ struct TrustedDirectory: ~Copyable {
     let fd: Int32
     let path: String
 
-    private init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
     deinit { close(fd) }
 
     /// Opens the directory at `path`; with `create`, makes it (0700) when missing. Without
@@ -54,10 +58,16 @@ struct TrustedDirectory: ~Copyable {
             throw SandboxError.stateDirectory(path, errno: e)
         }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { let e = errno; close(fd); throw SandboxError.stateDirectory(path, errno: e) }
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw SandboxError.stateDirectory(path, errno: e)
+        }
         if let why = FileTrust.untrustedDirectory(st) {
             close(fd)
-            throw SandboxError.untrustedState(path, why, fix: "remove \(path) (with whatever another user may have put in it) and let sandnet make it, or give another --state-dir")
+            throw SandboxError.untrustedState(
+                path, why,
+                fix: "remove \(path) (with whatever another user may have put in it) and let sandnet make it, or give another --state-dir")
         }
         return TrustedDirectory(fd: fd, path: path)
     }
@@ -73,7 +83,8 @@ struct TrustedDirectory: ~Copyable {
             let writable = st.st_mode & 0o022 != 0 && st.st_mode & S_ISVTX == 0
             if !owner || writable {
                 let why = !owner ? "is inside \(dir), which is owned by uid \(st.st_uid)" : "is inside \(dir), which others can write to"
-                throw SandboxError.untrustedState(path, why, fix: "put the state directory under a directory only root can change, such as /run")
+                throw SandboxError.untrustedState(
+                    path, why, fix: "put the state directory under a directory only root can change, such as /run")
             }
             if dir == "/" { return }
             dir = URL(fileURLWithPath: dir).deletingLastPathComponent().path

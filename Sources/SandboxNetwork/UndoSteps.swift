@@ -5,7 +5,7 @@ import NetlinkSocket
 import Rtnetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension SandboxDetach {
@@ -14,14 +14,16 @@ extension SandboxDetach {
     /// `rollback`: the steps are the failing attach's own, in memory, so an intent without
     /// its confirmation is a change that failed. Returns what could not be undone.
     /// `afterKernelChange`: fault injection only.
-    static func undoSteps(_ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, rollback: Bool = false,
-                          undone: inout [String], afterKernelChange: KernelChangeHook? = nil) -> [String] {
+    static func undoSteps(
+        _ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, rollback: Bool = false,
+        undone: inout [String], afterKernelChange: KernelChangeHook? = nil
+    ) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = false
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1
             switch step {
-            case let .createLink(name, kind, ifindex):
+            case .createLink(let name, let kind, let ifindex):
                 if !linksDeleted {
                     // One request removes every link of the sandbox: the group is sandnet's, chosen free in this namespace.
                     undo.attempt("delete", .linkGroup(group), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
@@ -33,23 +35,28 @@ extension SandboxDetach {
                 undo.attemptChecked("delete", .link(name, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
                     try OwnedObjects.deleteLink(name: name, kind: kind, ifindex: ifindex, group: group, rollback: rollback, rt: rt)
                 }
-            case let .addIngressQdisc(link, ifindex, added):
-                undo.attemptChecked("delete", .qdisc("ingress", on: link, ifindex: ifindex), step: step, number: number,
-                             ignoring: [ENODEV, ENOENT, EINVAL]) {
+            case .addIngressQdisc(let link, let ifindex, let added):
+                undo.attemptChecked(
+                    "delete", .qdisc("ingress", on: link, ifindex: ifindex), step: step, number: number,
+                    ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
                     try OwnedObjects.deleteIngress(link: link, ifindex: ifindex, added: added, rollback: rollback, rt: rt)
                 }
-            case let .addRedirect(from, to, fromIndex, toIndex, priority, handle):
-                undo.attemptChecked("delete", .filter("u32 redirect to \(to)", on: from, ifindex: fromIndex), step: step, number: number,
-                             ignoring: [ENODEV, ENOENT, EINVAL]) {
-                    try OwnedObjects.deleteRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: priority,
-                                                    handle: handle, rt: rt)
+            case .addRedirect(let from, let to, let fromIndex, let toIndex, let priority, let handle):
+                undo.attemptChecked(
+                    "delete", .filter("u32 redirect to \(to)", on: from, ifindex: fromIndex), step: step, number: number,
+                    ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
+                    try OwnedObjects.deleteRedirect(
+                        from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: priority,
+                        handle: handle, rt: rt)
                 }
-            case let .setMAC(link, original, replacement, ifindex):
+            case .setMAC(let link, let original, let replacement, let ifindex):
                 undo.attemptChecked("set MAC \(original)", .link(link, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV]) {
                     try OwnedObjects.restoreMAC(link: link, original: original, replacement: replacement, ifindex: ifindex, rt: rt)
                 }
             case .removeAddresses:
-                continue   // given back last, below
+                continue // given back last, below
             }
             undone.append(step.summary)
         }
@@ -57,9 +64,9 @@ extension SandboxDetach {
         // endpoints' own order: routes sharing a prefix (fe80::/64) list in insertion order.
         // By the endpoint's name now: its setMAC step recorded its ifindex (it may have been renamed).
         var ifindexes: [String: Int32] = [:]
-        for case let .setMAC(link, _, _, ifindex?) in steps { ifindexes[link] = ifindex }
+        for case .setMAC(let link, _, _, let ifindex?) in steps { ifindexes[link] = ifindex }
         for (i, step) in steps.enumerated() {
-            guard case let .removeAddresses(link, saved) = step else { continue }
+            guard case .removeAddresses(let link, let saved) = step else { continue }
             let name = (try? OwnedObjects.currentName(link, ifindex: ifindexes[link], rt: rt)) ?? link
             EndpointState.restore(saved, on: name, rt: rt, step: step, number: i + 1, &undo)
             undone.append(step.summary)

@@ -16,10 +16,10 @@
 // explicitly to build requests the typed operations do not cover), HostCheck, the CLI
 // and the test lab.
 
-@_exported import SandnetCore
 @_exported import NetlinkSocket
-@_exported import Rtnetlink
-@_exported import TrafficControl
-@_exported import TapDevices
-@_exported import SandboxNetwork
 @_exported import QemuWiring
+@_exported import Rtnetlink
+@_exported import SandboxNetwork
+@_exported import SandnetCore
+@_exported import TapDevices
+@_exported import TrafficControl

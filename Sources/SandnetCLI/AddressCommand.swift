@@ -20,9 +20,10 @@ struct AddressCommand: ParsableCommand {
             let names = links.namesByIndex
             return try Output.printJSON(addresses.map { AddressJSON($0, device: names[$0.index]) })
         }
-        Output.printTable(links.map { l in
-            [l.name, l.operStateName, addresses.filter { $0.index == l.index }.map(\.prefix.description).joined(separator: " ")]
-        }, header: ["NAME", "STATE", "ADDRESSES"])
+        Output.printTable(
+            links.map { l in
+                [l.name, l.operStateName, addresses.filter { $0.index == l.index }.map(\.prefix.description).joined(separator: " ")]
+            }, header: ["NAME", "STATE", "ADDRESSES"])
     }
 }
 
@@ -42,11 +43,18 @@ struct AddressJSON: Encodable {
     var preferredLifetime: UInt32?
 
     init(_ a: Address, device: String?) {
-        index = a.index; self.device = device; family = FamilyName.of(a.family)
-        address = a.prefix.address.description; prefixLength = a.prefix.length
-        peer = a.peer?.description; broadcast = a.broadcast?.description
-        scope = a.scopeName; flags = a.flagNames; label = a.label
-        validLifetime = a.validLifetime; preferredLifetime = a.preferredLifetime
+        index = a.index
+        self.device = device
+        family = FamilyName.of(a.family)
+        address = a.prefix.address.description
+        prefixLength = a.prefix.length
+        peer = a.peer?.description
+        broadcast = a.broadcast?.description
+        scope = a.scopeName
+        flags = a.flagNames
+        label = a.label
+        validLifetime = a.validLifetime
+        preferredLifetime = a.preferredLifetime
     }
 }
 

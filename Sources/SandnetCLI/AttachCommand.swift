@@ -11,7 +11,9 @@ struct AttachCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Connect every endpoint of a pod's namespace to a sandbox VM (tcfilter, macvtap or none).",
-        discussion: "With --exec, everything after `--` is the QEMU command line; sandnet appends its -device/-netdev arguments and execs it with only the queue and vhost descriptors open.")
+        discussion:
+            "With --exec, everything after `--` is the QEMU command line; sandnet appends its -device/-netdev arguments and execs it with only the queue and vhost descriptors open."
+    )
 
     @OptionGroup var options: AttachOptions
 
@@ -86,34 +88,42 @@ public struct AttachOptions: ParsableArguments {
             }
         }
         let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
-        let settings = AttachSettings(sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
-                                      modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
-                                      sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
+        let settings = AttachSettings(
+            sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
+            modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
+            sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
         let store = JournalStore(directory: stateDir)
-        let result = try SandboxAttach.attach(settings, store: store, logger: Logger(label: "sandnet.attach"),
-                                              afterKernelChange: afterKernelChange)
+        let result = try SandboxAttach.attach(
+            settings, store: store, logger: Logger(label: "sandnet.attach"),
+            afterKernelChange: afterKernelChange)
         if let guestDescription {
             do { try result.guestDescription.encoded().write(to: URL(fileURLWithPath: guestDescription), options: .atomic) } catch {
                 // Checked writable before the attach, so this failed late (disk full, a race): undo rather than leave it.
                 result.closeDescriptors()
                 let undone = (try? SandboxDetach.detach(sandbox: sandbox, store: store, force: true)) != nil
-                throw SandboxError.invalidArgument("cannot write the guest description to \(guestDescription): \(error.localizedDescription); "
-                    + (undone ? "the attach was undone" : "the sandbox stays attached (sandnet detach --sandbox \(sandbox))"))
+                throw SandboxError.invalidArgument(
+                    "cannot write the guest description to \(guestDescription): \(error.localizedDescription); "
+                        + (undone ? "the attach was undone" : "the sandbox stays attached (sandnet detach --sandbox \(sandbox))"))
             }
         }
         if exec, let program {
             let argv = qemu + result.summary.qemuArguments
             do { try QemuExec.exec(path: program, arguments: argv, keeping: result.descriptors) } catch {
                 // exec closed every other descriptor: undoing here is not safe, the journal says what to undo.
-                throw SandboxError.invalidArgument("\(error); the sandbox stays attached and its owner (this process) is gone: "
-                    + "sandnet gc or sandnet detach --sandbox \(sandbox) undoes it")
+                throw SandboxError.invalidArgument(
+                    "\(error); the sandbox stays attached and its owner (this process) is gone: "
+                        + "sandnet gc or sandnet detach --sandbox \(sandbox) undoes it")
             }
         }
         result.closeDescriptors()
         if output.json { return try Output.printJSON(result.summary) }
-        Output.printTable(result.summary.endpoints.map { e in
-            [e.name, e.linkClass.rawValue, e.model.rawValue, e.device ?? "-", e.guestMAC.description, "\(e.queues)", e.vhost ? "vhost" : "-"]
-        }, header: ["ENDPOINT", "CLASS", "MODEL", "DEVICE", "GUEST MAC", "QUEUES", "VHOST"])
+        Output.printTable(
+            result.summary.endpoints.map { e in
+                [
+                    e.name, e.linkClass.rawValue, e.model.rawValue, e.device ?? "-", e.guestMAC.description, "\(e.queues)",
+                    e.vhost ? "vhost" : "-"
+                ]
+            }, header: ["ENDPOINT", "CLASS", "MODEL", "DEVICE", "GUEST MAC", "QUEUES", "VHOST"])
         print("link group \(result.summary.linkGroup), \(result.summary.kernelChanges) kernel changes")
         if !result.summary.qemuArguments.isEmpty {
             print("QEMU arguments (descriptors are valid only with --exec):")

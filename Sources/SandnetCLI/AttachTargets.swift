@@ -1,7 +1,8 @@
 import Foundation
 import NetlinkSocket
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // What `sandnet attach` checks of its own outputs before the first change: the guest

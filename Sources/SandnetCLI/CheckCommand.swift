@@ -17,10 +17,17 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
     @Option(help: "Check this kernel configuration (.config or config.gz) instead of the running kernel's; no live probes then.")
     var kernelConfig: String?
 
-    @Option(help: "Kata configuration.toml (default: /etc/kata-containers/configuration.toml, then /usr/share/defaults/kata-containers/configuration.toml).")
+    @Option(
+        help:
+            "Kata configuration.toml (default: /etc/kata-containers/configuration.toml, then /usr/share/defaults/kata-containers/configuration.toml)."
+    )
     var kataConfig: String?
 
-    @Option(name: .customLong("model"), help: "A model whose requirements decide the exit status (tcfilter, macvtap, none); repeatable. Default: the Kata configuration's model, or all.")
+    @Option(
+        name: .customLong("model"),
+        help:
+            "A model whose requirements decide the exit status (tcfilter, macvtap, none); repeatable. Default: the Kata configuration's model, or all."
+    )
     var models: [String] = []
 
     @Flag(help: "Skip the live probes; judge from the configuration and module tree only.")
@@ -48,9 +55,11 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
     }
 
     func run() throws {
-        let report = HostCheck.run(CheckOptions(
-            kernelConfigPath: kernelConfig, kataConfigPath: kataConfig,
-            models: models.isEmpty ? nil : models.compactMap(NetworkModel.init(rawValue:)), liveProbes: !noProbes), logger: Logger(label: "sandnet.check"))
+        let report = HostCheck.run(
+            CheckOptions(
+                kernelConfigPath: kernelConfig, kataConfigPath: kataConfig,
+                models: models.isEmpty ? nil : models.compactMap(NetworkModel.init(rawValue:)), liveProbes: !noProbes),
+            logger: Logger(label: "sandnet.check"))
         if json { print(try report.json()) } else { print(report.text(), terminator: "") }
         if let nfd {
             try NodeFeatureFile.write(report, to: nfd)

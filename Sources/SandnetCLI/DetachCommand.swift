@@ -34,14 +34,18 @@ public struct DetachOptions: ParsableArguments {
     }
 
     public func run(afterKernelChange: KernelChangeHook? = nil) throws {
-        let report = try SandboxDetach.detach(sandbox: sandbox, store: JournalStore(directory: stateDir), force: force,
-                                              lockWait: .seconds(lockTimeout), logger: Logger(label: "sandnet.detach"),
-                                              afterKernelChange: afterKernelChange)
+        let report = try SandboxDetach.detach(
+            sandbox: sandbox, store: JournalStore(directory: stateDir), force: force,
+            lockWait: .seconds(lockTimeout), logger: Logger(label: "sandnet.detach"),
+            afterKernelChange: afterKernelChange)
         if output.json { return try Output.printJSON(report) }
         // Exit 0 either way: what was asked (nothing of the sandbox left) holds, and the journal is gone.
         if report.namespaceGone {
-            print("sandbox \(sandbox): \(report.namespaceNote ?? "namespace \(report.namespace) is gone"); nothing was touched, journal removed")
+            print(
+                "sandbox \(sandbox): \(report.namespaceNote ?? "namespace \(report.namespace) is gone"); nothing was touched, journal removed"
+            )
+        } else {
+            print("sandbox \(sandbox) detached from \(report.namespace): \(report.undone.count) changes undone")
         }
-        else { print("sandbox \(sandbox) detached from \(report.namespace): \(report.undone.count) changes undone") }
     }
 }

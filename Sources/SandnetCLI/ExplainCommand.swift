@@ -15,7 +15,10 @@ struct ExplainCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Flag(help: "Also try the operations here (as root: a throwaway namespace, device nodes such as /dev/kvm). Without it explain changes nothing and opens no device.")
+    @Flag(
+        help:
+            "Also try the operations here (as root: a throwaway namespace, device nodes such as /dev/kvm). Without it explain changes nothing and opens no device."
+    )
     var probe = false
 
     func run() throws {
@@ -41,7 +44,8 @@ struct ExplainCommand: ParsableCommand {
             switch e.appliesHere {
             case .yes: print("On this host: yes, this applies here.")
             case .no: print("On this host: no, everything it depends on works here.")
-            case .unknown: print(probe ? "On this host: cannot tell." : "On this host: cannot tell from the configuration (--probe tries it here).")
+            case .unknown:
+                print(probe ? "On this host: cannot tell." : "On this host: cannot tell from the configuration (--probe tries it here).")
             }
             for ev in e.evidence { print("  \(ev)") }
             for f in e.hostFixes { print("  fix here: \(f)") }

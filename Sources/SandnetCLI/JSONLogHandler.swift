@@ -10,9 +10,14 @@ public struct JSONLogHandler: LogHandler {
     let label: String
     let sink: LogSink
 
-    public init(label: String, level: Logger.Level, sink: LogSink = .standardError,
-                metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
-        self.label = label; self.logLevel = level; self.sink = sink; self.metadataProvider = metadataProvider
+    public init(
+        label: String, level: Logger.Level, sink: LogSink = .standardError,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -16,15 +16,16 @@ struct LinkCommand: ParsableCommand {
         let links = try rt.links().sorted { $0.index < $1.index }
         let names = links.namesByIndex
         if output.json { return try Output.printJSON(links.map { LinkJSON($0, names: names) }) }
-        Output.printTable(links.map { l in
-            let parent = l.parent.flatMap { p in l.linkNetnsID == nil ? names[p] : "if\(p)" }
-            return [
-                l.name + (parent.map { "@\($0)" } ?? ""), l.kind ?? (l.isLoopback ? "loopback" : "device"), l.operStateName,
-                l.mtu.map(String.init) ?? "-", l.address?.description ?? "-",
-                [LinkJSON.kindSummary(l), l.master.flatMap { names[$0] }.map { "master \($0)" }]
-                    .compactMap { $0 }.joined(separator: " "),
-            ]
-        }, header: ["NAME", "KIND", "STATE", "MTU", "ADDRESS", "DETAILS"])
+        Output.printTable(
+            links.map { l in
+                let parent = l.parent.flatMap { p in l.linkNetnsID == nil ? names[p] : "if\(p)" }
+                return [
+                    l.name + (parent.map { "@\($0)" } ?? ""), l.kind ?? (l.isLoopback ? "loopback" : "device"), l.operStateName,
+                    l.mtu.map(String.init) ?? "-", l.address?.description ?? "-",
+                    [LinkJSON.kindSummary(l), l.master.flatMap { names[$0] }.map { "master \($0)" }]
+                        .compactMap { $0 }.joined(separator: " ")
+                ]
+            }, header: ["NAME", "KIND", "STATE", "MTU", "ADDRESS", "DETAILS"])
     }
 }
 
@@ -61,11 +62,18 @@ struct LinkJSON: Encodable {
     }
 
     init(_ l: Link, names: [Int32: String]) {
-        index = l.index; name = l.name; kind = l.kind; state = l.operStateName
-        flags = l.flagNames; mtu = l.mtu
-        address = l.address?.description; broadcast = l.broadcast?.description
-        masterIndex = l.master; master = l.master.flatMap { names[$0] }
-        parentIndex = l.parent; parentNetnsID = l.linkNetnsID
+        index = l.index
+        name = l.name
+        kind = l.kind
+        state = l.operStateName
+        flags = l.flagNames
+        mtu = l.mtu
+        address = l.address?.description
+        broadcast = l.broadcast?.description
+        masterIndex = l.master
+        master = l.master.flatMap { names[$0] }
+        parentIndex = l.parent
+        parentNetnsID = l.linkNetnsID
         if l.linkNetnsID == nil { parent = l.parent.flatMap { names[$0] } }
         txQueueLength = l.txQueueLength
         kindData = Self.kindData(l.kindData)
@@ -74,12 +82,21 @@ struct LinkJSON: Encodable {
     static func kindData(_ data: LinkKindData?) -> KindData? {
         var d = KindData()
         switch data {
-        case let .macvlan(mode)?, let .macvtap(mode)?: d.mode = mode.rawValue
-        case let .ipvlan(mode, _)?: d.mode = mode.rawValue
-        case let .vlan(id, proto)?: d.vlanID = id; d.vlanProtocol = proto == 0x88a8 ? "802.1ad" : "802.1Q"
-        case let .vxlan(v)?: d.vni = v.vni; d.port = v.port; d.group = v.group?.description; d.local = v.local?.description
-        case let .tun(t)?:
-            d.tunMode = t.mode?.rawValue; d.persistent = t.persistent; d.multiQueue = t.multiQueue; d.vnetHeader = t.vnetHeader
+        case .macvlan(let mode)?, .macvtap(let mode)?: d.mode = mode.rawValue
+        case .ipvlan(let mode, _)?: d.mode = mode.rawValue
+        case .vlan(let id, let proto)?:
+            d.vlanID = id
+            d.vlanProtocol = proto == 0x88a8 ? "802.1ad" : "802.1Q"
+        case .vxlan(let v)?:
+            d.vni = v.vni
+            d.port = v.port
+            d.group = v.group?.description
+            d.local = v.local?.description
+        case .tun(let t)?:
+            d.tunMode = t.mode?.rawValue
+            d.persistent = t.persistent
+            d.multiQueue = t.multiQueue
+            d.vnetHeader = t.vnetHeader
         default: return nil
         }
         return d
@@ -88,11 +105,11 @@ struct LinkJSON: Encodable {
     /// "mode bridge", "id 100", "vni 42", ... for the table's DETAILS column.
     static func kindSummary(_ l: Link) -> String? {
         switch l.kindData {
-        case let .macvlan(mode)?, let .macvtap(mode)?: return "mode \(mode.rawValue)"
-        case let .ipvlan(mode, _)?: return "mode \(mode.rawValue)"
-        case let .vlan(id, _)?: return "id \(id)"
-        case let .vxlan(v)?: return "vni \(v.vni)" + (v.port.map { " port \($0)" } ?? "")
-        case let .tun(t)?: return t.mode?.rawValue
+        case .macvlan(let mode)?, .macvtap(let mode)?: return "mode \(mode.rawValue)"
+        case .ipvlan(let mode, _)?: return "mode \(mode.rawValue)"
+        case .vlan(let id, _)?: return "id \(id)"
+        case .vxlan(let v)?: return "vni \(v.vni)" + (v.port.map { " port \($0)" } ?? "")
+        case .tun(let t)?: return t.mode?.rawValue
         default: return nil
         }
     }

@@ -6,8 +6,10 @@ import Logging
 public struct LogOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .customLong("log-level"), help: "Log records at this level and above go to stderr: trace, debug, info, notice, warning (the default), error or critical.",
-            transform: LogOptions.level(_:))
+    @Option(
+        name: .customLong("log-level"),
+        help: "Log records at this level and above go to stderr: trace, debug, info, notice, warning (the default), error or critical.",
+        transform: LogOptions.level(_:))
     var level: Logger.Level = .warning
     @Option(name: .customLong("log-format"), help: "Log record format: text, or json (one JSON object per line).")
     var format: LogFormat = .text
@@ -17,7 +19,8 @@ public struct LogOptions: ParsableArguments {
 
     static func level(_ text: String) throws -> Logger.Level {
         guard let l = Logger.Level(rawValue: text) else {
-            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(text)")
+            throw ValidationError(
+                "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \(text)")
         }
         return l
     }
@@ -32,7 +35,10 @@ public struct LogSettings: Sendable, Equatable {
     public var format: LogFormat
     public static let standard = LogSettings(level: .warning, format: .text)
 
-    public init(level: Logger.Level, format: LogFormat) { self.level = level; self.format = format }
+    public init(level: Logger.Level, format: LogFormat) {
+        self.level = level
+        self.format = format
+    }
 
     /// The handler for a logger labelled `label`, writing to `sink`.
     public func handler(label: String, sink: LogSink = .standardError) -> any LogHandler {

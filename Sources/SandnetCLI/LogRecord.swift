@@ -1,6 +1,7 @@
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The parts of a log record both handlers print: a timestamp and flat string fields.
@@ -33,7 +34,7 @@ enum LogRecord {
         var flat: [String: String] = [:]
         func add(_ prefix: String, _ value: Logger.MetadataValue) {
             switch value {
-            case let .dictionary(d): for (k, v) in d { add("\(prefix).\(k)", v) }
+            case .dictionary(let d): for (k, v) in d { add("\(prefix).\(k)", v) }
             default: flat[prefix] = "\(value)"
             }
         }

@@ -1,6 +1,7 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where log lines go. Each line is written whole: records from several threads never interleave.
@@ -18,7 +19,7 @@ public struct LogSink: Sendable {
             while off < bytes.count {
                 let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + off, $0.count - off) }
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }   // stderr closed or full: logging must not fail the command
+                if n <= 0 { return } // stderr closed or full: logging must not fail the command
                 off += n
             }
         }

@@ -16,10 +16,13 @@ struct NeighbourCommand: ParsableCommand {
         let names = try rt.links().namesByIndex
         let neighbours = try rt.neighbours()
         if output.json { return try Output.printJSON(neighbours.map { NeighbourJSON($0, device: names[$0.index]) }) }
-        Output.printTable(neighbours.map { n in
-            [n.destination?.description ?? "-", names[n.index] ?? "if\(n.index)", n.linkAddress?.description ?? "-",
-             n.stateNames.joined(separator: ",") + (n.isRouter ? " router" : "")]
-        }, header: ["ADDRESS", "DEVICE", "LLADDR", "STATE"])
+        Output.printTable(
+            neighbours.map { n in
+                [
+                    n.destination?.description ?? "-", names[n.index] ?? "if\(n.index)", n.linkAddress?.description ?? "-",
+                    n.stateNames.joined(separator: ",") + (n.isRouter ? " router" : "")
+                ]
+            }, header: ["ADDRESS", "DEVICE", "LLADDR", "STATE"])
     }
 }
 
@@ -34,7 +37,12 @@ struct NeighbourJSON: Encodable {
     var router: Bool
 
     init(_ n: Neighbour, device: String?) {
-        family = FamilyName.of(n.family); destination = n.destination?.description; index = n.index
-        self.device = device; linkAddress = n.linkAddress?.description; state = n.stateNames; router = n.isRouter
+        family = FamilyName.of(n.family)
+        destination = n.destination?.description
+        index = n.index
+        self.device = device
+        linkAddress = n.linkAddress?.description
+        state = n.stateNames
+        router = n.isRouter
     }
 }

@@ -23,7 +23,9 @@ struct NamespaceOptions: ParsableArguments {
                     operation: "open \(ns)",
                     reason: "permission denied: this user may not reach \(ns.path) (\(errnoText(e))). Fix: run as root")
             }
-            guard e == ENOENT || e == ENOTDIR else { throw NetlinkError.system(operation: "open network namespace", object: ns.path, errno: e) }
+            guard e == ENOENT || e == ENOTDIR else {
+                throw NetlinkError.system(operation: "open network namespace", object: ns.path, errno: e)
+            }
             throw NetlinkError.invalidArgument(
                 operation: "open \(ns)",
                 reason: "\(ns.path) does not exist. Fix: check the name with `ip netns list`" + (ns.name == nil ? "" : " or pass a path"))
@@ -87,7 +89,7 @@ extension ParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
-            if code == .success { exit(withError: error) }   // --help, --version
+            if code == .success { exit(withError: error) } // --help, --version
             Output.printError("\(error)", program: configuration.commandName ?? "sandnet")
             Foundation.exit(1)
         }

@@ -19,7 +19,9 @@ struct RouteCommand: ParsableCommand {
 
     static func tableID(_ text: String) -> RouteTable? {
         switch text {
-        case "main": return .main; case "local": return .local; case "default": return .default
+        case "main": return .main
+        case "local": return .local
+        case "default": return .default
         default: return UInt32(text).map { RouteTable($0) }
         }
     }
@@ -65,13 +67,21 @@ struct RouteJSON: Encodable {
     struct Metrics: Encodable { var mtu, advmss, hoplimit, window, rtt: UInt32? }
 
     init(_ r: Route, names: [Int32: String]) {
-        family = FamilyName.of(r.family); destination = r.destinationText; gateway = r.gateway?.description
-        outputIndex = r.outputIndex; device = r.outputIndex.flatMap { names[$0] }
+        family = FamilyName.of(r.family)
+        destination = r.destinationText
+        gateway = r.gateway?.description
+        outputIndex = r.outputIndex
+        device = r.outputIndex.flatMap { names[$0] }
         preferredSource = r.preferredSource?.description
-        scope = r.scopeName; `protocol` = r.protocolName; table = r.table.rawValue; type = r.typeName; priority = r.priority
+        scope = r.scopeName
+        `protocol` = r.protocolName
+        table = r.table.rawValue
+        type = r.typeName
+        priority = r.priority
         if !r.metrics.isEmpty {
-            metrics = Metrics(mtu: r.metrics.mtu, advmss: r.metrics.advmss, hoplimit: r.metrics.hoplimit,
-                              window: r.metrics.window, rtt: r.metrics.rtt)
+            metrics = Metrics(
+                mtu: r.metrics.mtu, advmss: r.metrics.advmss, hoplimit: r.metrics.hoplimit,
+                window: r.metrics.window, rtt: r.metrics.rtt)
         }
         flags = r.isOnLink ? ["onlink"] : []
     }

@@ -11,6 +11,6 @@ public struct SandnetCommand: ParsableCommand {
             LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
             CheckCommand.self, ExplainCommand.self,
-            QdiscCommand.self, FilterCommand.self,
+            QdiscCommand.self, FilterCommand.self
         ])
 }

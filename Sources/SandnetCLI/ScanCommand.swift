@@ -12,14 +12,19 @@ struct ScanCommand: ParsableCommand {
     func run() throws {
         let scan = try Discovery.scan(try namespace.namespace() ?? .current)
         if output.json { return try Output.printJSON(ScanJSON(scan)) }
-        Output.printTable(scan.links.map { l in
-            [l.name, l.linkClass.rawValue, l.isEndpoint ? "yes" : "no", "\(l.mtu)", l.mac?.description ?? "-",
-             l.addresses.map(\.prefix.description).joined(separator: ","), l.reason ?? ""]
-        }, header: ["NAME", "CLASS", "ENDPOINT", "MTU", "MAC", "ADDRESSES", "NOTE"])
+        Output.printTable(
+            scan.links.map { l in
+                [
+                    l.name, l.linkClass.rawValue, l.isEndpoint ? "yes" : "no", "\(l.mtu)", l.mac?.description ?? "-",
+                    l.addresses.map(\.prefix.description).joined(separator: ","), l.reason ?? ""
+                ]
+            }, header: ["NAME", "CLASS", "ENDPOINT", "MTU", "MAC", "ADDRESSES", "NOTE"])
         print("\(scan.endpointCount) endpoint(s): PCIe root ports needed: \(scan.endpointCount)")
         for e in scan.endpoints {
             for r in e.routes where !r.isKernelMade {
-                print("  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")\(r.table == .main ? "" : " table \(r.table)")")
+                print(
+                    "  route \(r.destination?.description ?? "default")\(r.gateway.map { " via \($0)" } ?? "") dev \(e.name)\(r.mtu.map { " mtu \($0)" } ?? "")\(r.table == .main ? "" : " table \(r.table)")"
+                )
             }
             for n in e.neighbours { print("  neigh \(n.address) lladdr \(n.mac) dev \(e.name)\(n.permanent ? " permanent" : "")") }
         }
@@ -30,5 +35,9 @@ struct ScanJSON: Encodable {
     var namespace: String
     var endpointCount: Int
     var links: [ScannedLink]
-    init(_ s: NamespaceScan) { namespace = s.namespace; endpointCount = s.endpointCount; links = s.links }
+    init(_ s: NamespaceScan) {
+        namespace = s.namespace
+        endpointCount = s.endpointCount
+        links = s.links
+    }
 }

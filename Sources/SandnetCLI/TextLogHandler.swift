@@ -9,9 +9,14 @@ public struct TextLogHandler: LogHandler {
     let label: String
     let sink: LogSink
 
-    public init(label: String, level: Logger.Level, sink: LogSink = .standardError,
-                metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
-        self.label = label; self.logLevel = level; self.sink = sink; self.metadataProvider = metadataProvider
+    public init(
+        label: String, level: Logger.Level, sink: LogSink = .standardError,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -22,8 +27,10 @@ public struct TextLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var out = "\(LogRecord.timestamp()) \(event.level.rawValue) \(label): \(event.message)"
         for (key, value) in LogRecord.fields(handler: metadata, provider: metadataProvider, event: event) {
-            out += " \(key)=" + (value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline })
-                ? quoted(value) : value)
+            out +=
+                " \(key)="
+                + (value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline })
+                    ? quoted(value) : value)
         }
         sink.write(out + "\n")
     }

@@ -15,7 +15,10 @@ public enum Architecture: String, Sendable, Codable, CaseIterable, CustomStringC
 
     /// The `uname -m` spelling on Linux (`aarch64` for arm64).
     public var unameMachine: String {
-        switch self { case .x86_64: return "x86_64"; case .arm64: return "aarch64" }
+        switch self {
+        case .x86_64: return "x86_64"
+        case .arm64: return "aarch64"
+        }
     }
 
     public var description: String { rawValue }

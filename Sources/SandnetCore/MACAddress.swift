@@ -6,7 +6,10 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
         let parts = text.split(separator: ":")
         guard parts.count == 6 else { return nil }
         var b: [UInt8] = []
-        for p in parts { guard p.count == 2, let v = UInt8(p, radix: 16) else { return nil }; b.append(v) }
+        for p in parts {
+            guard p.count == 2, let v = UInt8(p, radix: 16) else { return nil }
+            b.append(v)
+        }
         bytes = b
     }
     public var description: String {
@@ -22,8 +25,13 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     }
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
-        guard let m = MACAddress(s) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad MAC \(s)")) }
+        guard let m = MACAddress(s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad MAC \(s)"))
+        }
         self = m
     }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
 }

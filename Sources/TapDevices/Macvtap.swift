@@ -3,10 +3,11 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
-import Synchronization
 import SandnetCore
+import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A macvtap to create: `ip link add link PARENT name NAME [index N] type macvtap mode MODE`.
@@ -19,10 +20,17 @@ public struct MacvtapSpec: Sendable, Equatable {
     public var address: MACAddress?
     public var mtu: UInt32?
     public var up: Bool
-    public init(name: String, parent: LinkReference, mode: MacvlanMode = .bridge, index: Int32? = nil,
-                address: MACAddress? = nil, mtu: UInt32? = nil, up: Bool = true) {
-        self.name = name; self.parent = parent; self.mode = mode; self.index = index; self.address = address
-        self.mtu = mtu; self.up = up
+    public init(
+        name: String, parent: LinkReference, mode: MacvlanMode = .bridge, index: Int32? = nil,
+        address: MACAddress? = nil, mtu: UInt32? = nil, up: Bool = true
+    ) {
+        self.name = name
+        self.parent = parent
+        self.mode = mode
+        self.index = index
+        self.address = address
+        self.mtu = mtu
+        self.up = up
     }
 }
 
@@ -30,7 +38,10 @@ public struct MacvtapSpec: Sendable, Equatable {
 public struct DeviceNumber: Hashable, Sendable, Codable, CustomStringConvertible {
     public var major: UInt32
     public var minor: UInt32
-    public init(major: UInt32, minor: UInt32) { self.major = major; self.minor = minor }
+    public init(major: UInt32, minor: UInt32) {
+        self.major = major
+        self.minor = minor
+    }
     /// Parses sysfs `dev` files: `246:1`.
     public init?(_ text: String) {
         let p = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":")
@@ -49,12 +60,13 @@ public enum MacvtapError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .deviceNodeClash(path, found, expected, device):
+        case .deviceNodeClash(let path, let found, let expected, let device):
             let ours = expected.map { ", ours is \($0)" } ?? ""
-            return "\(path) is character device \(found), which belongs to another macvtap with the same ifindex in a different network namespace\(ours); "
+            return
+                "\(path) is character device \(found), which belongs to another macvtap with the same ifindex in a different network namespace\(ours); "
                 + "QEMU opening \(path) would get that device's queues instead of \(device)'s. "
                 + "Fix: let the kernel choose the ifindex, or open the queues through a private device node (nodeDirectory)"
-        case let .noCharacterDevice(index, reason):
+        case .noCharacterDevice(let index, let reason):
             return "no macvtap character device for ifindex \(index): \(reason)"
         }
     }
@@ -83,8 +95,10 @@ public enum Macvtap {
                 throw MacvtapError.deviceNodeClash(path: path, found: found, expected: nil, device: spec.name)
             }
         }
-        try rt.linkAdd(LinkSpec(name: spec.name, kind: .macvtap(parent: spec.parent, mode: spec.mode), mtu: spec.mtu,
-                                address: spec.address, up: spec.up, index: spec.index))
+        try rt.linkAdd(
+            LinkSpec(
+                name: spec.name, kind: .macvtap(parent: spec.parent, mode: spec.mode), mtu: spec.mtu,
+                address: spec.address, up: spec.up, index: spec.index))
         return try rt.link(named: spec.name)
     }
 
@@ -92,7 +106,8 @@ public enum Macvtap {
     public static func delete(_ ref: LinkReference, in rt: Rtnetlink) throws {
         let link = try rt.link(ref)
         guard link.kind == "macvtap" else {
-            throw NetlinkError.invalidArgument(operation: "delete macvtap", reason: "\(ref) is a \(link.kind ?? "device without a kind"), not a macvtap")
+            throw NetlinkError.invalidArgument(
+                operation: "delete macvtap", reason: "\(ref) is a \(link.kind ?? "device without a kind"), not a macvtap")
         }
         try rt.linkDelete(.index(link.index))
     }
@@ -105,11 +120,14 @@ public enum Macvtap {
         let text = try onPrivateMountThread(namespaceFD: nsFD) { () -> String in
             let path = "/sys/class/macvtap/tap\(index)/dev"
             guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw MacvtapError.noCharacterDevice(index: index, reason: "\(path) does not exist in \((namespace ?? .current).description)")
+                throw MacvtapError.noCharacterDevice(
+                    index: index, reason: "\(path) does not exist in \((namespace ?? .current).description)")
             }
             return s
         }
-        guard let n = DeviceNumber(text) else { throw MacvtapError.noCharacterDevice(index: index, reason: "unreadable dev file \"\(text)\"") }
+        guard let n = DeviceNumber(text) else {
+            throw MacvtapError.noCharacterDevice(index: index, reason: "unreadable dev file \"\(text)\"")
+        }
         return n
     }
 
@@ -124,14 +142,17 @@ public enum Macvtap {
             try indexes.map { index in
                 let path = "/sys/class/macvtap/tap\(index)/dev"
                 guard let s = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw MacvtapError.noCharacterDevice(index: index, reason: "\(path) does not exist in \((namespace ?? .current).description)")
+                    throw MacvtapError.noCharacterDevice(
+                        index: index, reason: "\(path) does not exist in \((namespace ?? .current).description)")
                 }
                 return (index, s)
             }
         }
         var numbers: [Int32: DeviceNumber] = [:]
         for (index, text) in texts {
-            guard let n = DeviceNumber(text) else { throw MacvtapError.noCharacterDevice(index: index, reason: "unreadable dev file \"\(text)\"") }
+            guard let n = DeviceNumber(text) else {
+                throw MacvtapError.noCharacterDevice(index: index, reason: "unreadable dev file \"\(text)\"")
+            }
             numbers[index] = n
         }
         return numbers
@@ -139,8 +160,10 @@ public enum Macvtap {
 
     /// Opens `count` queues of the macvtap `name` at `index` whose device number is already
     /// known (from `deviceNumbers`), with the same node rules as `openQueues(_:count:in:)`.
-    public static func openQueues(name: String, index: Int32, number: DeviceNumber, count: Int, nodeDirectory: String? = nil,
-                                  closeOnExec: Bool = true) throws -> TapQueues {
+    public static func openQueues(
+        name: String, index: Int32, number: DeviceNumber, count: Int, nodeDirectory: String? = nil,
+        closeOnExec: Bool = true
+    ) throws -> TapQueues {
         let path = try nodePath(index: index, number: number, device: name, nodeDirectory: nodeDirectory)
         var fds: [Int32] = []
         for _ in 0..<count {
@@ -158,15 +181,19 @@ public enum Macvtap {
     /// Opens `count` queues of the macvtap `ref` (each open is one queue). Uses `/dev/tapN`
     /// when it is this device; when it is missing, makes a node in `nodeDirectory`; when it
     /// is another device, throws `deviceNodeClash` unless `nodeDirectory` was given.
-    public static func openQueues(_ ref: LinkReference, count: Int, in rt: Rtnetlink, nodeDirectory: String? = nil,
-                                  closeOnExec: Bool = true) throws -> TapQueues {
+    public static func openQueues(
+        _ ref: LinkReference, count: Int, in rt: Rtnetlink, nodeDirectory: String? = nil,
+        closeOnExec: Bool = true
+    ) throws -> TapQueues {
         let link = try rt.link(ref)
         guard link.kind == "macvtap" else {
-            throw NetlinkError.invalidArgument(operation: "open macvtap queues", reason: "\(link.name) is a \(link.kind ?? "device without a kind"), not a macvtap")
+            throw NetlinkError.invalidArgument(
+                operation: "open macvtap queues", reason: "\(link.name) is a \(link.kind ?? "device without a kind"), not a macvtap")
         }
         let number = try deviceNumber(index: link.index, in: rt.namespace)
-        return try openQueues(name: link.name, index: link.index, number: number, count: count, nodeDirectory: nodeDirectory,
-                              closeOnExec: closeOnExec)
+        return try openQueues(
+            name: link.name, index: link.index, number: number, count: count, nodeDirectory: nodeDirectory,
+            closeOnExec: closeOnExec)
     }
 
     /// The path to open for the device: `/dev/tapN` if it is ours, else a node we make.
@@ -208,10 +235,12 @@ public enum Macvtap {
         let thread = Thread {
             defer { outcome.done.signal() }
             if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
-                outcome.set(.failure(NetlinkError.system(operation: "enter network namespace to read sysfs", object: nil, errno: errno))); return
+                outcome.set(.failure(NetlinkError.system(operation: "enter network namespace to read sysfs", object: nil, errno: errno)))
+                return
             }
             if sandnet_private_sysfs() != 0 {
-                outcome.set(.failure(NetlinkError.system(operation: "mount a private sysfs", object: nil, errno: errno))); return
+                outcome.set(.failure(NetlinkError.system(operation: "mount a private sysfs", object: nil, errno: errno)))
+                return
             }
             outcome.set(Result { try body() })
         }

@@ -1,8 +1,9 @@
 import CSandnetLinux
 import Foundation
 import NetlinkSocket
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The open queue descriptors of one tap or macvtap device. Each descriptor is one queue:
@@ -23,7 +24,10 @@ public struct TapQueues: ~Copyable, Sendable {
 
     /// Takes ownership of `descriptors`, open queues of the device `name`.
     public init(name: String, index: Int32, devicePath: String?, descriptors: [Int32]) {
-        self.name = name; self.index = index; self.devicePath = devicePath; self.owned = descriptors
+        self.name = name
+        self.index = index
+        self.devicePath = devicePath
+        self.owned = descriptors
     }
 
     deinit { for fd in owned { _ = Glibc.close(fd) } }

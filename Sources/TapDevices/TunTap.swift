@@ -3,8 +3,9 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// struct ifreq flags for TUNSETIFF (<linux/if_tun.h>).
@@ -31,10 +32,18 @@ public struct TapSpec: Sendable, Equatable {
     /// False opens the queues without O_CLOEXEC, for a QEMU started right after.
     public var closeOnExec: Bool
 
-    public init(name: String, queues: Int = 1, multiQueue: Bool? = nil, vnetHeader: Bool = true, vnetHeaderSize: Int32? = nil,
-                persistent: Bool = true, owner: uid_t? = nil, group: gid_t? = nil, closeOnExec: Bool = true) {
-        self.name = name; self.queues = queues; self.multiQueue = multiQueue ?? (queues > 1); self.vnetHeader = vnetHeader
-        self.vnetHeaderSize = vnetHeaderSize; self.persistent = persistent; self.owner = owner; self.group = group
+    public init(
+        name: String, queues: Int = 1, multiQueue: Bool? = nil, vnetHeader: Bool = true, vnetHeaderSize: Int32? = nil,
+        persistent: Bool = true, owner: uid_t? = nil, group: gid_t? = nil, closeOnExec: Bool = true
+    ) {
+        self.name = name
+        self.queues = queues
+        self.multiQueue = multiQueue ?? (queues > 1)
+        self.vnetHeader = vnetHeader
+        self.vnetHeaderSize = vnetHeaderSize
+        self.persistent = persistent
+        self.owner = owner
+        self.group = group
         self.closeOnExec = closeOnExec
     }
 
@@ -69,8 +78,9 @@ public enum TunTap {
             do {
                 for i in 0..<spec.queues {
                     // IFF_TUN_EXCL on the first queue: fail instead of attaching to an existing device.
-                    let fd = try attach(spec.name, flags: spec.flags | (i == 0 ? IFF_TUN_FLAGS.IFF_TUN_EXCL : 0),
-                                        closeOnExec: spec.closeOnExec, operation: op)
+                    let fd = try attach(
+                        spec.name, flags: spec.flags | (i == 0 ? IFF_TUN_FLAGS.IFF_TUN_EXCL : 0),
+                        closeOnExec: spec.closeOnExec, operation: op)
                     fds.append(fd)
                     if i == 0 {
                         created = true
@@ -88,8 +98,10 @@ public enum TunTap {
     }
 
     /// Opens `count` more queues of an existing (persistent) tap, as QEMU does at start.
-    public static func openQueues(name: String, count: Int, multiQueue: Bool = true, vnetHeader: Bool = true,
-                                  in namespace: NetworkNamespace? = nil, closeOnExec: Bool = true) throws -> TapQueues {
+    public static func openQueues(
+        name: String, count: Int, multiQueue: Bool = true, vnetHeader: Bool = true,
+        in namespace: NetworkNamespace? = nil, closeOnExec: Bool = true
+    ) throws -> TapQueues {
         let op = "open tap queues"
         try InterfaceName.validate(name, operation: op)
         let spec = TapSpec(name: name, queues: count, multiQueue: multiQueue, vnetHeader: vnetHeader)
@@ -125,7 +137,8 @@ public enum TunTap {
         defer { rt.close() }
         let link = try rt.link(named: name)
         guard link.kind == "tun" else {
-            throw NetlinkError.invalidArgument(operation: "delete tap", reason: "\(name) is a \(link.kind ?? "device without a kind"), not a tun/tap")
+            throw NetlinkError.invalidArgument(
+                operation: "delete tap", reason: "\(name) is a \(link.kind ?? "device without a kind"), not a tun/tap")
         }
         try rt.linkDelete(.index(link.index))
     }
@@ -149,7 +162,8 @@ public enum TunTap {
         var buffer = [CChar](repeating: 0, count: Int(IFNAMSIZ))
         for (i, b) in name.utf8.prefix(Int(IFNAMSIZ) - 1).enumerated() { buffer[i] = CChar(bitPattern: b) }
         if sandnet_tun_set_iff(fd, &buffer, flags) != 0 {
-            let e = errno; Glibc.close(fd)
+            let e = errno
+            Glibc.close(fd)
             throw NetlinkError.system(operation: "\(operation) (TUNSETIFF)", object: name, errno: e)
         }
         return fd

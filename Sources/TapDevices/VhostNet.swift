@@ -1,7 +1,8 @@
 import CSandnetLinux
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// /dev/vhost-net: lets the kernel move a tap's frames to and from the guest without QEMU.

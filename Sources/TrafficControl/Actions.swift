@@ -18,39 +18,62 @@ public enum ActionResult: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var kernelValue: Int32 {
         switch self {
-        case .ok: return TC_ACT.OK; case .pipe: return TC_ACT.PIPE; case .stolen: return TC_ACT.STOLEN
-        case .drop: return TC_ACT.SHOT; case .reclassify: return TC_ACT.RECLASSIFY; case .continue: return TC_ACT.UNSPEC
-        case .trap: return TC_ACT.TRAP; case let .other(v): return v
+        case .ok: return TC_ACT.OK
+        case .pipe: return TC_ACT.PIPE
+        case .stolen: return TC_ACT.STOLEN
+        case .drop: return TC_ACT.SHOT
+        case .reclassify: return TC_ACT.RECLASSIFY
+        case .continue: return TC_ACT.UNSPEC
+        case .trap: return TC_ACT.TRAP
+        case .other(let v): return v
         }
     }
     public init(kernelValue v: Int32) {
         switch v {
-        case TC_ACT.OK: self = .ok; case TC_ACT.PIPE: self = .pipe; case TC_ACT.STOLEN: self = .stolen
-        case TC_ACT.SHOT: self = .drop; case TC_ACT.RECLASSIFY: self = .reclassify; case TC_ACT.UNSPEC: self = .continue
-        case TC_ACT.TRAP: self = .trap; default: self = .other(v)
+        case TC_ACT.OK: self = .ok
+        case TC_ACT.PIPE: self = .pipe
+        case TC_ACT.STOLEN: self = .stolen
+        case TC_ACT.SHOT: self = .drop
+        case TC_ACT.RECLASSIFY: self = .reclassify
+        case TC_ACT.UNSPEC: self = .continue
+        case TC_ACT.TRAP: self = .trap
+        default: self = .other(v)
         }
     }
     /// As `tc -j` prints it in `control_action.type`.
     public var description: String {
         switch self {
-        case .ok: return "pass"; case .pipe: return "pipe"; case .stolen: return "stolen"; case .drop: return "drop"
-        case .reclassify: return "reclassify"; case .continue: return "continue"; case .trap: return "trap"
-        case let .other(v): return "\(v)"
+        case .ok: return "pass"
+        case .pipe: return "pipe"
+        case .stolen: return "stolen"
+        case .drop: return "drop"
+        case .reclassify: return "reclassify"
+        case .continue: return "continue"
+        case .trap: return "trap"
+        case .other(let v): return "\(v)"
         }
     }
     /// Accepts tc's spellings (`ok` and `pass`, `shot` and `drop`).
     public init?(name: String) {
         switch name {
-        case "ok", "pass": self = .ok; case "pipe": self = .pipe; case "stolen": self = .stolen
-        case "drop", "shot": self = .drop; case "reclassify": self = .reclassify; case "continue": self = .continue
-        case "trap": self = .trap; default: return nil
+        case "ok", "pass": self = .ok
+        case "pipe": self = .pipe
+        case "stolen": self = .stolen
+        case "drop", "shot": self = .drop
+        case "reclassify": self = .reclassify
+        case "continue": self = .continue
+        case "trap": self = .trap
+        default: return nil
         }
     }
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         self = ActionResult(name: s) ?? .other(Int32(s) ?? TC_ACT.UNSPEC)
     }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
 }
 
 /// `action mirred egress|ingress redirect|mirror dev DEV [RESULT]`.
@@ -64,7 +87,9 @@ public struct MirredAction: Sendable, Hashable, Codable {
     public var result: ActionResult
 
     public init(_ mode: Mode, _ direction: Direction = .egress, to targetIndex: Int32, result: ActionResult? = nil) {
-        self.mode = mode; self.direction = direction; self.targetIndex = targetIndex
+        self.mode = mode
+        self.direction = direction
+        self.targetIndex = targetIndex
         self.result = result ?? (mode == .redirect ? .stolen : .pipe)
     }
 
@@ -88,7 +113,11 @@ public enum TcAction: Sendable, Hashable, Codable {
     case other(kind: String)
 
     public var kindName: String {
-        switch self { case .mirred: return "mirred"; case .gact: return "gact"; case let .other(k): return k }
+        switch self {
+        case .mirred: return "mirred"
+        case .gact: return "gact"
+        case .other(let k): return k
+        }
     }
 }
 
@@ -111,14 +140,23 @@ public enum ActionCodec {
                 a.add(TCA_ACT.KIND, string: action.kindName)
                 a.nest(TCA_ACT.OPTIONS, nestedFlag: true) { o in
                     switch action {
-                    case let .mirred(m):
-                        var p = ByteWriter()   // struct tc_mirred: tc_gen then eaction, ifindex
-                        p.u32(0); p.u32(0); p.i32(m.result.kernelValue); p.i32(0); p.i32(0)
-                        p.i32(m.eaction); p.u32(UInt32(bitPattern: m.targetIndex))
+                    case .mirred(let m):
+                        var p = ByteWriter() // struct tc_mirred: tc_gen then eaction, ifindex
+                        p.u32(0)
+                        p.u32(0)
+                        p.i32(m.result.kernelValue)
+                        p.i32(0)
+                        p.i32(0)
+                        p.i32(m.eaction)
+                        p.u32(UInt32(bitPattern: m.targetIndex))
                         o.add(TCA_MIRRED.PARMS, p.bytes)
-                    case let .gact(result):
-                        var p = ByteWriter()   // struct tc_gact: tc_gen only
-                        p.u32(0); p.u32(0); p.i32(result.kernelValue); p.i32(0); p.i32(0)
+                    case .gact(let result):
+                        var p = ByteWriter() // struct tc_gact: tc_gen only
+                        p.u32(0)
+                        p.u32(0)
+                        p.i32(result.kernelValue)
+                        p.i32(0)
+                        p.i32(0)
                         o.add(TCA_GACT.PARMS, p.bytes)
                     case .other:
                         break
@@ -141,11 +179,16 @@ public enum ActionCodec {
             default: parms = nil
             }
             guard let parms else { return out }
-            var r = ByteReader(parms.payloadSlice)   // struct tc_gen
-            out.index = try r.u32("tc_gen.index"); _ = try r.u32("tc_gen.capab")
+            var r = ByteReader(parms.payloadSlice) // struct tc_gen
+            out.index = try r.u32("tc_gen.index")
+            _ = try r.u32("tc_gen.capab")
             let result = ActionResult(kernelValue: try r.i32("tc_gen.action"))
-            out.references = try r.i32("tc_gen.refcnt"); out.bindings = try r.i32("tc_gen.bindcnt")
-            if kind == "gact" { out.action = .gact(result); return out }
+            out.references = try r.i32("tc_gen.refcnt")
+            out.bindings = try r.i32("tc_gen.bindcnt")
+            if kind == "gact" {
+                out.action = .gact(result)
+                return out
+            }
             let eaction = try r.i32("tc_mirred.eaction")
             let target = Int32(bitPattern: try r.u32("tc_mirred.ifindex"))
             let (mode, direction): (MirredAction.Mode, MirredAction.Direction)

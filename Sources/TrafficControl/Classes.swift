@@ -18,10 +18,19 @@ public struct HtbClassSpec: Sendable, Equatable {
     /// tc's default burst when /proc/net/psched reports a 1 GHz clock: one 1600-byte frame.
     public static let defaultBurst: UInt32 = 1600
 
-    public init(device: LinkReference, parent: TcHandle, classID: TcHandle, rate: UInt64, ceil: UInt64? = nil,
-                burst: UInt32 = HtbClassSpec.defaultBurst, cburst: UInt32 = HtbClassSpec.defaultBurst, priority: UInt32 = 0, quantum: UInt32 = 0) {
-        self.device = device; self.parent = parent; self.classID = classID; self.rate = rate; self.ceil = ceil ?? rate
-        self.burst = burst; self.cburst = cburst; self.priority = priority; self.quantum = quantum
+    public init(
+        device: LinkReference, parent: TcHandle, classID: TcHandle, rate: UInt64, ceil: UInt64? = nil,
+        burst: UInt32 = HtbClassSpec.defaultBurst, cburst: UInt32 = HtbClassSpec.defaultBurst, priority: UInt32 = 0, quantum: UInt32 = 0
+    ) {
+        self.device = device
+        self.parent = parent
+        self.classID = classID
+        self.rate = rate
+        self.ceil = ceil ?? rate
+        self.burst = burst
+        self.cburst = cburst
+        self.priority = priority
+        self.quantum = quantum
     }
 }
 
@@ -47,8 +56,14 @@ public struct HtbClassInfo: Sendable, Equatable, Codable {
     public var level: UInt32
     public var priority: UInt32
     /// Saturate: the kernel's 64-bit rates (TCA_HTB_RATE64) can hold values whose bits overflow.
-    public var rateBits: UInt64 { let (b, o) = rateBytesPerSecond.multipliedReportingOverflow(by: 8); return o ? .max : b }
-    public var ceilBits: UInt64 { let (b, o) = ceilBytesPerSecond.multipliedReportingOverflow(by: 8); return o ? .max : b }
+    public var rateBits: UInt64 {
+        let (b, o) = rateBytesPerSecond.multipliedReportingOverflow(by: 8)
+        return o ? .max : b
+    }
+    public var ceilBits: UInt64 {
+        let (b, o) = ceilBytesPerSecond.multipliedReportingOverflow(by: 8)
+        return o ? .max : b
+    }
     /// The burst in bytes, converted back the way tc prints it.
     public var burstBytes: UInt64 { HtbTicks.bytes(ticks: bufferTicks, bytesPerSecond: rateBytesPerSecond) }
     public var cburstBytes: UInt64 { HtbTicks.bytes(ticks: cbufferTicks, bytesPerSecond: ceilBytesPerSecond) }
@@ -64,10 +79,10 @@ public enum HtbTicks {
     /// ticks × 64 ns × rate passes 2^64 for a large buffer at a high rate: computed in 128 bits,
     /// saturating at UInt64.max.
     public static func bytes(ticks: UInt32, bytesPerSecond: UInt64) -> UInt64 {
-        let product = (UInt64(ticks) * nanosecondsPerTick).multipliedFullWidth(by: bytesPerSecond)   // < 2^102
+        let product = (UInt64(ticks) * nanosecondsPerTick).multipliedFullWidth(by: bytesPerSecond) // < 2^102
         let (low, carry) = product.low.addingReportingOverflow(500_000_000)
         let high = product.high + (carry ? 1 : 0)
-        guard high < 1_000_000_000 else { return .max }   // the quotient would not fit in 64 bits
+        guard high < 1_000_000_000 else { return .max } // the quotient would not fit in 64 bits
         return UInt64(1_000_000_000).dividingFullWidth((high: high, low: low)).quotient
     }
 }
@@ -75,16 +90,22 @@ public enum HtbTicks {
 extension TrafficClass {
     public static func decode(_ message: NetlinkMessage) throws -> TrafficClass {
         let (h, attrs) = try TcMessageHeader.decode(message)
-        var c = TrafficClass(index: h.index, kind: attrs.first(TCA.KIND)?.string() ?? "", classID: TcHandle(rawValue: h.handle),
-                             parent: TcHandle(rawValue: h.parent), leaf: TcHandle(rawValue: h.info))
+        var c = TrafficClass(
+            index: h.index, kind: attrs.first(TCA.KIND)?.string() ?? "", classID: TcHandle(rawValue: h.handle),
+            parent: TcHandle(rawValue: h.parent), leaf: TcHandle(rawValue: h.info))
         if c.kind == "htb", let o = try attrs.first(TCA.OPTIONS)?.nested(), let parms = o.first(TCA_HTB.PARMS) {
-            var r = ByteReader(parms.payloadSlice)   // struct tc_htb_opt: rate, ceil (tc_ratespec), buffer, cbuffer, quantum, level, prio
-            func ratespec() throws -> UInt32 { try r.skip(8, "tc_ratespec head"); return try r.u32("tc_ratespec.rate") }
-            let rate = try ratespec(), ceil = try ratespec()
-            var info = HtbClassInfo(rateBytesPerSecond: UInt64(rate), ceilBytesPerSecond: UInt64(ceil),
-                                    bufferTicks: try r.u32("tc_htb_opt.buffer"), cbufferTicks: try r.u32("tc_htb_opt.cbuffer"),
-                                    quantum: try r.u32("tc_htb_opt.quantum"), level: try r.u32("tc_htb_opt.level"),
-                                    priority: try r.u32("tc_htb_opt.prio"))
+            var r = ByteReader(parms.payloadSlice) // struct tc_htb_opt: rate, ceil (tc_ratespec), buffer, cbuffer, quantum, level, prio
+            func ratespec() throws -> UInt32 {
+                try r.skip(8, "tc_ratespec head")
+                return try r.u32("tc_ratespec.rate")
+            }
+            let rate = try ratespec()
+            let ceil = try ratespec()
+            var info = HtbClassInfo(
+                rateBytesPerSecond: UInt64(rate), ceilBytesPerSecond: UInt64(ceil),
+                bufferTicks: try r.u32("tc_htb_opt.buffer"), cbufferTicks: try r.u32("tc_htb_opt.cbuffer"),
+                quantum: try r.u32("tc_htb_opt.quantum"), level: try r.u32("tc_htb_opt.level"),
+                priority: try r.u32("tc_htb_opt.prio"))
             if let r64 = try o.first(TCA_HTB.RATE64)?.u64() { info.rateBytesPerSecond = r64 }
             if let c64 = try o.first(TCA_HTB.CEIL64)?.u64() { info.ceilBytesPerSecond = c64 }
             c.htb = info
@@ -111,25 +132,34 @@ extension Rtnetlink {
     /// `tc class del dev DEV classid C`
     public func classDelete(device: LinkReference, classID: TcHandle) throws {
         let h = TcMessageHeader(index: try index(of: device), handle: classID.rawValue)
-        try execute(NetlinkMessage(type: RTM.DELTCLASS, flags: [], body: h.bytes), operation: "delete class", object: "\(classID) dev \(device)")
+        try execute(
+            NetlinkMessage(type: RTM.DELTCLASS, flags: [], body: h.bytes), operation: "delete class", object: "\(classID) dev \(device)")
     }
 
     /// RTM_NEWTCLASS for an htb class. Unlike tc it sends no rate tables: with linklayer
     /// ethernet the kernel computes transmit times itself.
     public static func htbClassAddRequest(_ spec: HtbClassSpec, index: Int32) -> NetlinkMessage {
-        let rateBytes = spec.rate / 8, ceilBytes = spec.ceil / 8
+        let rateBytes = spec.rate / 8
+        let ceilBytes = spec.ceil / 8
         var a = AttributeWriter()
         a.add(TCA.KIND, string: "htb")
         a.nest(TCA.OPTIONS) { o in
             var p = ByteWriter()
-            func ratespec(_ bytesPerSecond: UInt64) {   // struct tc_ratespec
-                p.u8(0); p.u8(TC_LINKLAYER.ETHERNET); p.u16(0); p.u16(0xffff); p.u16(0)   // cell_log linklayer overhead cell_align(-1) mpu
+            func ratespec(_ bytesPerSecond: UInt64) { // struct tc_ratespec
+                p.u8(0)
+                p.u8(TC_LINKLAYER.ETHERNET)
+                p.u16(0)
+                p.u16(0xffff)
+                p.u16(0) // cell_log linklayer overhead cell_align(-1) mpu
                 p.u32(UInt32(clamping: bytesPerSecond))
             }
-            ratespec(rateBytes); ratespec(ceilBytes)
+            ratespec(rateBytes)
+            ratespec(ceilBytes)
             p.u32(HtbTicks.ticks(bytes: spec.burst, bytesPerSecond: rateBytes))
             p.u32(HtbTicks.ticks(bytes: spec.cburst, bytesPerSecond: ceilBytes))
-            p.u32(spec.quantum); p.u32(0); p.u32(spec.priority)
+            p.u32(spec.quantum)
+            p.u32(0)
+            p.u32(spec.priority)
             o.add(TCA_HTB.PARMS, p.bytes)
             if rateBytes > UInt64(UInt32.max) { o.add(TCA_HTB.RATE64, u64: rateBytes) }
             if ceilBytes > UInt64(UInt32.max) { o.add(TCA_HTB.CEIL64, u64: ceilBytes) }

@@ -10,7 +10,10 @@ public struct U32Key: Sendable, Hashable, Codable {
     public var offset: Int32
     public var offsetMask: Int32
     public init(value: UInt32, mask: UInt32, offset: Int32, offsetMask: Int32 = 0) {
-        self.value = value & mask; self.mask = mask; self.offset = offset; self.offsetMask = offsetMask
+        self.value = value & mask
+        self.mask = mask
+        self.offset = offset
+        self.offsetMask = offsetMask
     }
     /// `match u32 0 0`: every packet.
     public static let everything = U32Key(value: 0, mask: 0, offset: 0)
@@ -36,25 +39,43 @@ public struct U32Selector: Sendable, Hashable, Codable {
     public var flags: UInt8
     public var keys: [U32Key]
     public init(keys: [U32Key], terminal: Bool = true) {
-        self.keys = keys; self.terminal = terminal; self.flags = terminal ? TC_U32.TERMINAL : 0
+        self.keys = keys
+        self.terminal = terminal
+        self.flags = terminal ? TC_U32.TERMINAL : 0
     }
     /// `u32 match u32 0 0` with the terminal flag: the match-all the tcfilter model uses.
     public static let matchAll = U32Selector(keys: [.everything])
 
     public var bytes: [UInt8] {
         var w = ByteWriter()
-        w.u8(flags | (terminal ? TC_U32.TERMINAL : 0)); w.u8(0); w.u8(UInt8(keys.count)); w.u8(0)   // flags offshift nkeys pad
-        w.u16(0); w.u16(0); w.u16(0); w.u16(0); w.u32(0)   // offmask off offoff hoff hmask
-        for k in keys { w.u32(k.mask.bigEndian); w.u32(k.value.bigEndian); w.i32(k.offset); w.i32(k.offsetMask) }
+        w.u8(flags | (terminal ? TC_U32.TERMINAL : 0))
+        w.u8(0)
+        w.u8(UInt8(keys.count))
+        w.u8(0) // flags offshift nkeys pad
+        w.u16(0)
+        w.u16(0)
+        w.u16(0)
+        w.u16(0)
+        w.u32(0) // offmask off offoff hoff hmask
+        for k in keys {
+            w.u32(k.mask.bigEndian)
+            w.u32(k.value.bigEndian)
+            w.i32(k.offset)
+            w.i32(k.offsetMask)
+        }
         return w.bytes
     }
     public static func decode(_ payload: [UInt8]) throws -> U32Selector {
         var r = ByteReader(payload)
-        let flags = try r.u8("tc_u32_sel.flags"); _ = try r.u8(); let n = Int(try r.u8("tc_u32_sel.nkeys")); _ = try r.u8()
+        let flags = try r.u8("tc_u32_sel.flags")
+        _ = try r.u8()
+        let n = Int(try r.u8("tc_u32_sel.nkeys"))
+        _ = try r.u8()
         try r.skip(12, "tc_u32_sel offsets")
         var keys: [U32Key] = []
         for _ in 0..<n {
-            let mask = UInt32(bigEndian: try r.u32("tc_u32_key.mask")), value = UInt32(bigEndian: try r.u32("tc_u32_key.val"))
+            let mask = UInt32(bigEndian: try r.u32("tc_u32_key.mask"))
+            let value = UInt32(bigEndian: try r.u32("tc_u32_key.val"))
             keys.append(U32Key(value: value, mask: mask, offset: try r.i32("tc_u32_key.off"), offsetMask: try r.i32("tc_u32_key.offmask")))
         }
         var s = U32Selector(keys: keys, terminal: flags & TC_U32.TERMINAL != 0)
@@ -69,8 +90,12 @@ public struct FlowerMatch: Sendable, Hashable, Codable {
     public var ipv4Destination: IPPrefix?
     public var ipv4Source: IPPrefix?
     public var ethernetDestination: MACAddress?
-    public init(ipProtocol: UInt8? = nil, ipv4Destination: IPPrefix? = nil, ipv4Source: IPPrefix? = nil, ethernetDestination: MACAddress? = nil) {
-        self.ipProtocol = ipProtocol; self.ipv4Destination = ipv4Destination; self.ipv4Source = ipv4Source
+    public init(
+        ipProtocol: UInt8? = nil, ipv4Destination: IPPrefix? = nil, ipv4Source: IPPrefix? = nil, ethernetDestination: MACAddress? = nil
+    ) {
+        self.ipProtocol = ipProtocol
+        self.ipv4Destination = ipv4Destination
+        self.ipv4Source = ipv4Source
         self.ethernetDestination = ethernetDestination
     }
 }
@@ -81,7 +106,11 @@ public enum FilterKindSpec: Sendable, Equatable {
     case matchall(classID: TcHandle? = nil, actions: [TcAction])
     case flower(FlowerMatch, classID: TcHandle? = nil, actions: [TcAction])
     public var kindName: String {
-        switch self { case .u32: return "u32"; case .matchall: return "matchall"; case .flower: return "flower" }
+        switch self {
+        case .u32: return "u32"
+        case .matchall: return "matchall"
+        case .flower: return "flower"
+        }
     }
 }
 
@@ -96,10 +125,17 @@ public struct FilterSpec: Sendable, Equatable {
     public var handle: UInt32
     public var chain: UInt32?
     public var kind: FilterKindSpec
-    public init(device: LinkReference, parent: TcHandle, priority: UInt16 = 0, protocolID: UInt16 = ETH_P.ALL,
-                handle: UInt32 = 0, chain: UInt32? = nil, kind: FilterKindSpec) {
-        self.device = device; self.parent = parent; self.priority = priority; self.protocolID = protocolID
-        self.handle = handle; self.chain = chain; self.kind = kind
+    public init(
+        device: LinkReference, parent: TcHandle, priority: UInt16 = 0, protocolID: UInt16 = ETH_P.ALL,
+        handle: UInt32 = 0, chain: UInt32? = nil, kind: FilterKindSpec
+    ) {
+        self.device = device
+        self.parent = parent
+        self.priority = priority
+        self.protocolID = protocolID
+        self.handle = handle
+        self.chain = chain
+        self.kind = kind
     }
 }
 
@@ -138,7 +174,9 @@ public struct U32Info: Sendable, Equatable, Codable {
 
     /// tc's `fh` spelling of a u32 handle: `800:`, `800::800`.
     public static func handleText(_ h: UInt32) -> String {
-        let htid = h >> 20 & 0xfff, hash = h >> 12 & 0xff, node = h & 0xfff
+        let htid = h >> 20 & 0xfff
+        let hash = h >> 12 & 0xff
+        let node = h & 0xfff
         var s = htid != 0 ? String(htid, radix: 16) : ""
         s += ":"
         if hash != 0 || node != 0 { s += hash != 0 ? String(hash, radix: 16) : "" }
@@ -153,9 +191,10 @@ public struct U32Info: Sendable, Equatable, Codable {
 extension Filter {
     public static func decode(_ message: NetlinkMessage) throws -> Filter {
         let (h, attrs) = try TcMessageHeader.decode(message)
-        var f = Filter(index: h.index, parent: TcHandle(rawValue: h.parent), handle: h.handle, priority: UInt16(h.info >> 16),
-                       protocolID: UInt16(bigEndian: UInt16(h.info & 0xffff)), kind: attrs.first(TCA.KIND)?.string() ?? "",
-                       chain: try attrs.first(TCA.CHAIN)?.u32(), actions: [], hasOptions: false)
+        var f = Filter(
+            index: h.index, parent: TcHandle(rawValue: h.parent), handle: h.handle, priority: UInt16(h.info >> 16),
+            protocolID: UInt16(bigEndian: UInt16(h.info & 0xffff)), kind: attrs.first(TCA.KIND)?.string() ?? "",
+            chain: try attrs.first(TCA.CHAIN)?.u32(), actions: [], hasOptions: false)
         guard let optionsAttr = attrs.first(TCA.OPTIONS) else { return f }
         f.hasOptions = true
         let o = try optionsAttr.nested()
@@ -203,8 +242,9 @@ extension Rtnetlink {
         let op = "list filters"
         let h = TcMessageHeader(index: try index(of: device), parent: parent.rawValue)
         let req = NetlinkMessage(type: RTM.GETTFILTER, flags: .dump, body: h.bytes)
-        return try decodeTc(try dump(req, operation: op, object: "dev \(device) parent \(parent)"), type: RTM.NEWTFILTER,
-                            operation: op, Filter.decode)
+        return try decodeTc(
+            try dump(req, operation: op, object: "dev \(device) parent \(parent)"), type: RTM.NEWTFILTER,
+            operation: op, Filter.decode)
     }
 
     /// Every filter of `device`, under each hook of each qdisc it has (ingress, clsact's
@@ -228,10 +268,13 @@ extension Rtnetlink {
     }
 
     /// `tc filter del dev DEV parent P [pref PRIO [protocol PROTO [handle H KIND]]]`
-    public func filterDelete(device: LinkReference, parent: TcHandle, priority: UInt16 = 0, protocolID: UInt16 = 0,
-                             handle: UInt32 = 0, kind: String? = nil) throws {
-        let request = Self.filterDeleteRequest(index: try index(of: device), parent: parent, priority: priority,
-                                               protocolID: protocolID, handle: handle, kind: kind)
+    public func filterDelete(
+        device: LinkReference, parent: TcHandle, priority: UInt16 = 0, protocolID: UInt16 = 0,
+        handle: UInt32 = 0, kind: String? = nil
+    ) throws {
+        let request = Self.filterDeleteRequest(
+            index: try index(of: device), parent: parent, priority: priority,
+            protocolID: protocolID, handle: handle, kind: kind)
         try execute(request, operation: "delete filter", object: "dev \(device) parent \(parent) pref \(priority)")
     }
 
@@ -241,45 +284,55 @@ extension Rtnetlink {
         a.add(TCA.KIND, string: spec.kind.kindName)
         if let c = spec.chain { a.add(TCA.CHAIN, u32: c) }
         switch spec.kind {
-        case let .u32(selector, classID, actions):
+        case .u32(let selector, let classID, let actions):
             a.nest(TCA.OPTIONS) { o in
                 if let c = classID { o.add(TCA_U32.CLASSID, u32: c.rawValue) }
                 if !actions.isEmpty { o.nest(TCA_U32.ACT) { ActionCodec.encode(actions, into: &$0) } }
                 o.add(TCA_U32.SEL, selector.bytes)
             }
-        case let .matchall(classID, actions):
+        case .matchall(let classID, let actions):
             a.nest(TCA.OPTIONS) { o in
                 if let c = classID { o.add(TCA_MATCHALL.CLASSID, u32: c.rawValue) }
                 if !actions.isEmpty { o.nest(TCA_MATCHALL.ACT) { ActionCodec.encode(actions, into: &$0) } }
             }
-        case let .flower(match, classID, actions):
+        case .flower(let match, let classID, let actions):
             a.nest(TCA.OPTIONS, nestedFlag: true) { o in
                 if let c = classID { o.add(TCA_FLOWER.CLASSID, u32: c.rawValue) }
                 if !actions.isEmpty { o.nest(TCA_FLOWER.ACT) { ActionCodec.encode(actions, into: &$0) } }
                 if spec.protocolID != ETH_P.ALL { o.add(TCA_FLOWER.KEY_ETH_TYPE, be16: spec.protocolID) }
                 if let p = match.ipProtocol { o.add(TCA_FLOWER.KEY_IP_PROTO, u8: p) }
-                if let m = match.ethernetDestination { o.add(TCA_FLOWER.KEY_ETH_DST, m.bytes); o.add(TCA_FLOWER.KEY_ETH_DST_MASK, [UInt8](repeating: 0xff, count: 6)) }
-                for (p, key, maskKey) in [(match.ipv4Source, TCA_FLOWER.KEY_IPV4_SRC, TCA_FLOWER.KEY_IPV4_SRC_MASK),
-                                          (match.ipv4Destination, TCA_FLOWER.KEY_IPV4_DST, TCA_FLOWER.KEY_IPV4_DST_MASK)] {
+                if let m = match.ethernetDestination {
+                    o.add(TCA_FLOWER.KEY_ETH_DST, m.bytes)
+                    o.add(TCA_FLOWER.KEY_ETH_DST_MASK, [UInt8](repeating: 0xff, count: 6))
+                }
+                for (p, key, maskKey) in [
+                    (match.ipv4Source, TCA_FLOWER.KEY_IPV4_SRC, TCA_FLOWER.KEY_IPV4_SRC_MASK),
+                    (match.ipv4Destination, TCA_FLOWER.KEY_IPV4_DST, TCA_FLOWER.KEY_IPV4_DST_MASK)
+                ] {
                     guard let p else { continue }
                     let mask: UInt32 = p.length == 0 ? 0 : ~UInt32(0) << UInt32(32 - p.length)
-                    o.add(key, p.address.bytes); o.add(maskKey, be32: mask)
+                    o.add(key, p.address.bytes)
+                    o.add(maskKey, be32: mask)
                 }
                 o.add(TCA_FLOWER.FLAGS, u32: 0)
             }
         }
-        let h = TcMessageHeader(index: index, handle: spec.handle, parent: spec.parent.rawValue,
-                                info: UInt32(spec.priority) << 16 | UInt32(spec.protocolID.bigEndian))
+        let h = TcMessageHeader(
+            index: index, handle: spec.handle, parent: spec.parent.rawValue,
+            info: UInt32(spec.priority) << 16 | UInt32(spec.protocolID.bigEndian))
         return NetlinkMessage(type: RTM.NEWTFILTER, flags: [.create, .exclusive], body: h.bytes, attributes: a)
     }
 
     /// RTM_DELTFILTER. Priority 0 deletes every filter under `parent`.
-    public static func filterDeleteRequest(index: Int32, parent: TcHandle, priority: UInt16, protocolID: UInt16,
-                                           handle: UInt32, kind: String?) -> NetlinkMessage {
+    public static func filterDeleteRequest(
+        index: Int32, parent: TcHandle, priority: UInt16, protocolID: UInt16,
+        handle: UInt32, kind: String?
+    ) -> NetlinkMessage {
         var a = AttributeWriter()
         if let kind { a.add(TCA.KIND, string: kind) }
-        let h = TcMessageHeader(index: index, handle: handle, parent: parent.rawValue,
-                                info: UInt32(priority) << 16 | UInt32(protocolID.bigEndian))
+        let h = TcMessageHeader(
+            index: index, handle: handle, parent: parent.rawValue,
+            info: UInt32(priority) << 16 | UInt32(protocolID.bigEndian))
         return NetlinkMessage(type: RTM.DELTFILTER, flags: [], body: h.bytes, attributes: a)
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What to attach with `tc qdisc add`.
@@ -16,7 +17,11 @@ public enum QdiscKindSpec: Sendable, Equatable {
     case htb(defaultClass: UInt16 = 0, rateToQuantum: UInt32 = 10, directQueueLength: UInt32? = nil)
 
     public var kindName: String {
-        switch self { case .ingress: return "ingress"; case .clsact: return "clsact"; case .htb: return "htb" }
+        switch self {
+        case .ingress: return "ingress"
+        case .clsact: return "clsact"
+        case .htb: return "htb"
+        }
     }
 }
 
@@ -28,12 +33,15 @@ public struct QdiscSpec: Sendable, Equatable {
     public var handle: TcHandle
 
     public init(device: LinkReference, kind: QdiscKindSpec, parent: TcHandle? = nil, handle: TcHandle? = nil) {
-        self.device = device; self.kind = kind
+        self.device = device
+        self.kind = kind
         switch kind {
         case .ingress, .clsact:
-            self.parent = parent ?? .ingressParent; self.handle = handle ?? .ingressQdisc
+            self.parent = parent ?? .ingressParent
+            self.handle = handle ?? .ingressQdisc
         case .htb:
-            self.parent = parent ?? .root; self.handle = handle ?? TcHandle(major: 1, minor: 0)
+            self.parent = parent ?? .root
+            self.handle = handle ?? TcHandle(major: 1, minor: 0)
         }
     }
 }
@@ -67,17 +75,21 @@ public struct HtbQdiscInfo: Sendable, Equatable, Codable {
 extension Qdisc {
     public static func decode(_ message: NetlinkMessage) throws -> Qdisc {
         let (h, attrs) = try TcMessageHeader.decode(message)
-        var q = Qdisc(index: h.index, kind: attrs.first(TCA.KIND)?.string() ?? "",
-                      handle: TcHandle(rawValue: h.handle), parent: TcHandle(rawValue: h.parent), referenceCount: h.info)
+        var q = Qdisc(
+            index: h.index, kind: attrs.first(TCA.KIND)?.string() ?? "",
+            handle: TcHandle(rawValue: h.handle), parent: TcHandle(rawValue: h.parent), referenceCount: h.info)
         q.ingressBlock = try attrs.first(TCA.INGRESS_BLOCK)?.u32()
         q.egressBlock = try attrs.first(TCA.EGRESS_BLOCK)?.u32()
         if q.kind == "htb", let options = try attrs.first(TCA.OPTIONS)?.nested() {
             if let glob = options.first(TCA_HTB.INIT) {
                 var r = ByteReader(glob.payloadSlice)
-                let version = try r.u32("tc_htb_glob.version"), r2q = try r.u32("tc_htb_glob.rate2quantum")
-                let defcls = try r.u32("tc_htb_glob.defcls"); _ = try r.u32("tc_htb_glob.debug")
-                q.htb = HtbQdiscInfo(version: version, rateToQuantum: r2q, defaultClass: defcls,
-                                     directPackets: try r.u32("tc_htb_glob.direct_pkts"))
+                let version = try r.u32("tc_htb_glob.version")
+                let r2q = try r.u32("tc_htb_glob.rate2quantum")
+                let defcls = try r.u32("tc_htb_glob.defcls")
+                _ = try r.u32("tc_htb_glob.debug")
+                q.htb = HtbQdiscInfo(
+                    version: version, rateToQuantum: r2q, defaultClass: defcls,
+                    directPackets: try r.u32("tc_htb_glob.direct_pkts"))
             }
             q.htb?.directQueueLength = try options.first(TCA_HTB.DIRECT_QLEN)?.u32()
         }
@@ -110,7 +122,8 @@ extension Rtnetlink {
     /// `tc qdisc del dev DEV ingress|clsact|root`
     public func qdiscDelete(_ spec: QdiscSpec) throws {
         let index = try self.index(of: spec.device)
-        try execute(Self.qdiscDeleteRequest(spec, index: index), operation: "delete qdisc", object: "\(spec.kind.kindName) dev \(spec.device)")
+        try execute(
+            Self.qdiscDeleteRequest(spec, index: index), operation: "delete qdisc", object: "\(spec.kind.kindName) dev \(spec.device)")
     }
 
     /// Deletes a qdisc seen in a listing.
@@ -118,18 +131,23 @@ extension Rtnetlink {
         var a = AttributeWriter()
         a.add(TCA.KIND, string: qdisc.kind)
         let h = TcMessageHeader(index: qdisc.index, handle: qdisc.handle.rawValue, parent: qdisc.parent.rawValue)
-        try execute(NetlinkMessage(type: RTM.DELQDISC, flags: [], body: h.bytes, attributes: a),
-                    operation: "delete qdisc", object: "\(qdisc.kind) \(qdisc.handle) on ifindex \(qdisc.index)")
+        try execute(
+            NetlinkMessage(type: RTM.DELQDISC, flags: [], body: h.bytes, attributes: a),
+            operation: "delete qdisc", object: "\(qdisc.kind) \(qdisc.handle) on ifindex \(qdisc.index)")
     }
 
     /// RTM_NEWQDISC for `spec` on ifindex `index`. Pure: tested byte for byte against what tc sends.
     public static func qdiscAddRequest(_ spec: QdiscSpec, index: Int32) -> NetlinkMessage {
         var a = AttributeWriter()
         a.add(TCA.KIND, string: spec.kind.kindName)
-        if case let .htb(defaultClass, r2q, directQueueLength) = spec.kind {
+        if case .htb(let defaultClass, let r2q, let directQueueLength) = spec.kind {
             a.nest(TCA.OPTIONS) { o in
-                var glob = ByteWriter()   // struct tc_htb_glob
-                glob.u32(TCA_HTB.PROTOVER); glob.u32(r2q); glob.u32(UInt32(defaultClass)); glob.u32(0); glob.u32(0)
+                var glob = ByteWriter() // struct tc_htb_glob
+                glob.u32(TCA_HTB.PROTOVER)
+                glob.u32(r2q)
+                glob.u32(UInt32(defaultClass))
+                glob.u32(0)
+                glob.u32(0)
                 o.add(TCA_HTB.INIT, glob.bytes)
                 if let q = directQueueLength { o.add(TCA_HTB.DIRECT_QLEN, u32: q) }
             }
@@ -150,7 +168,8 @@ extension Rtnetlink {
         var delay: useconds_t = 10_000
         for attempt in 0... {
             do { return try body() } catch let e as NetlinkError where e.errno == EBUSY && attempt < Self.qdiscBusyRetries {
-                usleep(delay); delay *= 2
+                usleep(delay)
+                delay *= 2
             }
         }
     }

@@ -24,10 +24,18 @@ public struct TcHandle: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Parses `root`, `ingress`, `egress`, `none`, `MAJ:`, `MAJ:MIN`, `:MIN` (hex, as tc does).
     public init?(_ text: String) {
         switch text {
-        case "root": self = .root; return
-        case "ingress": self = .clsactIngress; return
-        case "egress": self = .clsactEgress; return
-        case "none": self = .unspecified; return
+        case "root":
+            self = .root
+            return
+        case "ingress":
+            self = .clsactIngress
+            return
+        case "egress":
+            self = .clsactEgress
+            return
+        case "none":
+            self = .unspecified
+            return
         default: break
         }
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
@@ -51,22 +59,32 @@ public struct TcHandle: Hashable, Sendable, Codable, CustomStringConvertible {
         }
         self = h
     }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(description) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
 }
 
 /// Protocol names as tc prints them (`all`, `ip`, `ipv6`, `arp`, `802.1Q`), host order values.
 public enum EthernetProtocol {
     public static func name(_ p: UInt16) -> String {
         switch p {
-        case ETH_P.ALL: return "all"; case ETH_P.IP: return "ip"; case ETH_P.IPV6: return "ipv6"
-        case ETH_P.ARP: return "arp"; case ETH_P.P_8021Q: return "802.1Q"; case 0: return "unspec"
+        case ETH_P.ALL: return "all"
+        case ETH_P.IP: return "ip"
+        case ETH_P.IPV6: return "ipv6"
+        case ETH_P.ARP: return "arp"
+        case ETH_P.P_8021Q: return "802.1Q"
+        case 0: return "unspec"
         default: return "0x" + String(p, radix: 16)
         }
     }
     public static func value(_ name: String) -> UInt16? {
         switch name {
-        case "all": return ETH_P.ALL; case "ip": return ETH_P.IP; case "ipv6": return ETH_P.IPV6
-        case "arp": return ETH_P.ARP; case "802.1Q", "802.1q": return ETH_P.P_8021Q
+        case "all": return ETH_P.ALL
+        case "ip": return ETH_P.IP
+        case "ipv6": return ETH_P.IPV6
+        case "arp": return ETH_P.ARP
+        case "802.1Q", "802.1q": return ETH_P.P_8021Q
         default: return name.hasPrefix("0x") ? UInt16(name.dropFirst(2), radix: 16) : UInt16(name)
         }
     }

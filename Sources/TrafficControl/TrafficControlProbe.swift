@@ -3,8 +3,9 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Finds out what this kernel's traffic control can do by trying it: each probe builds a

@@ -9,13 +9,14 @@ import SandnetCore
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Boot a QEMU guest whose network comes from a CNI-built pod namespace through sandnet, prove it reaches a peer, and clean up.",
+        abstract:
+            "Boot a QEMU guest whose network comes from a CNI-built pod namespace through sandnet, prove it reaches a peer, and clean up.",
         discussion: """
-        Builds (or reuses) the Debian test guest, creates host, pod and peer namespaces with the CNI bridge
-        plugin, attaches the pod with the chosen model, boots QEMU (TCG) with sandnet's arguments, and checks the
-        guest fetches this run's token from the peer. Then detaches, runs CNI DEL, removes the namespaces and
-        confirms nothing was left behind. Needs root.
-        """)
+            Builds (or reuses) the Debian test guest, creates host, pod and peer namespaces with the CNI bridge
+            plugin, attaches the pod with the chosen model, boots QEMU (TCG) with sandnet's arguments, and checks the
+            guest fetches this run's token from the peer. Then detaches, runs CNI DEL, removes the namespaces and
+            confirms nothing was left behind. Needs root.
+            """)
 
     @Option(help: "Guest architecture: x86_64 (q35) or aarch64 (virt).")
     var arch: String = "x86_64"
@@ -28,7 +29,9 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard let architecture = Architecture(parsing: arch) else { throw ValidationError("--arch must be x86_64 or aarch64, not \(arch)") }
-        guard let model = NetworkModel(rawValue: model), model != .none else { throw ValidationError("--model must be tcfilter or macvtap, not \(self.model)") }
+        guard let model = NetworkModel(rawValue: model), model != .none else {
+            throw ValidationError("--model must be tcfilter or macvtap, not \(self.model)")
+        }
         guard (1...4).contains(nics) else { throw ValidationError("--nics must be 1 to 4") }
 
         say("guest image for \(architecture.unameMachine): building or checking the cache")
@@ -38,11 +41,11 @@ struct DemoCommand: ParsableCommand {
         let started = Date()
         let report = try EndToEnd.run(options, image: image) { event in
             switch event {
-            case let .step(s): say(s)
-            case let .guest(.started(pid)): say("  QEMU pid \(pid)")
-            case let .guest(.stage(s)): say("  guest: \(s)")
-            case let .guest(.networkUp(seconds)): say(String(format: "  guest: network up %.1f s after QEMU started", seconds))
-            case let .guest(.result(r)): say("  guest: fetched token \(r.token) from \(r.target)")
+            case .step(let s): say(s)
+            case .guest(.started(let pid)): say("  QEMU pid \(pid)")
+            case .guest(.stage(let s)): say("  guest: \(s)")
+            case .guest(.networkUp(let seconds)): say(String(format: "  guest: network up %.1f s after QEMU started", seconds))
+            case .guest(.result(let r)): say("  guest: fetched token \(r.token) from \(r.target)")
             case .guest(.consoleLine): break
             }
         }
@@ -52,15 +55,25 @@ struct DemoCommand: ParsableCommand {
             ("model", "\(report.model)"),
             ("NICs", "\(report.nics)"),
             ("boot to network", String(format: "%.1f s", report.bootToNetworkSeconds)),
-            ("round-trip time", report.results.map { String(format: "%.2f ms", $0.rttMilliseconds) + " (\($0.target))" }.joined(separator: ", ")),
-            ("throughput", report.results.map { "\($0.throughputKbps / 1000) Mbit/s" + " (\($0.bytes >> 20) MiB HTTP)" }.joined(separator: ", ")),
+            (
+                "round-trip time",
+                report.results.map { String(format: "%.2f ms", $0.rttMilliseconds) + " (\($0.target))" }.joined(separator: ", ")
+            ),
+            (
+                "throughput",
+                report.results.map { "\($0.throughputKbps / 1000) Mbit/s" + " (\($0.bytes >> 20) MiB HTTP)" }.joined(separator: ", ")
+            ),
             ("token", "\(report.token) echoed over every NIC"),
-            ("total", String(format: "%.1f s", Date().timeIntervalSince(started))),
+            ("total", String(format: "%.1f s", Date().timeIntervalSince(started)))
         ]
         for (k, v) in rows { print("  \(k.padding(toLength: 16, withPad: " ", startingAt: 0)) \(v)") }
         if let lab = report.kept {
-            print("\nkept for debugging: namespaces \(lab.hostNamespace) \(lab.podNamespace) \(lab.peerNamespace), state \(lab.stateDirectory)")
-            print("remove with: SANDNET_STATE_DIR=\(lab.journalDirectory) sandnet detach --sandbox sn-lab-\(lab.id) --force; ip netns del …; rm -rf \(lab.stateDirectory)")
+            print(
+                "\nkept for debugging: namespaces \(lab.hostNamespace) \(lab.podNamespace) \(lab.peerNamespace), state \(lab.stateDirectory)"
+            )
+            print(
+                "remove with: SANDNET_STATE_DIR=\(lab.journalDirectory) sandnet detach --sandbox sn-lab-\(lab.id) --force; ip netns del …; rm -rf \(lab.stateDirectory)"
+            )
         } else {
             print("\nleft behind: nothing (checked: \(report.checked.joined(separator: "; ")))")
         }

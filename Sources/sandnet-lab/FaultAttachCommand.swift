@@ -1,8 +1,9 @@
 import ArgumentParser
 import SandboxNetwork
 import SandnetCLI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sandnet-lab fault-attach`: `sandnet attach` that kills or stops itself right after

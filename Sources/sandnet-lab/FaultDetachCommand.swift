@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import SandboxNetwork
 import SandnetCLI
+import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sandnet-lab fault-detach`: `sandnet detach` that kills or stops itself right after

@@ -1,12 +1,14 @@
 import CNI
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Real plugins from containernetworking-plugins, run inside throwaway "host" namespaces.
-@Suite(.enabled(if: TestEnvironment.isRoot, "needs root: CNI plugins create bridges and veths"),
-       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/bridge"),
-                "containernetworking-plugins is not installed (/usr/lib/cni/bridge): run scripts/setup.sh"))
+@Suite(
+    .enabled(if: TestEnvironment.isRoot, "needs root: CNI plugins create bridges and veths"),
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/lib/cni/bridge"),
+        "containernetworking-plugins is not installed (/usr/lib/cni/bridge): run scripts/setup.sh"))
 struct CNIPluginTests {
     /// A host namespace, a pod namespace, and a private host-local data directory, all removed afterwards.
     func withRig(_ body: (CNIPluginRunner, BridgeNetwork, TestNamespace, TestNamespace) throws -> Void) throws {
@@ -14,8 +16,9 @@ struct CNIPluginTests {
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         try TestNamespace.with(prefix: "sn-cnih") { host in
             try TestNamespace.with(prefix: "sn-cnip") { pod in
-                let net = BridgeNetwork(name: "sn-test", bridge: "sn-br0", subnet: "203.0.113.0/24", dataDirectory: dataDir,
-                                        routes: ["0.0.0.0/0"])
+                let net = BridgeNetwork(
+                    name: "sn-test", bridge: "sn-br0", subnet: "203.0.113.0/24", dataDirectory: dataDir,
+                    routes: ["0.0.0.0/0"])
                 try body(CNIPluginRunner(hostNamespace: host.name), net, host, pod)
             }
         }
@@ -72,7 +75,8 @@ struct CNIPluginTests {
 
     @Test func pluginErrorObjectBecomesATypedError() throws {
         try withRig { cni, net, _, _ in
-            let missing = CNIAttachment(containerID: "ghost", namespacePath: "/run/netns/sn-does-not-exist-\(getpid())", interfaceName: "eth0")
+            let missing = CNIAttachment(
+                containerID: "ghost", namespacePath: "/run/netns/sn-does-not-exist-\(getpid())", interfaceName: "eth0")
             do {
                 _ = try cni.add(net, missing)
                 Issue.record("ADD into a missing namespace succeeded")

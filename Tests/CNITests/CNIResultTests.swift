@@ -4,13 +4,13 @@ import Testing
 
 @Suite struct CNIResultTests {
     let sample = """
-    {"cniVersion":"1.0.0",
-     "interfaces":[{"name":"sn-br0","mac":"de:72:c0:57:8c:24"},{"name":"veth9fb6b073","mac":"fe:2f:a4:6a:05:83"},
-                   {"name":"eth0","mac":"6a:86:fd:5e:e0:0c","sandbox":"/run/netns/pod"}],
-     "ips":[{"interface":2,"address":"203.0.113.2/24","gateway":"203.0.113.1"}],
-     "routes":[{"dst":"0.0.0.0/0"}],
-     "dns":{"nameservers":["203.0.113.53"],"search":["example.test"]}}
-    """
+        {"cniVersion":"1.0.0",
+         "interfaces":[{"name":"sn-br0","mac":"de:72:c0:57:8c:24"},{"name":"veth9fb6b073","mac":"fe:2f:a4:6a:05:83"},
+                       {"name":"eth0","mac":"6a:86:fd:5e:e0:0c","sandbox":"/run/netns/pod"}],
+         "ips":[{"interface":2,"address":"203.0.113.2/24","gateway":"203.0.113.1"}],
+         "routes":[{"dst":"0.0.0.0/0"}],
+         "dns":{"nameservers":["203.0.113.53"],"search":["example.test"]}}
+        """
 
     @Test func parsesEveryField() throws {
         let r = try CNIResult.parse(Data(sample.utf8))
@@ -31,7 +31,7 @@ import Testing
         (#""cniVersion":"1.0.0""#, #""cniVersion":"0.4.0""#, "cniVersion is 0.4.0"),
         (#""203.0.113.2/24""#, #""203.0.113.2""#, "not an address with prefix"),
         (#""dst":"0.0.0.0/0""#, #""dst":"nowhere""#, "routes[0].dst"),
-        (#""mac":"6a:86:fd:5e:e0:0c""#, #""mac":"6a:86""#, "is not a MAC address"),
+        (#""mac":"6a:86:fd:5e:e0:0c""#, #""mac":"6a:86""#, "is not a MAC address")
     ])
     func rejectsResultsThatBreakTheSpecification(original: String, broken: String, reason: String) throws {
         let text = sample.replacingOccurrences(of: original, with: broken)
@@ -45,8 +45,9 @@ import Testing
     }
 
     @Test func bridgeNetworkConfigurationFollowsTheSpecification() throws {
-        let net = BridgeNetwork(name: "sn-a", bridge: "sn-br0", subnet: "203.0.113.0/24", dataDirectory: "/tmp/x",
-                                routes: ["0.0.0.0/0"], mtu: 1400)
+        let net = BridgeNetwork(
+            name: "sn-a", bridge: "sn-br0", subnet: "203.0.113.0/24", dataDirectory: "/tmp/x",
+            routes: ["0.0.0.0/0"], mtu: 1400)
         let c = net.configuration
         #expect(c["cniVersion"] as? String == "1.0.0")
         #expect(c["name"] as? String == "sn-a")

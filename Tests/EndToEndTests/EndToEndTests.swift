@@ -5,8 +5,8 @@ import NetlinkSocket
 import QemuWiring
 import SandboxNetwork
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 /// Real guests on real parts: CNI-built namespaces, sandnet's attach, QEMU (TCG) booting
 /// the project's Debian guest, a fresh token fetched from the peer and reported back,
@@ -28,33 +28,40 @@ struct EndToEndTests {
         #expect(report.results.allSatisfy { $0.bytes == Lab.blobSize })
         #expect(!report.checked.isEmpty)
         #expect(ownLabNamespaces().isEmpty)
-        print("e2e \(arch.unameMachine) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
-              + report.results.map { "\($0.target) rtt \($0.rttMilliseconds) ms \($0.throughputKbps) kbit/s" }.joined(separator: "; "))
+        print(
+            "e2e \(arch.unameMachine) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
+                + report.results.map { "\($0.target) rtt \($0.rttMilliseconds) ms \($0.throughputKbps) kbit/s" }.joined(separator: "; "))
     }
 
-    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    @Test(
+        .enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func x86_64OnQ35WithTcfilter() throws { try runCell(.x86_64, .tcfilter) }
 
-    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.macvtap) == nil, "\(ModelProbe.unavailableReason(.macvtap) ?? "")"))
+    @Test(
+        .enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.macvtap) == nil, "\(ModelProbe.unavailableReason(.macvtap) ?? "")"))
     func x86_64OnQ35WithMacvtap() throws { try runCell(.x86_64, .macvtap) }
 
-    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    @Test(
+        .enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func aarch64OnVirtWithTcfilter() throws { try runCell(.arm64, .tcfilter) }
 
-    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.macvtap) == nil, "\(ModelProbe.unavailableReason(.macvtap) ?? "")"))
+    @Test(
+        .enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.macvtap) == nil, "\(ModelProbe.unavailableReason(.macvtap) ?? "")"))
     func aarch64OnVirtWithMacvtap() throws { try runCell(.arm64, .macvtap) }
 
     /// Two CNI networks, two NICs on two root ports; the guest reaches the peer over each.
-    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    @Test(
+        .enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func aarch64OnVirtWithTwoNICs() throws { try runCell(.arm64, .tcfilter, nics: 2) }
 
-    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    @Test(
+        .enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func guestWithoutVirtioNetNamesTheModuleAndLeavesNothing() throws {
         var options = EndToEnd.Options(architecture: .x86_64, model: .tcfilter)
         options.skipModules = ["virtio_net"]
@@ -68,8 +75,9 @@ struct EndToEndTests {
         #expect(ownLabNamespaces().isEmpty)
     }
 
-    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
-          .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    @Test(
+        .enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func qemuThatFailsToStartReportsItsStderrAndLeavesNothing() throws {
         var options = EndToEnd.Options(architecture: .x86_64, model: .tcfilter)
         options.extraQemuArguments = ["-device", "sandnet-no-such-device"]
@@ -98,7 +106,11 @@ enum ModelProbe {
     static let macvtap = probe(.macvtap)
 
     static func unavailableReason(_ model: NetworkModel) -> String? {
-        switch model { case .tcfilter: return tcfilter; case .macvtap: return macvtap; case .none: return nil }
+        switch model {
+        case .tcfilter: return tcfilter
+        case .macvtap: return macvtap
+        case .none: return nil
+        }
     }
 
     private static func probe(_ model: NetworkModel) -> String? {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The programs in examples/, built next to this bundle, run against a throwaway
 /// namespace holding a veth pair, and checked against `ip -j` / `tc -j`.
@@ -29,11 +29,14 @@ import TestSupport
                 let qdiscs = try ns.tcJSON("qdisc", "show", "dev", from)
                 #expect(qdiscs.contains { $0["kind"] as? String == "ingress" }, "no ingress qdisc on \(from)")
                 let filters = try ns.tcJSON("filter", "show", "dev", from, "ingress")
-                #expect(filters.contains { f in
-                    f["kind"] as? String == "u32" && Self.actions(of: f).contains {
-                        $0["kind"] as? String == "mirred" && $0["to_dev"] as? String == to && $0["mirred_action"] as? String == "redirect"
-                    }
-                }, "no u32 filter on \(from) redirecting to \(to): \(filters)")
+                #expect(
+                    filters.contains { f in
+                        f["kind"] as? String == "u32"
+                            && Self.actions(of: f).contains {
+                                $0["kind"] as? String == "mirred" && $0["to_dev"] as? String == to
+                                    && $0["mirred_action"] as? String == "redirect"
+                            }
+                    }, "no u32 filter on \(from) redirecting to \(to): \(filters)")
             }
         }
     }
@@ -43,7 +46,9 @@ import TestSupport
         try withVethNamespace { ns in
             try ns.ip("addr", "add", "198.51.100.10/24", "dev", "veth-a")
             let before = try snapshot(ns)
-            let state = FileManager.default.temporaryDirectory.appendingPathComponent("snx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "snx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: state) }
             let out = try runExample("attach-sandbox", [ns.name], environment: ["SANDNET_STATE_DIR": state])
             #expect(out.status == 0, "\(out.stderr)")
@@ -78,7 +83,8 @@ import TestSupport
 
 /// Runs a built example through TestSupport's runner (ProcessRunner), killed after 60 s.
 func runExample(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws
-    -> (status: Int32, stdout: String, stderr: String) {
+    -> (status: Int32, stdout: String, stderr: String)
+{
     let path = builtExecutable(name)
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw TestFailure("example \(name) is not built at \(path); run `swift build --build-tests` first")

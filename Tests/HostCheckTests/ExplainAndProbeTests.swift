@@ -1,25 +1,27 @@
 import Foundation
 import HostCheck
 import NetlinkSocket
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Explain: field messages to cause, fix, and whether it applies here")
 struct ExplainTests {
-    @Test("recognises the messages operators meet", arguments: [
-        ("failed to create shim task: protocol not supported: unknown", "netlink-protocol-not-supported"),
-        ("Fail to get network endpoints number: protocol not supported", "endpoints-number"),
-        ("failed to create shim task: Unsupported network interface: vxlan: unknown", "unsupported-interface"),
-        ("Invalid internetworking model", "invalid-model"),
-        ("RTNETLINK answers: Device or resource busy (adding ingress qdisc)", "qdisc-busy"),
-        ("Error: Specified qdisc kind is unknown.", "qdisc-unknown"),
-        ("Failed to add filter for index 4 : no such file or directory", "filter-unknown"),
-        ("Error: TC classifier not found.", "filter-unknown"),
-        ("Error: Failed to load TC action module.", "filter-unknown"),
-        ("Error: Unknown device type.", "unknown-link-kind"),
-        ("qemu-system-x86_64: -netdev tap,vhost=on: Could not open '/dev/vhost-net': No such file or directory", "vhost-net-missing"),
-        ("Could not access KVM kernel module: No such file or directory", "kvm-missing"),
-    ])
+    @Test(
+        "recognises the messages operators meet",
+        arguments: [
+            ("failed to create shim task: protocol not supported: unknown", "netlink-protocol-not-supported"),
+            ("Fail to get network endpoints number: protocol not supported", "endpoints-number"),
+            ("failed to create shim task: Unsupported network interface: vxlan: unknown", "unsupported-interface"),
+            ("Invalid internetworking model", "invalid-model"),
+            ("RTNETLINK answers: Device or resource busy (adding ingress qdisc)", "qdisc-busy"),
+            ("Error: Specified qdisc kind is unknown.", "qdisc-unknown"),
+            ("Failed to add filter for index 4 : no such file or directory", "filter-unknown"),
+            ("Error: TC classifier not found.", "filter-unknown"),
+            ("Error: Failed to load TC action module.", "filter-unknown"),
+            ("Error: Unknown device type.", "unknown-link-kind"),
+            ("qemu-system-x86_64: -netdev tap,vhost=on: Could not open '/dev/vhost-net': No such file or directory", "vhost-net-missing"),
+            ("Could not access KVM kernel module: No such file or directory", "kvm-missing")
+        ])
     func recognises(_ message: String, _ id: String) {
         #expect(Explain.match(message).map(\.id).contains(id), "\(Explain.match(message).map(\.id))")
     }
@@ -49,14 +51,17 @@ struct LiveProbeTests {
         #expect(results[.netlinkRoute]?.outcome == .passed)
     }
 
-    @Test("every namespace probe runs, agrees with /dev, and leaves no namespace behind",
-          .enabled(if: TestEnvironment.isRoot, "needs root: creates a namespace and opens device nodes"))
+    @Test(
+        "every namespace probe runs, agrees with /dev, and leaves no namespace behind",
+        .enabled(if: TestEnvironment.isRoot, "needs root: creates a namespace and opens device nodes"))
     func namespaceProbes() throws {
         let name = "sandnet-check-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let results = LiveProbes.run(namespaceName: name)
         #expect(results.count == ProbeID.allCases.count)
         #expect(results[.networkNamespace]?.outcome == .passed)
-        for (p, path) in [(ProbeID.devTun, "/dev/net/tun"), (.devVhostNet, "/dev/vhost-net"), (.devKVM, "/dev/kvm"), (.devVhostVsock, "/dev/vhost-vsock")] {
+        for (p, path) in [
+            (ProbeID.devTun, "/dev/net/tun"), (.devVhostNet, "/dev/vhost-net"), (.devKVM, "/dev/kvm"), (.devVhostVsock, "/dev/vhost-vsock")
+        ] {
             let exists = FileManager.default.fileExists(atPath: path)
             if !exists { #expect(results[p]?.outcome == .failed && results[p]?.errno == ENOENT, "\(p)") }
         }
@@ -69,8 +74,9 @@ struct LiveProbeTests {
         #expect(!NetworkNamespace.listNamed().contains(name))
     }
 
-    @Test("probes without root are skipped with the reason, never passed",
-          .enabled(if: !TestEnvironment.isRoot, "runs only as a non-root user"))
+    @Test(
+        "probes without root are skipped with the reason, never passed",
+        .enabled(if: !TestEnvironment.isRoot, "runs only as a non-root user"))
     func unprivileged() {
         let r = LiveProbes.run([.veth])
         #expect(r[.veth]?.outcome == .skipped)

@@ -74,8 +74,9 @@ extension CheckReport {
 func checkDebian(_ d: RealKernels.Debian, config: KernelConfig? = nil, autoload: Bool = true) throws -> CheckReport {
     let path = try config.map(RealKernels.write) ?? d.configPath
     defer { if config != nil { try? FileManager.default.removeItem(atPath: path) } }
-    var o = CheckOptions(kernelConfigPath: path, kataDefaultLookup: false, liveProbes: false,
-                         release: d.release, machine: d.machine, moduleRoot: d.root)
+    var o = CheckOptions(
+        kernelConfigPath: path, kataDefaultLookup: false, liveProbes: false,
+        release: d.release, machine: d.machine, moduleRoot: d.root)
     o.autoloadOverride = autoload
     return HostCheck.run(o)
 }

@@ -3,8 +3,10 @@ import HostCheck
 import Testing
 
 /// Laid out like Kata's own configuration-qemu.toml: [hypervisor.qemu], [agent.kata], [runtime].
-func kataTOML(model: String? = "tcfilter", disableNewNetns: Bool? = nil, disableVhostNet: Bool? = nil,
-              machine: String = "q35", rootPorts: String? = nil) -> String {
+func kataTOML(
+    model: String? = "tcfilter", disableNewNetns: Bool? = nil, disableVhostNet: Bool? = nil,
+    machine: String = "q35", rootPorts: String? = nil
+) -> String {
     var t = """
         [hypervisor.qemu]
         path = "/usr/bin/qemu-system-x86_64"
@@ -68,12 +70,14 @@ struct KataConfigTests {
         defer { try? FileManager.default.removeItem(atPath: cpath) }
         func run(_ toml: String) throws -> CheckReport {
             try toml.write(toFile: path, atomically: true, encoding: .utf8)
-            return HostCheck.run(CheckOptions(kernelConfigPath: cpath, kataConfigPath: path, liveProbes: false,
-                                              release: d.release, machine: d.machine, moduleRoot: d.root))
+            return HostCheck.run(
+                CheckOptions(
+                    kernelConfigPath: cpath, kataConfigPath: path, liveProbes: false,
+                    release: d.release, machine: d.machine, moduleRoot: d.root))
         }
         let tc = try run(kataTOML(model: "tcfilter"))
         #expect(tc.models.filter(\.checked).map(\.model) == [.tcfilter])
-        #expect(tc.passed)   // macvtap is missing, but tcfilter is what runs
+        #expect(tc.passed) // macvtap is missing, but tcfilter is what runs
         #expect(!(try run(kataTOML(model: "macvtap"))).passed)
         #expect(!(try run(kataTOML(model: "tcfilter", disableNewNetns: true))).passed)
     }

@@ -1,33 +1,36 @@
 import Foundation
 import HostCheck
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Kernel configurations: the real ones, and copies with options removed or turned to modules")
 struct KernelConfigTests {
     // MARK: this machine
 
-    @Test("this machine's configuration is read (gzip in-process) exactly as zcat/cat reads it",
-          .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration (/proc/config.gz, /boot/config-*)"))
+    @Test(
+        "this machine's configuration is read (gzip in-process) exactly as zcat/cat reads it",
+        .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration (/proc/config.gz, /boot/config-*)"))
     func runningConfigMatchesPlainText() throws {
         let config = try #require(RealKernels.running)
-        let plain = config.source.hasSuffix(".gz")
+        let plain =
+            config.source.hasSuffix(".gz")
             ? try TestEnvironment.sh(["zcat", config.source]) : try String(contentsOfFile: config.source, encoding: .utf8)
         #expect(config == KernelConfig(text: plain, source: config.source))
         #expect(config.values.count > 1000)
         #expect(config["NET_NS"] == .builtIn)
     }
 
-    @Test("this machine: every verdict follows its configuration; without module support every fix is =y",
-          .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration"))
+    @Test(
+        "this machine: every verdict follows its configuration; without module support every fix is =y",
+        .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration"))
     func runningVerdicts() throws {
         let config = try #require(RealKernels.running)
         let report = HostCheck.run(CheckOptions(kataDefaultLookup: false, liveProbes: false))
         #expect(report.host.kernelConfig == config.source)
         for r in report.requirements where !r.options.isEmpty {
             let allOn = r.options.allSatisfy { $0.value == .builtIn || ($0.value == .module && config.modulesSupported) }
-            if r.id == "kvm" { continue }   // either-of group, checked below
+            if r.id == "kvm" { continue } // either-of group, checked below
             #expect((r.status == .pass) == allOn, "\(r.id): \(r.summary)")
         }
         if !config.modulesSupported {
@@ -35,14 +38,20 @@ struct KernelConfigTests {
                 #expect(line.hasSuffix("=y"), "\(line): a kernel without CONFIG_MODULES needs everything built in")
             }
         }
-        #expect(report.model(.tcfilter).status == (["tun", "ingress-qdisc", "u32-filter", "mirred-action", "classifier-actions",
-                                                     "netns", "veth", "netlink-xfrm", "netlink-netfilter", "vhost-vsock", "kvm"]
-            .allSatisfy { report.requirement($0)?.status == .pass } ? .pass : .fail))
+        #expect(
+            report.model(.tcfilter).status
+                == ([
+                    "tun", "ingress-qdisc", "u32-filter", "mirred-action", "classifier-actions",
+                    "netns", "veth", "netlink-xfrm", "netlink-netfilter", "vhost-vsock", "kvm"
+                ]
+                .allSatisfy { report.requirement($0)?.status == .pass } ? .pass : .fail))
     }
 
-    @Test("this machine's config with CONFIG_TUN turned into a module: fails when the kernel cannot load modules, fix is =y",
-          .enabled(if: RealKernels.running.map { !$0.modulesSupported && $0["TUN"] == .builtIn } ?? false,
-                   "needs a kernel without module support and CONFIG_TUN=y, like this machine's"))
+    @Test(
+        "this machine's config with CONFIG_TUN turned into a module: fails when the kernel cannot load modules, fix is =y",
+        .enabled(
+            if: RealKernels.running.map { !$0.modulesSupported && $0["TUN"] == .builtIn } ?? false,
+            "needs a kernel without module support and CONFIG_TUN=y, like this machine's"))
     func tunAsModuleWithoutModuleSupport() throws {
         let config = try #require(RealKernels.running).setting("TUN", to: .module)
         let path = try RealKernels.write(config)
@@ -66,8 +75,11 @@ struct KernelConfigTests {
         let xfrm = try #require(report.requirement("netlink-xfrm"))
         #expect(xfrm.options.first?.value == .module)
         #expect(xfrm.options.first?.module == "xfrm_user")
-        if case .onDisk(let path)? = xfrm.options.first?.moduleState { #expect(path.hasSuffix("xfrm_user.ko")) }
-        else { Issue.record("xfrm_user should be on disk, found \(String(describing: xfrm.options.first?.moduleState))") }
+        if case .onDisk(let path)? = xfrm.options.first?.moduleState {
+            #expect(path.hasSuffix("xfrm_user.ko"))
+        } else {
+            Issue.record("xfrm_user should be on disk, found \(String(describing: xfrm.options.first?.moduleState))")
+        }
         #expect(report.requirement("kvm")?.status == .pass)
         #expect(report.passed)
     }
@@ -84,7 +96,7 @@ struct KernelConfigTests {
         #expect(!(r.fix?.kernelConfig.contains("CONFIG_NETFILTER_NETLINK=m") ?? true))
         #expect(report.model(.tcfilter).status == .fail)
         #expect(report.model(.macvtap).status == .fail)
-        #expect(report.model(.none).status == .pass)   // the runtime's extra families matter where it plumbs
+        #expect(report.model(.none).status == .pass) // the runtime's extra families matter where it plumbs
     }
 
     @Test("Debian amd64 with nfnetlink and xfrm_user on disk but not autoloadable: fix is modprobe, not a rebuild")
@@ -170,12 +182,15 @@ struct KernelConfigTests {
         #expect(!report.passed)
     }
 
-    @Test("an architecture sandnet does not assess: KVM is reported as not assessed",
-          .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration"))
+    @Test(
+        "an architecture sandnet does not assess: KVM is reported as not assessed",
+        .enabled(if: RealKernels.running != nil, "this kernel exposes no configuration"))
     func otherArchitecture() throws {
         let config = try #require(RealKernels.running)
-        let report = HostCheck.run(CheckOptions(kernelConfigPath: config.source, kataDefaultLookup: false, liveProbes: false,
-                                                release: "test", machine: "riscv64", moduleRoot: "/nonexistent"))
+        let report = HostCheck.run(
+            CheckOptions(
+                kernelConfigPath: config.source, kataDefaultLookup: false, liveProbes: false,
+                release: "test", machine: "riscv64", moduleRoot: "/nonexistent"))
         #expect(report.host.architecture == nil)
         #expect(report.requirement("kvm")?.status == .notAssessed)
         #expect(report.requirement("tun")?.status == (config["TUN"] == .builtIn ? .pass : .fail))

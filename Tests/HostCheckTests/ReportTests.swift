@@ -1,8 +1,8 @@
 import Foundation
 import HostCheck
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Reports: JSON against the documented schema, the human text, the NFD feature file")
 struct ReportTests {
@@ -51,7 +51,9 @@ struct ReportTests {
         #expect(text.utf8.count < NodeFeatureFile.maxBytes)
         let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
         #expect(lines.contains("sandnet.feature.node.kubernetes.io/ready=\(report.passed)"))
-        for m in NetworkModel.allCases { #expect(lines.contains { $0.hasPrefix("sandnet.feature.node.kubernetes.io/model-\(m.rawValue)=") }) }
+        for m in NetworkModel.allCases {
+            #expect(lines.contains { $0.hasPrefix("sandnet.feature.node.kubernetes.io/model-\(m.rawValue)=") })
+        }
         for line in lines {
             let kv = line.split(separator: "=", maxSplits: 1).map(String.init)
             #expect(kv.count == 2 && NodeFeatureFile.isValidLabel(key: kv[0], value: kv[1]), "\(line)")

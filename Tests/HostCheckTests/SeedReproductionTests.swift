@@ -4,8 +4,9 @@ import ProcessRunner
 import SandnetCore
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The guest of scripts/guest/build-check-image.sh: the Debian cloud kernel with nfnetlink.ko
@@ -61,10 +62,12 @@ enum SeedGuest {
 
     /// Boots the guest under TCG (bounded), returns the two runs and the whole console.
     static func boot(_ image: String, timeout: TimeInterval = 300) throws -> (before: Run, after: Run, console: String) {
-        let argv = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
-                    "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
-                    "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
-                    "-append", "console=ttyS0 panic=-1 quiet loglevel=1"]
+        let argv = [
+            qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
+            "-nographic", "-monitor", "none", "-no-reboot", "-nic", "none",
+            "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
+            "-append", "console=ttyS0 panic=-1 quiet loglevel=1"
+        ]
         let output: [UInt8]
         do {
             let r = try ProcessRunner.run(argv, timeout: .seconds(timeout))
@@ -80,7 +83,8 @@ enum SeedGuest {
     /// The human report between `SANDNET-TEXT-BEGIN name` and `SANDNET-TEXT-END name`.
     static func text(_ name: String, in console: String) -> String? {
         guard let begin = console.range(of: "SANDNET-TEXT-BEGIN \(name)\n"),
-              let end = console.range(of: "SANDNET-TEXT-END \(name)", range: begin.upperBound..<console.endIndex) else { return nil }
+            let end = console.range(of: "SANDNET-TEXT-END \(name)", range: begin.upperBound..<console.endIndex)
+        else { return nil }
         return String(console[begin.upperBound..<end.lowerBound])
     }
 
@@ -88,8 +92,9 @@ enum SeedGuest {
     static func run(_ name: String, in console: String) throws -> Run {
         let lines = console.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let begin = lines.firstIndex(of: "SANDNET-CHECK-BEGIN \(name)"),
-              let end = lines[begin...].firstIndex(where: { $0.hasPrefix("SANDNET-CHECK-END \(name) exit=") }),
-              let status = Int32(lines[end].dropFirst("SANDNET-CHECK-END \(name) exit=".count)) else {
+            let end = lines[begin...].firstIndex(where: { $0.hasPrefix("SANDNET-CHECK-END \(name) exit=") }),
+            let status = Int32(lines[end].dropFirst("SANDNET-CHECK-END \(name) exit=".count))
+        else {
             throw SeedGuestError("no complete \(name) report on the console:\n\(console.suffix(3000))")
         }
         let json = lines[(begin + 1)..<end].joined(separator: "\n")
@@ -108,11 +113,16 @@ struct SeedGuestError: Error, CustomStringConvertible {
 
 @Suite("Seed failure in a real kernel: NETFILTER/XFRM netlink missing until nfnetlink and xfrm_user are loaded")
 struct SeedReproductionTests {
-    @Test("static sandnet in a Debian cloud x86_64 guest: both families unavailable with cause and modprobe fix, then available after insmod",
-          .enabled(if: SeedGuest.prepared.skipReason == nil,
-                   "qemu-system-x86_64 or the Debian cloud kernel package cannot be had (the exact reason is printed above)"))
+    @Test(
+        "static sandnet in a Debian cloud x86_64 guest: both families unavailable with cause and modprobe fix, then available after insmod",
+        .enabled(
+            if: SeedGuest.prepared.skipReason == nil,
+            "qemu-system-x86_64 or the Debian cloud kernel package cannot be had (the exact reason is printed above)"))
     func seedFailureThenFixed() throws {
-        if let e = SeedGuest.prepared.buildError { Issue.record(Comment(rawValue: e)); return }
+        if let e = SeedGuest.prepared.buildError {
+            Issue.record(Comment(rawValue: e))
+            return
+        }
         let image = try #require(SeedGuest.prepared.image)
         let (before, after, console) = try SeedGuest.boot(image)
         let stderrLines = console.split(separator: "\n").filter { $0.hasPrefix("SANDNET-STDERR") }
@@ -123,25 +133,31 @@ struct SeedReproductionTests {
         print("SeedReproductionTests: before insmod (exit \(before.exitStatus)):")
         for id in ["netlink-route", "netlink-netfilter", "netlink-xfrm"] {
             let r = b.requirement(id)
-            print("  \(id): \(r?.status.rawValue ?? "?"): \(r?.summary ?? "?") | fix: \(r?.fix.map { "\($0.commands) \($0.notes)" } ?? "none")")
+            print(
+                "  \(id): \(r?.status.rawValue ?? "?"): \(r?.summary ?? "?") | fix: \(r?.fix.map { "\($0.commands) \($0.notes)" } ?? "none")"
+            )
         }
         #expect(b.host.architecture == .x86_64)
         #expect(b.host.kernelRelease.hasSuffix("-cloud-amd64"))
         #expect(b.host.kernelConfig?.hasPrefix("/boot/config-") == true)
         #expect(b.host.liveProbes)
-        #expect(b.host.moduleLoading.supported && !b.host.moduleLoading.autoloadPossible,
-                "the guest turned autoloading off: \(b.host.moduleLoading)")
+        #expect(
+            b.host.moduleLoading.supported && !b.host.moduleLoading.autoloadPossible,
+            "the guest turned autoloading off: \(b.host.moduleLoading)")
         #expect(b.requirement("netlink-route")?.status == .pass)
         #expect(b.requirement("netlink-route")?.probe?.outcome == .passed)
-        for (id, option, module) in [("netlink-netfilter", "CONFIG_NETFILTER_NETLINK", "nfnetlink"),
-                                     ("netlink-xfrm", "CONFIG_XFRM_USER", "xfrm_user")] {
+        for (id, option, module) in [
+            ("netlink-netfilter", "CONFIG_NETFILTER_NETLINK", "nfnetlink"),
+            ("netlink-xfrm", "CONFIG_XFRM_USER", "xfrm_user")
+        ] {
             let r = try #require(b.requirement(id))
             #expect(r.status == .fail, "\(id): \(r.summary)")
             let probe = try #require(r.probe, "\(id) was not probed")
             #expect(probe.outcome == .failed)
             #expect(probe.errno == EPROTONOSUPPORT, "\(id): \(probe.errnoName ?? "no errno")")
-            #expect(probe.culprit?.contains(option) == true && probe.culprit?.contains(module) == true,
-                    "\(id) culprit: \(probe.culprit ?? "none")")
+            #expect(
+                probe.culprit?.contains(option) == true && probe.culprit?.contains(module) == true,
+                "\(id) culprit: \(probe.culprit ?? "none")")
             #expect(r.summary.contains("\(option)=m (\(module) not loaded, and cannot load on demand)"), "\(id): \(r.summary)")
             #expect(r.options.first?.option == option && r.options.first?.value == .module)
             if case .onDisk(let path)? = r.options.first?.moduleState {
@@ -172,7 +188,9 @@ struct SeedReproductionTests {
         for id in ["netlink-route", "netlink-netfilter", "netlink-xfrm"] {
             print("  \(id): \(a.requirement(id)?.status.rawValue ?? "?"): \(a.requirement(id)?.summary ?? "?")")
         }
-        for m in [NetworkModel.tcfilter, .macvtap] { print("  model \(m.rawValue): \(a.model(m).status.rawValue), failed \(a.model(m).failed)") }
+        for m in [NetworkModel.tcfilter, .macvtap] {
+            print("  model \(m.rawValue): \(a.model(m).status.rawValue), failed \(a.model(m).failed)")
+        }
         for (id, module) in [("netlink-netfilter", "nfnetlink"), ("netlink-xfrm", "xfrm_user")] {
             let r = try #require(a.requirement(id))
             #expect(r.status == .pass, "\(id): \(r.summary)")

@@ -4,8 +4,9 @@ import Testing
 @Suite struct HeaderTests {
     @Test func headerRoundTripsByteForByte() throws {
         let h = NetlinkHeader(length: 32, type: RTM.GETLINK, flags: [.request, .dump], sequence: 7, portID: 42)
-        var w = ByteWriter(); h.encode(into: &w)
-        #expect(w.bytes == [32, 0, 0, 0,  18, 0,  0x01, 0x03,  7, 0, 0, 0,  42, 0, 0, 0])
+        var w = ByteWriter()
+        h.encode(into: &w)
+        #expect(w.bytes == [32, 0, 0, 0, 18, 0, 0x01, 0x03, 7, 0, 0, 0, 42, 0, 0, 0])
         var r = ByteReader(w.bytes)
         #expect(try NetlinkHeader.decode(&r) == h)
     }
@@ -28,11 +29,11 @@ import Testing
 
     @Test func headerFieldsAreLittleEndianHostOrder() throws {
         let bytes: [UInt8] = [
-            0x78, 0x56, 0x34, 0x12,   // nlmsg_len   0x12345678
-            0x10, 0x00,               // nlmsg_type  RTM_NEWLINK
-            0x05, 0x06,               // nlmsg_flags REQUEST|ACK|CREATE|EXCL
-            0xff, 0xff, 0xff, 0xff,   // nlmsg_seq   0xffffffff
-            0x01, 0x00, 0x00, 0x80,   // nlmsg_pid   0x80000001
+            0x78, 0x56, 0x34, 0x12, // nlmsg_len   0x12345678
+            0x10, 0x00, // nlmsg_type  RTM_NEWLINK
+            0x05, 0x06, // nlmsg_flags REQUEST|ACK|CREATE|EXCL
+            0xff, 0xff, 0xff, 0xff, // nlmsg_seq   0xffffffff
+            0x01, 0x00, 0x00, 0x80 // nlmsg_pid   0x80000001
         ]
         var r = ByteReader(bytes)
         let h = try NetlinkHeader.decode(&r)

@@ -8,13 +8,16 @@ import Testing
 @Suite struct HostileInputTests {
     @Test(arguments: [0, 1, 15] as [UInt32])
     func messageLengthBelowHeaderSizeThrows(length: UInt32) {
-        var w = ByteWriter(); NetlinkHeader(length: length, type: 16, flags: []).encode(into: &w)
+        var w = ByteWriter()
+        NetlinkHeader(length: length, type: 16, flags: []).encode(into: &w)
         #expect(throws: DecodeError.badLength(what: "nlmsghdr", length: Int(length))) { try NetlinkMessage.decodeStream(w.bytes) }
     }
 
     @Test(arguments: [21, 64, 0x7fff_ffff, 0xffff_ffff] as [UInt32])
     func messageLengthBeyondDatagramThrows(length: UInt32) {
-        var w = ByteWriter(); NetlinkHeader(length: length, type: 16, flags: []).encode(into: &w); w.zeros(4)
+        var w = ByteWriter()
+        NetlinkHeader(length: length, type: 16, flags: []).encode(into: &w)
+        w.zeros(4)
         #expect(throws: DecodeError.self) { try NetlinkMessage.decodeStream(w.bytes) }
     }
 
@@ -58,7 +61,7 @@ import Testing
 
     @Test func childClaimingMoreThanItsParentThrows() throws {
         // Parent IFLA_LINKINFO of 12 bytes; its child claims 0xffff.
-        let bytes: [UInt8] = [12, 0, 18, 0x80,  0xff, 0xff, 1, 0,  0x76, 0x65, 0x74, 0x68]
+        let bytes: [UInt8] = [12, 0, 18, 0x80, 0xff, 0xff, 1, 0, 0x76, 0x65, 0x74, 0x68]
         let parent = try #require(try NetlinkAttribute.decodeAll(bytes[...]).first)
         #expect(throws: DecodeError.self) { try parent.nested() }
     }
@@ -75,7 +78,8 @@ import Testing
         var level = try NetlinkAttribute.decodeAll(bytes[...])
         var seen = 1
         while let child = level.first, child.isNested {
-            level = try child.nested(); seen += 1
+            level = try child.nested()
+            seen += 1
         }
         #expect(seen == depth)
         // The same tree with the innermost length corrupted throws at the bottom.
@@ -90,9 +94,12 @@ import Testing
         // A deterministic in-process fuzz over the recorded replies; the libFuzzer target
         // (fuzz/) does the same without a bound on time.
         var rng = SplitMix64(seed: 0x5eed)
-        let seeds = [KernelFixtures.newlinkLo, KernelFixtures.dumpNeigh, KernelFixtures.dumpAddrs, KernelFixtures.dumpRoutes,
-                     KernelFixtures.dumpQdisc, KernelFixtures.errorCapped, KernelFixtures.errorUncapped, KernelFixtures.ack]
-        var decoded = 0, rejected = 0
+        let seeds = [
+            KernelFixtures.newlinkLo, KernelFixtures.dumpNeigh, KernelFixtures.dumpAddrs, KernelFixtures.dumpRoutes,
+            KernelFixtures.dumpQdisc, KernelFixtures.errorCapped, KernelFixtures.errorUncapped, KernelFixtures.ack
+        ]
+        var decoded = 0
+        var rejected = 0
         for i in 0..<20_000 {
             var b = seeds[i % seeds.count]
             for _ in 0..<(1 + Int(rng.next() % 4)) {
@@ -105,7 +112,10 @@ import Testing
                 }
                 if b.isEmpty { b = [0] }
             }
-            do { try DecodeEverything.datagram(b); decoded += 1 } catch is DecodeError { rejected += 1 } catch {
+            do {
+                try DecodeEverything.datagram(b)
+                decoded += 1
+            } catch is DecodeError { rejected += 1 } catch {
                 Issue.record("non-DecodeError \(error)")
             }
         }
@@ -144,10 +154,19 @@ enum DecodeEverything {
 
     static func attributes(_ attrs: [NetlinkAttribute], depth: Int) throws {
         for a in attrs {
-            _ = a.string(); _ = try? a.u8(); _ = try? a.u16(); _ = try? a.u32(); _ = try? a.u64(); _ = IPAddress(bytes: a.payload)
+            _ = a.string()
+            _ = try? a.u8()
+            _ = try? a.u16()
+            _ = try? a.u32()
+            _ = try? a.u64()
+            _ = IPAddress(bytes: a.payload)
             if depth < 8, a.isNested || a.payload.count >= 4 {
                 // Payloads that are not nests may still look like one; only a flagged nest must parse.
-                if a.isNested { try attributes(a.nested(), depth: depth + 1) } else if let c = try? a.nested() { try attributes(c, depth: depth + 1) }
+                if a.isNested {
+                    try attributes(a.nested(), depth: depth + 1)
+                } else if let c = try? a.nested() {
+                    try attributes(c, depth: depth + 1)
+                }
             }
         }
     }

@@ -17,9 +17,11 @@ import Testing
         #expect(attrs.first(IFLA.ADDRESS)?.payload == [0, 0, 0, 0, 0, 0])
         #expect(attrs.first(IFLA.QDISC)?.string() == "noqueue")
         // Attributes sandnet has no name for are kept, not dropped.
-        let known: Set<UInt16> = [IFLA.ADDRESS, IFLA.BROADCAST, IFLA.IFNAME, IFLA.MTU, IFLA.QDISC, IFLA.STATS, IFLA.TXQLEN,
-                                  IFLA.OPERSTATE, IFLA.LINKMODE, IFLA.STATS64, IFLA.AF_SPEC, IFLA.GROUP, IFLA.PROMISCUITY,
-                                  IFLA.NUM_TX_QUEUES, IFLA.NUM_RX_QUEUES, IFLA.CARRIER, IFLA.MIN_MTU, IFLA.MAX_MTU]
+        let known: Set<UInt16> = [
+            IFLA.ADDRESS, IFLA.BROADCAST, IFLA.IFNAME, IFLA.MTU, IFLA.QDISC, IFLA.STATS, IFLA.TXQLEN,
+            IFLA.OPERSTATE, IFLA.LINKMODE, IFLA.STATS64, IFLA.AF_SPEC, IFLA.GROUP, IFLA.PROMISCUITY,
+            IFLA.NUM_TX_QUEUES, IFLA.NUM_RX_QUEUES, IFLA.CARRIER, IFLA.MIN_MTU, IFLA.MAX_MTU
+        ]
         #expect(attrs.contains { !known.contains($0.type) })
         // IFLA_AF_SPEC nests per-family blocks, which nest again (AF_INET6 -> IFLA_INET6_*).
         let afSpec = try #require(attrs.first(IFLA.AF_SPEC))
@@ -32,7 +34,7 @@ import Testing
         ("newlink-lo", KernelFixtures.newlinkLo), ("dump-neigh", KernelFixtures.dumpNeigh),
         ("dump-addrs", KernelFixtures.dumpAddrs), ("dump-routes", KernelFixtures.dumpRoutes),
         ("dump-qdisc", KernelFixtures.dumpQdisc), ("error-capped", KernelFixtures.errorCapped),
-        ("error-uncapped", KernelFixtures.errorUncapped), ("ack", KernelFixtures.ack),
+        ("error-uncapped", KernelFixtures.errorUncapped), ("ack", KernelFixtures.ack)
     ])
     func reEmitsByteForByte(name: String, datagram: [UInt8]) throws {
         let messages = try NetlinkMessage.decodeStream(datagram)
@@ -43,7 +45,8 @@ import Testing
         for m in messages {
             guard let size = Self.familyHeaderSize(m.header.type) else { continue }
             var w = ByteWriter()
-            w.append(m.payload[0..<size]); w.pad()
+            w.append(m.payload[0..<size])
+            w.pad()
             for a in try m.attributes(after: size) { a.encode(into: &w) }
             #expect(w.bytes == m.payload, "\(name): message type \(m.header.type)")
         }
@@ -86,7 +89,7 @@ import Testing
             let m = try #require(try NetlinkMessage.decodeStream(datagram).first)
             #expect(m.header.flags.contains(.capped) == capped && m.header.flags.contains(.ackTLVs))
             let e = try NetlinkErrorMessage.decode(m)
-            #expect(e.errno == 95)   // EOPNOTSUPP: no such link kind
+            #expect(e.errno == 95) // EOPNOTSUPP: no such link kind
             #expect(e.extAckMessage == "Unknown device type")
             #expect(e.request.type == RTM.NEWLINK && e.request.length == 60)
         }

@@ -25,7 +25,10 @@ import Testing
     @Test func ownerClosesWhenItGoesAway() throws {
         let (r, w) = try Self.pipe()
         defer { close(r) }
-        func hold() { let owned = FileDescriptor(w); #expect(owned.rawValue == w) }
+        func hold() {
+            let owned = FileDescriptor(w)
+            #expect(owned.rawValue == w)
+        }
         hold()
         #expect(Self.readNow(r) == 0, "the write end is still open after its owner went away")
     }
@@ -45,9 +48,12 @@ import Testing
     @Test func closedHandleRefusesUseWithEBADF() throws {
         let h = try NetlinkHandle(families: [.route])
         h.close()
-        do { _ = try h.withSocket { $0.fd }; Issue.record("a closed handle handed out its socket") } catch let NetlinkError.system(_, _, e) {
+        do {
+            _ = try h.withSocket { $0.fd }
+            Issue.record("a closed handle handed out its socket")
+        } catch let NetlinkError.system(_, _, e) {
             #expect(e == EBADF)
         }
-        h.close()   // idempotent
+        h.close() // idempotent
     }
 }

@@ -1,11 +1,11 @@
 import CSandnetLinux
 import Foundation
-import Synchronization
 import NetlinkCodec
 import NetlinkSocket
 import ProcessRunner
-import Testing
+import Synchronization
 import TestSupport
+import Testing
 
 @Suite(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
 struct NamespaceTests {
@@ -46,7 +46,8 @@ struct NamespaceTests {
             for target in [ns.namespace, .path("/run/netns/\(ns.name)"), .process(sleeper.pid)] {
                 let h = try NetlinkHandle(namespace: target)
                 defer { h.close() }
-                #expect(try linkNames(h.withSocket { try $0.dump(linkDumpRequest(), operation: "dump links") }).contains("pa0"), "\(target)")
+                #expect(
+                    try linkNames(h.withSocket { try $0.dump(linkDumpRequest(), operation: "dump links") }).contains("pa0"), "\(target)")
             }
         }
     }
@@ -70,7 +71,10 @@ struct NamespaceTests {
             _ = try ns.ip("link", "add", "only0", "type", "veth", "peer", "name", "only1")
             let inside = try NetlinkHandle(namespace: ns.namespace)
             let host = try NetlinkHandle()
-            defer { inside.close(); host.close() }
+            defer {
+                inside.close()
+                host.close()
+            }
             #expect(try linkNames(inside.withSocket { try $0.dump(linkDumpRequest(), operation: "dump") }).contains("only0"))
             #expect(!(try linkNames(host.withSocket { try $0.dump(linkDumpRequest(), operation: "dump") }).contains("only0")))
         }
@@ -82,8 +86,9 @@ struct NamespaceTests {
 /// TestEnvironment.leakChecksIsolated), so the process-wide views are exact: every thread
 /// is at home and the descriptor count is what it was. The checks on this test's own
 /// namespace (no thread in it, no descriptor pointing at it or at a socket in it) stay.
-@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
-       .enabled(if: TestEnvironment.leakChecksIsolated, Comment(rawValue: TestEnvironment.leakCheckSkipReason)))
+@Suite(
+    .serialized, .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
+    .enabled(if: TestEnvironment.leakChecksIsolated, Comment(rawValue: TestEnvironment.leakCheckSkipReason)))
 struct ProcessHygieneLeakChecks {
     @Test func noThreadIsLeftInAForeignNamespace() throws {
         try TestNamespace.with { ns in
@@ -94,11 +99,15 @@ struct ProcessHygieneLeakChecks {
             for _ in 0..<2 {
                 let t = Thread {
                     for _ in 0..<500 {
-                        do { let h = try NetlinkHandle(namespace: ns.namespace); h.close() } catch { failures.add() }
+                        do {
+                            let h = try NetlinkHandle(namespace: ns.namespace)
+                            h.close()
+                        } catch { failures.add() }
                     }
                     group.leave()
                 }
-                group.enter(); t.start()
+                group.enter()
+                t.start()
             }
             try BoundedWait.wait(group, within: 120, "two threads opening and closing 500 handles each")
             #expect(failures.value == 0)
@@ -169,7 +178,9 @@ struct ProcessHygieneLeakChecks {
         let namespaceFDs = links.filter { $0 == "net:[\(namespaceInode)]" }.count
         let table = try ns.namespace.run { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
         // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode: user sockets have Pid != 0.
-        let userSockets = table.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }.filter { $0.count >= 10 && $0[2] != "0" }
+        let userSockets = table.split(separator: "\n").dropFirst().map { $0.split(separator: " ") }.filter {
+            $0.count >= 10 && $0[2] != "0"
+        }
         let socketInodes = Set(userSockets.map { "socket:[\($0[9])]" })
         return namespaceFDs + links.filter { socketInodes.contains($0) }.count + userSockets.count
     }
@@ -188,7 +199,8 @@ final class Counter: Sendable {
         try TestNamespace.with { (a: TestNamespace) throws in
             try TestNamespace.with { (b: TestNamespace) throws in
                 guard let ca = try a.namespace.cookie() else {
-                    print("skipped: the kernel has no SO_NETNS_COOKIE (Linux 5.14+)"); return
+                    print("skipped: the kernel has no SO_NETNS_COOKIE (Linux 5.14+)")
+                    return
                 }
                 #expect(try NetworkNamespace.path("/run/netns/\(a.name)").cookie() == ca, "same namespace, same cookie by any path")
                 #expect(try b.namespace.cookie() != ca)

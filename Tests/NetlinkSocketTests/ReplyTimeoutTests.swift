@@ -3,8 +3,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A request whose reply never comes ends with a typed timeout, not a hang.
 @Suite struct ReplyTimeoutTests {
@@ -16,11 +16,13 @@ import TestSupport
         s.replyTimeout = timeout
         let netlinkNoENOBUFS: Int32 = 5 // NETLINK_NO_ENOBUFS (<linux/netlink.h>)
         guard sandnet_setsockopt_int(s.fd, SOL_SOCKET, SO_RCVBUFFORCE, 1) == 0,
-              sandnet_setsockopt_int(s.fd, sandnet_SOL_NETLINK(), netlinkNoENOBUFS, 1) == 0 else {
+            sandnet_setsockopt_int(s.fd, sandnet_SOL_NETLINK(), netlinkNoENOBUFS, 1) == 0
+        else {
             throw TestFailure("setsockopt failed: errno \(errno)")
         }
         // One reply left unread fills the buffer (a socket always takes its first skb).
-        var lo = IfInfoMessage(); lo.index = 1
+        var lo = IfInfoMessage()
+        lo.index = 1
         let filler = NetlinkMessage(type: RTM.GETLINK, flags: [.request], body: lo.bytes).encode(sequence: 7, portID: s.portID)
         guard filler.withUnsafeBytes({ Glibc.send(s.fd, $0.baseAddress, $0.count, 0) }) == filler.count else {
             throw TestFailure("send failed: errno \(errno)")
@@ -47,11 +49,13 @@ import TestSupport
         let (result, elapsed) = try Self.onThread {
             let s = try Self.socketThatLosesReplies(timeout: .milliseconds(300))
             defer { s.close() }
-            var lo = IfInfoMessage(); lo.index = 1
+            var lo = IfInfoMessage()
+            lo.index = 1
             try s.execute(NetlinkMessage(type: RTM.GETLINK, flags: [.request], body: lo.bytes))
         }
-        guard case .failure(let error) = result, case let NetlinkError.timedOut(operation, after) = error else {
-            Issue.record("expected a timeout, got \(result)"); return
+        guard case .failure(let error) = result, case NetlinkError.timedOut(let operation, let after) = error else {
+            Issue.record("expected a timeout, got \(result)")
+            return
         }
         #expect(after == .milliseconds(300))
         #expect(operation.contains("netlink request type 18"))

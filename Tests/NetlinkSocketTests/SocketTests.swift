@@ -1,11 +1,11 @@
 import CSandnetLinux
 import Foundation
-import Synchronization
 import NetlinkCodec
 import NetlinkSocket
 import SandnetCore
-import Testing
+import Synchronization
 import TestSupport
+import Testing
 
 @Suite struct SocketTests {
     @Test func manySocketsGetDistinctKernelChosenPorts() throws {
@@ -53,7 +53,10 @@ import TestSupport
     @Test func staleRepliesAndForeignSendersAreIgnored() throws {
         let s = try NetlinkSocket(protocol: .route)
         let intruder = try NetlinkSocket(protocol: .route)
-        defer { s.close(); intruder.close() }
+        defer {
+            s.close()
+            intruder.close()
+        }
         // 1. A reply to an older request is still queued when the next request runs.
         let getLo = NetlinkMessage(type: RTM.GETLINK, flags: [.request], body: IfInfoMessage(index: 1).bytes)
         let stale = s.nextSequence()
@@ -61,7 +64,8 @@ import TestSupport
         // 2. Another socket forges an error for the sequence number execute() will use next.
         let upcoming = stale &+ 1
         var forged = ByteWriter()
-        NetlinkHeader(length: 36, type: NetlinkMessageType.error, flags: .capped, sequence: upcoming, portID: s.portID).encode(into: &forged)
+        NetlinkHeader(length: 36, type: NetlinkMessageType.error, flags: .capped, sequence: upcoming, portID: s.portID).encode(
+            into: &forged)
         forged.i32(-EPERM)
         NetlinkHeader(length: 16, type: RTM.GETLINK, flags: .request, sequence: upcoming, portID: s.portID).encode(into: &forged)
         let sent = forged.bytes.withUnsafeBytes { sandnet_netlink_send_to(intruder.fd, $0.baseAddress, $0.count, s.portID) }
@@ -69,7 +73,7 @@ import TestSupport
         let replies = try s.execute(getLo, operation: "get link lo")
         #expect(replies.count == 1)
         #expect(replies.first?.header.sequence == upcoming)
-        #expect(s.statistics.datagramsReceived >= 3)   // stale reply + forged error + the real reply (+ ACK)
+        #expect(s.statistics.datagramsReceived >= 3) // stale reply + forged error + the real reply (+ ACK)
     }
 
     @Test func refusedFamilyNamesItselfAndItsKernelOption() throws {
@@ -82,7 +86,10 @@ import TestSupport
             _ = try NetlinkSocket(protocol: family)
             Issue.record("\(family) opened although socket() refused it")
         } catch let e as NetlinkError {
-            guard case let .protocolUnavailable(p, errno) = e else { Issue.record("wrong error \(e)"); return }
+            guard case .protocolUnavailable(let p, let errno) = e else {
+                Issue.record("wrong error \(e)")
+                return
+            }
             #expect(p == family && errno == EPROTONOSUPPORT)
             #expect(e.description.contains(family.kernelName))
             if let option = family.kernelOption { #expect(e.description.contains(option)) }
@@ -109,7 +116,9 @@ import TestSupport
         let h = try NetlinkHandle(families: [.route])
         defer { h.close() }
         #expect(throws: NetlinkError.self) { try h.withSocket(.generic) { _ in } }
-        do { _ = try h.withSocket(.xfrm) { _ in Issue.record("got a socket of a family never opened") } } catch let NetlinkError.familyNotOpened(asked, opened) {
+        do { _ = try h.withSocket(.xfrm) { _ in Issue.record("got a socket of a family never opened") } } catch let
+            NetlinkError.familyNotOpened(asked, opened)
+        {
             #expect(asked == .xfrm && opened == [.route])
         }
         #expect(try h.withSocket(.route) { $0.proto } == .route)
@@ -140,14 +149,19 @@ import TestSupport
         #expect(throws: NetlinkError.self) {
             try DumpCollector.withRetries(2, operation: "dump links") {
                 attempts += 1
-                var c = DumpCollector(operation: "dump links"); c.interrupted = true; return c
+                var c = DumpCollector(operation: "dump links")
+                c.interrupted = true
+                return c
             }
         }
         #expect(attempts == 3)
         // NLMSG_DONE with a negative errno and an extended-ACK message is a kernel refusal.
         var failing = DumpCollector(operation: "dump routes")
         let done = part(NetlinkMessageType.done, payload: [0xf0, 0xff, 0xff, 0xff, 9, 0, 1, 0, 0x62, 0x75, 0x73, 0x79, 0, 0, 0, 0])
-        do { try failing.consume(done); Issue.record("no error") } catch let NetlinkError.kernel(r) {
+        do {
+            try failing.consume(done)
+            Issue.record("no error")
+        } catch let NetlinkError.kernel(r) {
             #expect(r.errno == EBUSY && r.kernelMessage == "busy")
         }
     }
@@ -192,9 +206,14 @@ struct NamespaceSocketTests {
                     let add = i % 2 == 0
                     var attrs = AttributeWriter()
                     attrs.add(IFA.LOCAL, [203, 0, 113, UInt8(i / 2 % 200 + 1)])
-                    let m = NetlinkMessage(type: add ? RTM.NEWADDR : RTM.DELADDR, flags: add ? [.create, .replace] : [],
-                                           body: IfAddrMessage(family: AddressFamily.INET, prefixLength: 32, index: UInt32(churnIndex)).bytes, attributes: attrs)
-                    do { _ = try churner.withSocket(.route) { try $0.execute(m, operation: "churn") }; churned.add() } catch {}
+                    let m = NetlinkMessage(
+                        type: add ? RTM.NEWADDR : RTM.DELADDR, flags: add ? [.create, .replace] : [],
+                        body: IfAddrMessage(family: AddressFamily.INET, prefixLength: 32, index: UInt32(churnIndex)).bytes,
+                        attributes: attrs)
+                    do {
+                        _ = try churner.withSocket(.route) { try $0.execute(m, operation: "churn") }
+                        churned.add()
+                    } catch {}
                     i += 1
                     // Bursts with quiet gaps: a dump that starts in a gap can finish, so the
                     // retries converge even on a loaded machine.
@@ -213,8 +232,9 @@ struct NamespaceSocketTests {
             try h.withSocket { $0.dumpRetries = 50 }
             for _ in 0..<30 {
                 let replies = try h.withSocket {
-                    try $0.dump(NetlinkMessage(type: RTM.GETADDR, flags: [.request, .dump], body: IfAddrMessage(family: AddressFamily.INET).bytes),
-                                operation: "dump addresses")
+                    try $0.dump(
+                        NetlinkMessage(type: RTM.GETADDR, flags: [.request, .dump], body: IfAddrMessage(family: AddressFamily.INET).bytes),
+                        operation: "dump addresses")
                 }
                 let addrs = try replies.compactMap { m -> String? in
                     let a = try IfAddrMessage.decode(m).1
@@ -224,7 +244,9 @@ struct NamespaceSocketTests {
                 #expect(seen.count == stable.count && Set(seen) == stable)
             }
             #expect(churned.value > 0, "the churn thread changed nothing")
-            print("dump-intr: \(try h.withSocket { $0.statistics.interruptedDumps }) interrupted address dumps retried in 30 scans, \(churned.value) changes")
+            print(
+                "dump-intr: \(try h.withSocket { $0.statistics.interruptedDumps }) interrupted address dumps retried in 30 scans, \(churned.value) changes"
+            )
         }
     }
 }

@@ -8,7 +8,10 @@ enum Probe {
     /// A family this kernel refuses with EPROTONOSUPPORT, found by trying each one.
     static let refusedFamily: NetlinkProtocol? = NetlinkProtocol.allCases.first { f in
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), f.rawValue)
-        if fd >= 0 { close(fd); return false }
+        if fd >= 0 {
+            close(fd)
+            return false
+        }
         return errno == EPROTONOSUPPORT
     }
 }

@@ -31,16 +31,18 @@ import Testing
     /// Far more than a pipe holds on both streams at once: a runner that drained them one
     /// after the other would deadlock here (and time out).
     @Test func aChattyChildOnBothStreamsDoesNotDeadlock() throws {
-        let r = try ProcessRunner.run(["sh", "-c", "head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2; head -c 1000000 /dev/zero"],
-                                      timeout: .seconds(30))
+        let r = try ProcessRunner.run(
+            ["sh", "-c", "head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2; head -c 1000000 /dev/zero"],
+            timeout: .seconds(30))
         #expect(r.succeeded)
         #expect(r.stdout.count == 4_000_000)
         #expect(r.stderr.count == 3_000_000)
     }
 
     @Test func environmentAdditionsAndExactEnvironments() throws {
-        let added = try ProcessRunner.run(["sh", "-c", "echo $SN_RUNNER_TEST:${HOME:+home}"],
-                                          environment: .adding(["SN_RUNNER_TEST": "yes"]), timeout: .seconds(10))
+        let added = try ProcessRunner.run(
+            ["sh", "-c", "echo $SN_RUNNER_TEST:${HOME:+home}"],
+            environment: .adding(["SN_RUNNER_TEST": "yes"]), timeout: .seconds(10))
         let home = ProcessInfo.processInfo.environment["HOME"] != nil
         #expect(added.stdoutText == "yes:\(home ? "home" : "")\n")
         let exact = try ProcessRunner.run(["env"], environment: .exactly(["A": "1", "PATH": "/usr/bin:/bin"]), timeout: .seconds(10))
@@ -57,7 +59,10 @@ import Testing
             _ = try ProcessRunner.run(["sh", "-c", "echo $$ > \(pidFile); echo started; exec sleep 30"], timeout: .milliseconds(500))
             Issue.record("a 30 s sleep finished within 0.5 s")
         } catch let e {
-            guard case let .timedOut(argv, bound, stdout, _) = e else { Issue.record("unexpected \(e)"); return }
+            guard case .timedOut(let argv, let bound, let stdout, _) = e else {
+                Issue.record("unexpected \(e)")
+                return
+            }
             #expect(argv.first == "sh" && bound == .milliseconds(500))
             #expect(String(decoding: stdout, as: UTF8.self) == "started\n")
             #expect("\(e)".contains("did not finish within 0.5 seconds and was killed with SIGKILL"))
@@ -70,7 +75,7 @@ import Testing
     /// The child gets stdin, stdout, stderr and nothing else, even when this process holds a
     /// descriptor without CLOEXEC.
     @Test func noDescriptorLeaksIntoTheChild() throws {
-        let leaky = open("/dev/null", O_RDONLY)   // deliberately without O_CLOEXEC
+        let leaky = open("/dev/null", O_RDONLY) // deliberately without O_CLOEXEC
         try #require(leaky >= 0)
         defer { close(leaky) }
         // The shell's descriptors, listed by its child `ls` (whose own /proc/self/fd would

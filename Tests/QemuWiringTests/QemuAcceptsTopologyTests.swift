@@ -31,8 +31,9 @@ import Testing
 
     func check(_ a: Architecture) throws {
         let macs = (1...3).map { MACAddress("02:00:00:00:00:0\($0)")! }
-        let plan = try QemuNetworkPlan(architecture: a, nics: macs.enumerated().map { QemuNIC(id: "sn\($0.offset)", mac: $0.element, queueFDs: [3, 4]) },
-                                       sparePorts: 13)
+        let plan = try QemuNetworkPlan(
+            architecture: a, nics: macs.enumerated().map { QemuNIC(id: "sn\($0.offset)", mac: $0.element, queueFDs: [3, 4]) },
+            sparePorts: 13)
         let (status, out) = try monitorPCI(a, plan)
         #expect(status == 0, "\(out)")
         #expect(!out.lowercased().contains("error"), "\(out)")

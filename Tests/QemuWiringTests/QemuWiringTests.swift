@@ -12,7 +12,7 @@ import Testing
         #expect(first.bus == "pcie.0")
         #expect(first.device == 0x10 && first.function == 0)
         #expect(first.chassis == 1 && first.slot == 1)
-        #expect(first.multifunction)   // functions 1...4 share device 0x10
+        #expect(first.multifunction) // functions 1...4 share device 0x10
         #expect(first.deviceArgument == "pcie-root-port,id=sn-rp0,bus=pcie.0,chassis=1,slot=1,addr=0x10.0x0,multifunction=on")
         #expect(t.rootPorts[4].deviceArgument == "pcie-root-port,id=sn-rp4,bus=pcie.0,chassis=5,slot=5,addr=0x10.0x4")
         #expect(t.rootPorts[4].guestAddress == "00:10.4")
@@ -55,22 +55,32 @@ import Testing
     let mac0 = MACAddress("02:00:00:00:00:01")!, mac1 = MACAddress("02:00:00:00:00:02")!
 
     @Test func netdevAndDeviceArgumentsFieldByField() throws {
-        let plan = try QemuNetworkPlan(architecture: .x86_64, nics: [
-            QemuNIC(id: "sn0", mac: mac0, queueFDs: [10, 11], vhostFDs: [12, 13]),
-            QemuNIC(id: "sn1", mac: mac1, queueFDs: [20]),
-        ], sparePorts: 1)
+        let plan = try QemuNetworkPlan(
+            architecture: .x86_64,
+            nics: [
+                QemuNIC(id: "sn0", mac: mac0, queueFDs: [10, 11], vhostFDs: [12, 13]),
+                QemuNIC(id: "sn1", mac: mac1, queueFDs: [20])
+            ], sparePorts: 1)
         #expect(plan.placements.count == 2)
         #expect(plan.placements[0].netdevArgument == "tap,id=sn0,fds=10:11,vhost=on,vhostfds=12:13")
-        #expect(plan.placements[0].deviceArgument == "virtio-net-pci,id=sn0-nic,netdev=sn0,mac=02:00:00:00:00:01,mq=on,vectors=6,bus=sn-rp0,addr=0x0")
+        #expect(
+            plan.placements[0].deviceArgument
+                == "virtio-net-pci,id=sn0-nic,netdev=sn0,mac=02:00:00:00:00:01,mq=on,vectors=6,bus=sn-rp0,addr=0x0")
         #expect(plan.placements[1].netdevArgument == "tap,id=sn1,fds=20")
-        #expect(plan.placements[1].deviceArgument == "virtio-net-pci,id=sn1-nic,netdev=sn1,mac=02:00:00:00:00:02,mq=on,vectors=4,bus=sn-rp1,addr=0x0")
+        #expect(
+            plan.placements[1].deviceArgument
+                == "virtio-net-pci,id=sn1-nic,netdev=sn1,mac=02:00:00:00:00:02,mq=on,vectors=4,bus=sn-rp1,addr=0x0")
         #expect(plan.inheritedFDs == [10, 11, 12, 13, 20])
         // Root ports come before the NICs that name them as their bus.
         let a = plan.arguments
         #expect(a.count == 2 * 3 + 4 * 2)
-        #expect(a.prefix(6).enumerated().allSatisfy { $0.offset % 2 == 1 ? $0.element.hasPrefix("pcie-root-port,") : $0.element == "-device" })
-        #expect(Array(a.suffix(8)) == ["-netdev", plan.placements[0].netdevArgument, "-device", plan.placements[0].deviceArgument,
-                                       "-netdev", plan.placements[1].netdevArgument, "-device", plan.placements[1].deviceArgument])
+        #expect(
+            a.prefix(6).enumerated().allSatisfy { $0.offset % 2 == 1 ? $0.element.hasPrefix("pcie-root-port,") : $0.element == "-device" })
+        #expect(
+            Array(a.suffix(8)) == [
+                "-netdev", plan.placements[0].netdevArgument, "-device", plan.placements[0].deviceArgument,
+                "-netdev", plan.placements[1].netdevArgument, "-device", plan.placements[1].deviceArgument
+            ])
     }
 
     @Test func vectorsAreTwoPerQueuePairPlusTwo() {
@@ -86,10 +96,15 @@ import Testing
     }
 
     @Test func emptyQueuesDuplicateAndBadIdsAreRefused() {
-        #expect(throws: QemuWiringError.self) { try QemuNetworkPlan(architecture: .arm64, nics: [QemuNIC(id: "sn0", mac: mac0, queueFDs: [])]) }
         #expect(throws: QemuWiringError.self) {
-            try QemuNetworkPlan(architecture: .arm64, nics: [QemuNIC(id: "sn0", mac: mac0, queueFDs: [3]), QemuNIC(id: "sn0", mac: mac1, queueFDs: [4])])
+            try QemuNetworkPlan(architecture: .arm64, nics: [QemuNIC(id: "sn0", mac: mac0, queueFDs: [])])
         }
-        #expect(throws: QemuWiringError.self) { try QemuNetworkPlan(architecture: .arm64, nics: [QemuNIC(id: "0,x=y", mac: mac0, queueFDs: [3])]) }
+        #expect(throws: QemuWiringError.self) {
+            try QemuNetworkPlan(
+                architecture: .arm64, nics: [QemuNIC(id: "sn0", mac: mac0, queueFDs: [3]), QemuNIC(id: "sn0", mac: mac1, queueFDs: [4])])
+        }
+        #expect(throws: QemuWiringError.self) {
+            try QemuNetworkPlan(architecture: .arm64, nics: [QemuNIC(id: "0,x=y", mac: mac0, queueFDs: [3])])
+        }
     }
 }

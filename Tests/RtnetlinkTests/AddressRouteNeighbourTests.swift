@@ -3,8 +3,8 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 /// Addresses, routes and neighbours made by sandnet and read back by `ip -j -d`, and the
 /// reverse: objects made by `ip` decoded by sandnet. Field by field.
@@ -49,8 +49,10 @@ import TestSupport
             let v4 = try #require(IPPrefix("198.51.100.2/24"))
             let v6 = try #require(IPPrefix("2001:db8::2/64"))
             try rt.addressAdd(v4, to: .name("sn0"))
-            try rt.addressAdd(AddressSpec(try #require(IPPrefix("198.51.100.5/32")), peer: IPAddress("198.51.100.6"),
-                                          label: "sn0:p", scope: .link), to: .index(index))
+            try rt.addressAdd(
+                AddressSpec(
+                    try #require(IPPrefix("198.51.100.5/32")), peer: IPAddress("198.51.100.6"),
+                    label: "sn0:p", scope: .link), to: .index(index))
             try rt.addressAdd(v6, to: .name("sn0"))
             let ours = try rt.addresses(of: .name("sn0")).filter { !$0.prefix.address.description.hasPrefix("fe80") }
             let theirs = try Self.ipAddresses(ns, "sn0").filter { !(($0["local"] as? String) ?? "").hasPrefix("fe80") }
@@ -95,7 +97,7 @@ import TestSupport
             let p = try #require(IPPrefix("198.51.100.2/24"))
             try rt.addressAdd(p, to: .name("sn0"))
             #expect(Self.errno { try rt.addressAdd(p, to: .name("sn0")) } == EEXIST)
-            try rt.addressAdd(AddressSpec(p, replace: true), to: .name("sn0"))   // replace is fine
+            try rt.addressAdd(AddressSpec(p, replace: true), to: .name("sn0")) // replace is fine
             try rt.addressDelete(p, from: .name("sn0"))
             #expect(Self.errno { try rt.addressDelete(p, from: .name("sn0")) } == EADDRNOTAVAIL)
         }
@@ -105,7 +107,9 @@ import TestSupport
 
     /// Compares a route with its `ip -j -d route` entry.
     static func expectSame(_ r: Route, _ j: [String: Any], names: [Int32: String]) {
-        #expect(j["dst"] as? String == (r.destination.map { $0.length == $0.address.bitLength ? $0.address.description : $0.description } ?? "default"))
+        #expect(
+            j["dst"] as? String
+                == (r.destination.map { $0.length == $0.address.bitLength ? $0.address.description : $0.description } ?? "default"))
         #expect(j["gateway"] as? String == r.gateway?.description)
         #expect(j["dev"] as? String == r.outputIndex.flatMap { names[$0] })
         #expect(j["prefsrc"] as? String == r.preferredSource?.description)
@@ -138,25 +142,29 @@ import TestSupport
             try rt.addressAdd(try #require(IPPrefix("198.51.100.2/24")), to: .name("sn0"))
             try rt.addressAdd(try #require(IPPrefix("2001:db8::2/64")), to: .name("sn0"))
             let specs = [
-                RouteSpec(destination: IPPrefix("203.0.113.0/24"), gateway: IPAddress("198.51.100.1"), device: .name("sn0"),
-                          preferredSource: IPAddress("198.51.100.2"), protocolID: .static, priority: 7,
-                          metrics: RouteMetrics(mtu: 1300, advmss: 1200)),
+                RouteSpec(
+                    destination: IPPrefix("203.0.113.0/24"), gateway: IPAddress("198.51.100.1"), device: .name("sn0"),
+                    preferredSource: IPAddress("198.51.100.2"), protocolID: .static, priority: 7,
+                    metrics: RouteMetrics(mtu: 1300, advmss: 1200)),
                 RouteSpec(destination: IPPrefix("203.0.113.128/25"), device: .index(index), table: 1000),
                 RouteSpec(destination: IPPrefix("203.0.113.64/26"), device: .name("sn0"), scope: .host, table: 42),
                 RouteSpec(destination: nil, gateway: IPAddress("198.51.100.1"), device: .name("sn0")),
-                RouteSpec(destination: IPPrefix("2001:db8:7::/48"), gateway: IPAddress("2001:db8::1"), device: .name("sn0"),
-                          protocolID: RouteProtocol(rawValue: 99), priority: 300, metrics: RouteMetrics(mtu: 1400)),
-                RouteSpec(destination: IPPrefix("2001:db8:8::/48"), gateway: IPAddress("2001:db8:ffff::1"), device: .name("sn0"),
-                          onLink: true),
-                RouteSpec(destination: IPPrefix("2001:db8:9::/64"), type: .blackhole, family: .inet6),
+                RouteSpec(
+                    destination: IPPrefix("2001:db8:7::/48"), gateway: IPAddress("2001:db8::1"), device: .name("sn0"),
+                    protocolID: RouteProtocol(rawValue: 99), priority: 300, metrics: RouteMetrics(mtu: 1400)),
+                RouteSpec(
+                    destination: IPPrefix("2001:db8:8::/48"), gateway: IPAddress("2001:db8:ffff::1"), device: .name("sn0"),
+                    onLink: true),
+                RouteSpec(destination: IPPrefix("2001:db8:9::/64"), type: .blackhole, family: .inet6)
             ]
             for s in specs { try rt.routeAdd(s) }
             let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
             let ours = try rt.routes(table: nil)
             let theirs = try Self.ipRoutes(ns)
             for s in specs {
-                let r = try #require(ours.first { $0.destination == s.destination && $0.table == s.table && $0.family == s.addressFamily },
-                                     "route \(s.destination?.description ?? "default") table \(s.table)")
+                let r = try #require(
+                    ours.first { $0.destination == s.destination && $0.table == s.table && $0.family == s.addressFamily },
+                    "route \(s.destination?.description ?? "default") table \(s.table)")
                 #expect(r.gateway == s.gateway && r.protocolID == s.protocolID && r.metrics == s.metrics && r.isOnLink == s.onLink)
                 Self.expectSame(r, try #require(Self.matching(r, in: theirs, names: names)), names: names)
             }
@@ -168,7 +176,9 @@ import TestSupport
 
             for s in specs { try rt.routeDelete(s) }
             let after = try rt.routes(table: nil)
-            for s in specs { #expect(!after.contains { $0.destination == s.destination && $0.table == s.table && $0.family == s.addressFamily }) }
+            for s in specs {
+                #expect(!after.contains { $0.destination == s.destination && $0.table == s.table && $0.family == s.addressFamily })
+            }
             #expect(Self.errno { try rt.routeDelete(specs[0]) } == ESRCH)
         }
     }
@@ -177,7 +187,9 @@ import TestSupport
     func routesAddedByIpAreDecoded() throws {
         try Self.withLinkedNamespace { ns, rt, _ in
             try ns.ip("addr", "add", "198.51.100.2/24", "dev", "sn0")
-            try ns.ip("route", "add", "203.0.113.0/24", "via", "198.51.100.1", "proto", "static", "metric", "9", "mtu", "lock", "1280", "table", "5000")
+            try ns.ip(
+                "route", "add", "203.0.113.0/24", "via", "198.51.100.1", "proto", "static", "metric", "9", "mtu", "lock", "1280", "table",
+                "5000")
             try ns.ip("route", "add", "unreachable", "203.0.113.128/25")
             try ns.ip("-6", "route", "add", "2001:db8:3::/64", "dev", "sn1", "metric", "1", "hoplimit", "9")
             let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
@@ -185,11 +197,12 @@ import TestSupport
             let theirs = try Self.ipRoutes(ns)
             let t = try #require(ours.first { $0.table == 5000 })
             #expect(t.gateway == IPAddress("198.51.100.1") && t.metrics.mtu == 1280 && t.priority == 9 && t.protocolName == "static")
-            #expect(t.metrics.other[1] == 1 << RTAX.MTU)   // RTAX_LOCK: `mtu lock` sets the MTU's bit
+            #expect(t.metrics.other[1] == 1 << RTAX.MTU) // RTAX_LOCK: `mtu lock` sets the MTU's bit
             #expect(ours.first { $0.destination == IPPrefix("203.0.113.128/25") }?.typeName == "unreachable")
             #expect(ours.first { $0.destination == IPPrefix("2001:db8:3::/64") }?.metrics.hoplimit == 9)
             for r in ours where r.table != .local {
-                Self.expectSame(r, try #require(Self.matching(r, in: theirs, names: names), "\(r.destinationText) table \(r.table)"), names: names)
+                Self.expectSame(
+                    r, try #require(Self.matching(r, in: theirs, names: names), "\(r.destinationText) table \(r.table)"), names: names)
             }
         }
     }
@@ -200,7 +213,8 @@ import TestSupport
     func neighboursAddReplaceDeleteMatchIp() throws {
         try Self.withLinkedNamespace { ns, rt, index in
             let mac = try #require(MACAddress("02:00:5e:00:53:09"))
-            let v4 = try #require(IPAddress("198.51.100.9")), v6 = try #require(IPAddress("2001:db8::9"))
+            let v4 = try #require(IPAddress("198.51.100.9"))
+            let v6 = try #require(IPAddress("2001:db8::9"))
             try rt.neighbourAdd(v4, linkAddress: mac, on: .name("sn0"))
             try rt.neighbourAdd(v6, linkAddress: mac, on: .index(index), state: .stale)
             #expect(Self.errno { try rt.neighbourAdd(v4, linkAddress: mac, on: .name("sn0")) } == EEXIST)
@@ -214,7 +228,8 @@ import TestSupport
             #expect(ours.count == theirs.count && ours.count == 3)
             let names = Dictionary(try rt.links().map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
             for n in ours {
-                let j = try #require(theirs.first { $0["dst"] as? String == n.destination?.description && $0["dev"] as? String == names[n.index] })
+                let j = try #require(
+                    theirs.first { $0["dst"] as? String == n.destination?.description && $0["dev"] as? String == names[n.index] })
                 #expect(j["lladdr"] as? String == n.linkAddress?.description)
                 #expect(j["state"] as? [String] == n.stateNames)
                 #expect((j["router"] != nil) == n.isRouter)
@@ -232,6 +247,9 @@ import TestSupport
 
     /// The errno of the NetlinkError `body` throws, or nil.
     static func errno(_ body: () throws -> Void) -> Int32? {
-        do { try body(); return nil } catch let e as NetlinkError { return e.errno } catch { return nil }
+        do {
+            try body()
+            return nil
+        } catch let e as NetlinkError { return e.errno } catch { return nil }
     }
 }

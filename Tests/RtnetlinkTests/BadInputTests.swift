@@ -2,8 +2,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
-import Testing
 import TestSupport
+import Testing
 
 /// Bad input gets a typed error with a clear sentence, and changes nothing.
 @Suite(.serialized) struct BadInputTests {
@@ -20,7 +20,10 @@ import TestSupport
     }()
 
     static func refusal(_ body: () throws -> Void) -> NetlinkError? {
-        do { try body(); return nil } catch let e as NetlinkError { return e } catch { return nil }
+        do {
+            try body()
+            return nil
+        } catch let e as NetlinkError { return e } catch { return nil }
     }
 
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
@@ -31,8 +34,12 @@ import TestSupport
             try rt.linkAdd(LinkSpec(name: "ok0", kind: .veth(peerName: "ok1")))
             let before = try ns.ip("-j", "-d", "link", "show")
             for bad in ["", "sixteen-bytes-xx", "a/b", "a b", "tab\tname", "new\nline"] {
-                let e = try #require(Self.refusal { try rt.linkAdd(LinkSpec(name: bad, kind: .veth(peerName: "peer0"))) }, "name \(bad.debugDescription)")
-                guard case .invalidArgument = e else { Issue.record("\(bad.debugDescription): \(e)"); continue }
+                let e = try #require(
+                    Self.refusal { try rt.linkAdd(LinkSpec(name: bad, kind: .veth(peerName: "peer0"))) }, "name \(bad.debugDescription)")
+                guard case .invalidArgument = e else {
+                    Issue.record("\(bad.debugDescription): \(e)")
+                    continue
+                }
                 #expect(e.description.contains("interface name") || e.description.contains("empty"))
                 #expect(Self.refusal { try rt.linkSet(.name("ok0"), LinkChange(name: bad)) } != nil)
                 #expect(Self.refusal { try rt.linkDelete(.name(bad)) } != nil)
@@ -48,7 +55,10 @@ import TestSupport
 
             // The kernel explains through extended ACK; the text must reach the error.
             let mtu = try #require(Self.refusal { try rt.linkSet(.name("ok0"), LinkChange(mtu: 100_000)) })
-            guard case let .kernel(r) = mtu else { Issue.record("expected a kernel refusal, got \(mtu)"); return }
+            guard case .kernel(let r) = mtu else {
+                Issue.record("expected a kernel refusal, got \(mtu)")
+                return
+            }
             #expect(r.errno == EINVAL && r.kernelMessage?.contains("mtu") == true)
             #expect(mtu.description.contains("kernel: \(r.kernelMessage ?? "?")"))
             // A macvlan needs a parent: built by hand without IFLA_LINK, the kernel refuses.
@@ -67,8 +77,10 @@ import TestSupport
         #expect(Self.refusal { _ = try Rtnetlink(namespace: .named("../etc")) } != nil)
     }
 
-    @Test(.enabled(if: TestEnvironment.isRoot && sandnetBinary != nil,
-                   "needs root and the built sandnet executable next to the test bundle (swift build --build-tests)"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isRoot && sandnetBinary != nil,
+            "needs root and the built sandnet executable next to the test bundle (swift build --build-tests)"))
     func cliFailsWithOneSentenceAndExitCodes() throws {
         let bin = try #require(Self.sandnetBinary)
         let missing = try TestEnvironment.run([bin, "link", "--netns", "sandnet-missing-\(getpid())"])
@@ -90,25 +102,36 @@ import TestSupport
                 #expect(human.status == 0)
                 if cmd != "neigh" { #expect(human.stdout.contains(cmd == "route" ? "198.51.100.0/24 dev cli0" : "cli0")) }
             }
-            let links = try JSONSerialization.jsonObject(with: Data(try TestEnvironment.sh([bin, "link", "--netns", ns.name, "--json"]).utf8)) as? [[String: Any]] ?? []
+            let links =
+                try JSONSerialization.jsonObject(with: Data(try TestEnvironment.sh([bin, "link", "--netns", ns.name, "--json"]).utf8))
+                as? [[String: Any]] ?? []
             let cli0 = try #require(links.first { $0["name"] as? String == "cli0" })
             let ipView = try #require(try ns.ipJSON("link", "show", "cli0").first)
             #expect(cli0["index"] as? Int == ipView["ifindex"] as? Int && cli0["kind"] as? String == "veth")
             #expect(cli0["parent"] as? String == "cli1" && cli0["address"] as? String == ipView["address"] as? String)
-            let addrs = try JSONSerialization.jsonObject(with: Data(try TestEnvironment.sh([bin, "addr", "--netns", ns.name, "--json"]).utf8)) as? [[String: Any]] ?? []
-            #expect(addrs.contains { $0["address"] as? String == "198.51.100.2" && $0["prefixLength"] as? Int == 24 && $0["device"] as? String == "cli0" })
+            let addrs =
+                try JSONSerialization.jsonObject(with: Data(try TestEnvironment.sh([bin, "addr", "--netns", ns.name, "--json"]).utf8))
+                as? [[String: Any]] ?? []
+            #expect(
+                addrs.contains {
+                    $0["address"] as? String == "198.51.100.2" && $0["prefixLength"] as? Int == 24 && $0["device"] as? String == "cli0"
+                })
         }
     }
 
     /// A caller without CAP_NET_ADMIN: the real executable run as nobody, unprivileged.
-    @Test(.enabled(if: TestEnvironment.isRoot && sandnetBinary != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
-                   "needs root, setpriv (util-linux) and the built sandnet executable"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isRoot && sandnetBinary != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+            "needs root, setpriv (util-linux) and the built sandnet executable"))
     func nonRootCallerIsToldItNeedsCapNetAdmin() throws {
         let bin = try #require(Self.sandnetBinary)
         try TestNamespace.with { ns in
             let before = try ns.ip("-j", "-d", "link", "show")
-            let r = try TestEnvironment.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                             "--bounding-set=-all", bin, "link", "--netns", ns.name])
+            let r = try TestEnvironment.run([
+                "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", bin, "link", "--netns", ns.name
+            ])
             #expect(r.status == 1, "stdout: \(r.stdout) stderr: \(r.stderr)")
             #expect(r.stderr.contains("CAP_NET_ADMIN") && r.stderr.contains("EPERM"), "\(r.stderr)")
             #expect(try ns.ip("-j", "-d", "link", "show") == before)

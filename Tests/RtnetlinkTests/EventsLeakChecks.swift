@@ -2,8 +2,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
-import Testing
 import TestSupport
+import Testing
 
 /// Subscriptions ended every way (break, cancel, close, drop) leave no socket and no
 /// reader thread behind. Counts the whole process's sockets and threads, so it runs in a
@@ -22,24 +22,32 @@ struct EventsLeakChecks {
                 for try await _ in a { break }
                 // 2. cancel a task that is waiting for events that never come
                 let b = try NetworkEvents(namespace: ns.namespace, groups: .neighbours)
-                let waiting = Task { for try await _ in b {}; return true }
+                let waiting = Task {
+                    for try await _ in b {}
+                    return true
+                }
                 waiting.cancel()
                 #expect(try await waiting.value)
                 // 3. close() while another task iterates
                 let c = try NetworkEvents(namespace: ns.namespace, groups: .routes)
-                let iterating = Task { var n = 0; for try await _ in c { n += 1 }; return n }
+                let iterating = Task {
+                    var n = 0
+                    for try await _ in c { n += 1 }
+                    return n
+                }
                 c.close()
                 _ = try await iterating.value
                 // 4. never iterated, just dropped
                 _ = try NetworkEvents(namespace: ns.namespace)
             }
-            try await cycle(0)   // warm up: the namespace thread pool keeps a few descriptors
+            try await cycle(0) // warm up: the namespace thread pool keeps a few descriptors
             // The warm-up's readers close their sockets as they leave: count once they are gone.
             #expect(await Self.settled(0, EventsTests.eventThreads) == 0)
             // Readers of dropped, never-iterated streams close theirs a moment later too: take
             // each baseline once it holds still.
             let sockets = await Self.steady { (try? Self.netlinkSockets(in: ns)) ?? -1 }
-            let fds = await Self.steady(Self.openSockets), all = await Self.steady { TestEnvironment.openDescriptors().count }
+            let fds = await Self.steady(Self.openSockets)
+            let all = await Self.steady { TestEnvironment.openDescriptors().count }
             let probe = try NetworkEvents(namespace: ns.namespace)
             #expect(try Self.netlinkSockets(in: ns) == sockets + 1)
             probe.close()
@@ -63,7 +71,7 @@ struct EventsLeakChecks {
         let text = try ns.namespace.run { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
         return text.split(separator: "\n").dropFirst().filter { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            return f.count > 2 && f[1] == "0" && f[2] != "0"   // NETLINK_ROUTE, not the kernel's own socket
+            return f.count > 2 && f[1] == "0" && f[2] != "0" // NETLINK_ROUTE, not the kernel's own socket
         }.count
     }
 
@@ -72,7 +80,10 @@ struct EventsLeakChecks {
     /// /proc/self/task and to close its wake-up pair: that settles, a leak stays.
     static func settled(_ expected: Int, _ measure: () -> Int) async -> Int {
         var now = measure()
-        for _ in 0..<60 where now > expected { try? await Task.sleep(nanoseconds: 50_000_000); now = measure() }
+        for _ in 0..<60 where now > expected {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            now = measure()
+        }
         return now
     }
 

@@ -3,8 +3,8 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct EventsTests {
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), .timeLimit(.minutes(1)))
@@ -22,20 +22,24 @@ import TestSupport
             try ns.ip("route", "del", "203.0.113.0/24")
             try ns.ip("link", "del", "ev0")
             var seen = Set<String>()
-            let wanted: Set<String> = ["link+ev0", "addr+198.51.100.2/24", "route+203.0.113.0/24", "neigh+198.51.100.9",
-                                       "route-203.0.113.0/24", "addr-198.51.100.2/24", "link-ev0"]
+            let wanted: Set<String> = [
+                "link+ev0", "addr+198.51.100.2/24", "route+203.0.113.0/24", "neigh+198.51.100.9",
+                "route-203.0.113.0/24", "addr-198.51.100.2/24", "link-ev0"
+            ]
             for try await e in events {
                 // The measures the leak test relies on do see a live subscription.
                 if seen.isEmpty { #expect(Self.eventThreads() == 1) }
                 switch e {
-                case let .linkAdded(l): seen.insert("link+\(l.name)")
-                case let .linkRemoved(l): seen.insert("link-\(l.name)")
-                case let .addressAdded(a): seen.insert("addr+\(a.prefix)")
-                case let .addressRemoved(a): seen.insert("addr-\(a.prefix)")
-                case let .routeAdded(r): seen.insert("route+\(r.destinationText)")
+                case .linkAdded(let l): seen.insert("link+\(l.name)")
+                case .linkRemoved(let l): seen.insert("link-\(l.name)")
+                case .addressAdded(let a): seen.insert("addr+\(a.prefix)")
+                case .addressRemoved(let a): seen.insert("addr-\(a.prefix)")
+                case .routeAdded(let r):
+                    seen.insert("route+\(r.destinationText)")
                     if r.destinationText == "203.0.113.0/24" { #expect(r.gateway == IPAddress("198.51.100.1")) }
-                case let .routeRemoved(r): seen.insert("route-\(r.destinationText)")
-                case let .neighbourAdded(n): seen.insert("neigh+\(n.destination?.description ?? "")")
+                case .routeRemoved(let r): seen.insert("route-\(r.destinationText)")
+                case .neighbourAdded(let n):
+                    seen.insert("neigh+\(n.destination?.description ?? "")")
                     if n.destination == IPAddress("198.51.100.9") { #expect(n.isPermanent) }
                 case .neighbourRemoved: break
                 case .resync: Issue.record("no event should be lost with the default buffers")
@@ -52,8 +56,9 @@ import TestSupport
             // A receive buffer of a few KB and 40 veth pairs created before reading starts:
             // the kernel must drop messages and report ENOBUFS.
             let events = try NetworkEvents(namespace: ns.namespace, groups: .links, receiveBufferBytes: 1)
-            try TestEnvironment.run(["ip", "-n", ns.name, "-batch", "-"],
-                                    stdin: (0..<40).map { "link add ov\($0) type veth peer name ow\($0)\n" }.joined())
+            try TestEnvironment.run(
+                ["ip", "-n", ns.name, "-batch", "-"],
+                stdin: (0..<40).map { "link add ov\($0) type veth peer name ow\($0)\n" }.joined())
             var resynced = false
             var afterResync = false
             for try await e in events {
@@ -65,7 +70,10 @@ import TestSupport
                     #expect(try rt.links().count == 81)
                     try rt.linkAdd(LinkSpec(name: "late0", kind: .veth(peerName: "late1")))
                 }
-                if case let .linkAdded(l) = e, l.name == "late0", resynced { afterResync = true; break }
+                if case .linkAdded(let l) = e, l.name == "late0", resynced {
+                    afterResync = true
+                    break
+                }
             }
             #expect(resynced && afterResync)
         }
@@ -77,22 +85,29 @@ import TestSupport
             // 10 veth pairs, about 40 link messages, for a buffer of 2 and a consumer that
             // dawdles after its first event: the reader must drop and announce it.
             let events = try NetworkEvents(namespace: ns.namespace, groups: .links, bufferLimit: 2)
-            try TestEnvironment.run(["ip", "-n", ns.name, "-batch", "-"],
-                                    stdin: (0..<10).map { "link add sl\($0) type veth peer name sm\($0)\n" }.joined())
+            try TestEnvironment.run(
+                ["ip", "-n", ns.name, "-batch", "-"],
+                stdin: (0..<10).map { "link add sl\($0) type veth peer name sm\($0)\n" }.joined())
             var iterator = events.makeAsyncIterator()
             let first = try await iterator.next()
             #expect(first != nil && first != .resync)
             try await Task.sleep(nanoseconds: 300_000_000)
             var buffered = 0
             var next = try await iterator.next()
-            while let e = next, e != .resync { buffered += 1; next = try await iterator.next() }
+            while let e = next, e != .resync {
+                buffered += 1
+                next = try await iterator.next()
+            }
             #expect(next == .resync)
             #expect(buffered <= 2, "\(buffered) events before the resync, more than the buffer holds")
             // The consumer re-dumps; changes after that arrive again.
             _ = try ns.ip("link", "add", "late0", "type", "veth", "peer", "name", "late1")
             var late = false
             while let e = try await iterator.next() {
-                if case let .linkAdded(l) = e, l.name == "late0" { late = true; break }
+                if case .linkAdded(let l) = e, l.name == "late0" {
+                    late = true
+                    break
+                }
             }
             #expect(late)
         }

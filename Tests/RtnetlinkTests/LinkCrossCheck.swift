@@ -2,8 +2,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
-import Testing
 import TestSupport
+import Testing
 
 /// Link kinds this kernel may lack (no module loading here): found by really creating one
 /// in a throwaway namespace. Only "not supported" counts as absent; any other failure lets
@@ -16,14 +16,18 @@ enum LinkKindProbe {
 
     static func probe(_ kind: LinkKindSpec) -> Bool {
         guard TestEnvironment.isRoot else { return false }
-        return (try? TestNamespace.with(prefix: "snprobe") { ns -> Bool in
-            let rt = try Rtnetlink(namespace: ns.namespace)
-            defer { rt.close() }
-            try rt.linkAdd(LinkSpec(name: "probe0", kind: .veth(peerName: "probe1")))
-            do { try rt.linkAdd(LinkSpec(name: "probe2", kind: kind)); return true } catch let e as NetlinkError where e.errno == EOPNOTSUPP {
-                return false
-            }
-        }) ?? true
+        return
+            (try? TestNamespace.with(prefix: "snprobe") { ns -> Bool in
+                let rt = try Rtnetlink(namespace: ns.namespace)
+                defer { rt.close() }
+                try rt.linkAdd(LinkSpec(name: "probe0", kind: .veth(peerName: "probe1")))
+                do {
+                    try rt.linkAdd(LinkSpec(name: "probe2", kind: kind))
+                    return true
+                } catch let e as NetlinkError where e.errno == EOPNOTSUPP {
+                    return false
+                }
+            }) ?? true
     }
 }
 
@@ -39,7 +43,8 @@ enum LinkCrossCheck {
         let names = names(links)
         for l in links {
             guard let j = ipLinks.first(where: { $0["ifindex"] as? Int == Int(l.index) }) else {
-                Issue.record("ip does not list \(l.name) (index \(l.index))", sourceLocation: sourceLocation); continue
+                Issue.record("ip does not list \(l.name) (index \(l.index))", sourceLocation: sourceLocation)
+                continue
             }
             expectSame(l, j, names: names, sourceLocation: sourceLocation)
         }
@@ -77,19 +82,21 @@ enum LinkCrossCheck {
         check(info?["info_slave_kind"] as? String == l.slaveKind, "slave kind")
         let data = info?["info_data"] as? [String: Any] ?? [:]
         switch l.kindData {
-        case let .macvlan(mode)?, let .macvtap(mode)?: check(data["mode"] as? String == mode.rawValue, "mode \(String(describing: data["mode"]))")
-        case let .ipvlan(mode, _)?: check(data["mode"] as? String == mode.rawValue, "ipvlan mode \(String(describing: data["mode"]))")
-        case let .vlan(id, proto)?:
+        case .macvlan(let mode)?, .macvtap(let mode)?:
+            check(data["mode"] as? String == mode.rawValue, "mode \(String(describing: data["mode"]))")
+        case .ipvlan(let mode, _)?: check(data["mode"] as? String == mode.rawValue, "ipvlan mode \(String(describing: data["mode"]))")
+        case .vlan(let id, let proto)?:
             check(data["id"] as? UInt16 == id, "vlan id")
             check(data["protocol"] as? String == (proto == 0x88a8 ? "802.1ad" : "802.1Q"), "vlan protocol")
-        case let .vxlan(v)?:
+        case .vxlan(let v)?:
             check(data["id"] as? UInt32 == v.vni && data["port"] as? UInt16 == v.port, "vni/port")
             // ip spells IPv6 endpoints group6/local6.
-            let local = data["local"] ?? data["local6"], group = data["group"] ?? data["group6"]
+            let local = data["local"] ?? data["local6"]
+            let group = data["group"] ?? data["group6"]
             check(local as? String == v.local?.description && group as? String == v.group?.description, "local/group")
             check(data["link"] as? String == v.lowerIndex.flatMap { names[Int32($0)] }, "vxlan lower device")
             check(data["learning"] as? Bool == v.learning && data["ttl"] as? UInt8 == v.ttl, "learning/ttl")
-        case let .tun(t)?:
+        case .tun(let t)?:
             check(data["type"] as? String == t.mode?.rawValue, "tun type")
             check(data["pi"] as? Bool == t.packetInfo && data["vnet_hdr"] as? Bool == t.vnetHeader, "pi/vnet_hdr")
             check(data["multi_queue"] as? Bool == t.multiQueue && data["persist"] as? Bool == t.persistent, "mq/persist")

@@ -3,8 +3,8 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 /// Every link kind and every `ip link set` change sandnet offers, cross-checked with
 /// `ip -j -d link` field by field, and the reverse: links made by `ip`, decoded by sandnet.
@@ -24,8 +24,10 @@ import TestSupport
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
     func everyMacvlanAndMacvtapModeVethBridgeAndVxlan() throws {
         try Self.withNamespace { ns, rt in
-            try rt.linkAdd(LinkSpec(name: "pa", kind: .veth(peerName: "pb"), mtu: 1400, address: MACAddress("02:00:5e:00:53:aa"),
-                                    txQueueLength: 700, up: true))
+            try rt.linkAdd(
+                LinkSpec(
+                    name: "pa", kind: .veth(peerName: "pb"), mtu: 1400, address: MACAddress("02:00:5e:00:53:aa"),
+                    txQueueLength: 700, up: true))
             try rt.linkAdd(LinkSpec(name: "br0", kind: .bridge, mtu: 1450, up: true, group: 7))
             for (i, mode) in MacvlanMode.allCases.enumerated() {
                 // passthru wants a parent of its own, so every mode gets one.
@@ -48,15 +50,20 @@ import TestSupport
             #expect(pa.parent == links.first { $0.name == "pb" }?.index)
             #expect(links.first { $0.name == "br0" }?.group == 7)
             if LinkKindProbe.vxlan {
-                guard case let .vxlan(v)? = links.first(where: { $0.name == "vx4" })?.kindData else { Issue.record("vx4 not vxlan"); return }
+                guard case .vxlan(let v)? = links.first(where: { $0.name == "vx4" })?.kindData else {
+                    Issue.record("vx4 not vxlan")
+                    return
+                }
                 #expect(v.vni == 42 && v.port == 4790 && v.learning == false && v.local == IPAddress("198.51.100.1"))
             }
             try Self.crossCheck(ns, rt)
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isRoot && LinkKindProbe.ipvlan,
-                   "kernel lacks ipvlan (CONFIG_IPVLAN): adding a link of type ipvlan answers EOPNOTSUPP"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isRoot && LinkKindProbe.ipvlan,
+            "kernel lacks ipvlan (CONFIG_IPVLAN): adding a link of type ipvlan answers EOPNOTSUPP"))
     func everyIpvlanMode() throws {
         try Self.withNamespace { ns, rt in
             for (i, mode) in IpvlanMode.allCases.enumerated() {
@@ -73,8 +80,10 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isRoot && LinkKindProbe.vlan,
-                   "kernel lacks 802.1Q vlan (CONFIG_VLAN_8021Q): adding a link of type vlan answers EOPNOTSUPP"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isRoot && LinkKindProbe.vlan,
+            "kernel lacks 802.1Q vlan (CONFIG_VLAN_8021Q): adding a link of type vlan answers EOPNOTSUPP"))
     func vlanLinksAndTheKernelsReasonForABadID() throws {
         try Self.withNamespace { ns, rt in
             try rt.linkAdd(LinkSpec(name: "trunk", kind: .veth(peerName: "trunk-peer")))
@@ -82,8 +91,13 @@ import TestSupport
             #expect(try rt.link(named: "trunk.100").kindData == .vlan(id: 100, protocolID: 0x8100))
             try Self.crossCheck(ns, rt)
             let before = try ns.ip("-j", "-d", "link", "show")
-            let e = try #require(throws: NetlinkError.self) { try rt.linkAdd(LinkSpec(name: "trunk.5000", kind: .vlan(parent: .name("trunk"), id: 5000))) }
-            guard case let .kernel(refusal) = e else { Issue.record("expected a kernel refusal, got \(e)"); return }
+            let e = try #require(throws: NetlinkError.self) {
+                try rt.linkAdd(LinkSpec(name: "trunk.5000", kind: .vlan(parent: .name("trunk"), id: 5000)))
+            }
+            guard case .kernel(let refusal) = e else {
+                Issue.record("expected a kernel refusal, got \(e)")
+                return
+            }
             #expect(refusal.errno == ERANGE || refusal.errno == EINVAL)
             #expect(refusal.kernelMessage?.isEmpty == false, "the kernel explains a bad VLAN id through extended ACK")
             #expect(e.description.contains(refusal.kernelMessage ?? "<none>"))
@@ -91,8 +105,10 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isRoot && LinkKindProbe.dummy,
-                   "kernel lacks the dummy driver (CONFIG_DUMMY): adding a link of type dummy answers EOPNOTSUPP"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.isRoot && LinkKindProbe.dummy,
+            "kernel lacks the dummy driver (CONFIG_DUMMY): adding a link of type dummy answers EOPNOTSUPP"))
     func dummyLink() throws {
         try Self.withNamespace { ns, rt in
             try rt.linkAdd(LinkSpec(name: "dm0", kind: .dummy, mtu: 9000, up: true))
@@ -142,12 +158,12 @@ import TestSupport
     func linksMadeByIpAreDecoded() throws {
         try Self.withNamespace { ns, rt in
             var batch = """
-            link add v0 mtu 1480 address 02:00:5e:00:53:10 type veth peer name v1
-            link add br0 type bridge
-            link set v1 master br0
-            link set v0 up
-            link set v1 up txqueuelen 42
-            """
+                link add v0 mtu 1480 address 02:00:5e:00:53:10 type veth peer name v1
+                link add br0 type bridge
+                link set v1 master br0
+                link set v0 up
+                link set v1 up txqueuelen 42
+                """
             for (i, mode) in MacvlanMode.allCases.enumerated() {
                 batch += "\nlink add m\(i) type veth peer name n\(i)\nlink add mv\(i) link m\(i) type macvlan mode \(mode.rawValue)"
                 batch += "\nlink add p\(i) type veth peer name q\(i)\nlink add mt\(i) link p\(i) type macvtap mode \(mode.rawValue)"
@@ -164,9 +180,11 @@ import TestSupport
                 #expect(links.first { $0.name == "mv\(i)" }?.kindData == .macvlan(mode: mode))
                 #expect(links.first { $0.name == "mt\(i)" }?.kindData == .macvtap(mode: mode))
             }
-            if case let .tun(t)? = links.first(where: { $0.name == "tap0" })?.kindData {
+            if case .tun(let t)? = links.first(where: { $0.name == "tap0" })?.kindData {
                 #expect(t.mode == .tap && t.vnetHeader == true && t.multiQueue == true && t.persistent == true)
-            } else { Issue.record("tap0 was not decoded as tun/tap") }
+            } else {
+                Issue.record("tap0 was not decoded as tun/tap")
+            }
             if LinkKindProbe.vlan { #expect(links.first { $0.name == "v0.7" }?.kindData == .vlan(id: 7, protocolID: 0x88a8)) }
             try Self.crossCheck(ns, rt)
         }

@@ -2,8 +2,8 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct LinkSmokeTests {
     @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))

@@ -26,12 +26,19 @@ enum SandnetBinary {
     static let path = builtExecutable("sandnet")
     static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
-    struct Outcome { var status: Int32; var killedBySignal: Bool; var stdout: String; var stderr: String }
+    struct Outcome {
+        var status: Int32
+        var killedBySignal: Bool
+        var stdout: String
+        var stderr: String
+    }
 
     /// Runs sandnet (or `executable`) with `args` and extra environment; waits (bounded)
     /// for it to end. `status` is the signal number when a signal killed it.
-    static func run(_ args: [String], environment: [String: String] = [:], executable: String = path,
-                    timeout: Duration = .seconds(120)) throws -> Outcome {
+    static func run(
+        _ args: [String], environment: [String: String] = [:], executable: String = path,
+        timeout: Duration = .seconds(120)
+    ) throws -> Outcome {
         let r = try ProcessRunner.run([executable] + args, environment: .adding(environment), timeout: timeout)
         return Outcome(status: r.status ?? r.signal ?? -1, killedBySignal: r.signal != nil, stdout: r.stdoutText, stderr: r.stderrText)
     }

@@ -12,15 +12,24 @@ final class PodFixture {
 
     init() throws {
         host = try TestNamespace(prefix: "snh")
-        do { pod = try TestNamespace(prefix: "snp") } catch { host.remove(); throw error }
+        do { pod = try TestNamespace(prefix: "snp") } catch {
+            host.remove()
+            throw error
+        }
         do {
             try host.ip("link", "add", "uplink", "type", "veth", "peer", "name", "uplinkp")
             try host.ip("link", "set", "uplink", "up")
             try host.ip("link", "set", "uplinkp", "up")
-        } catch { remove(); throw error }
+        } catch {
+            remove()
+            throw error
+        }
     }
 
-    func remove() { pod.remove(); host.remove() }
+    func remove() {
+        pod.remove()
+        host.remove()
+    }
 
     static func with<T>(_ body: (PodFixture) throws -> T) throws -> T {
         let f = try PodFixture()
@@ -79,7 +88,10 @@ final class PodFixture {
         // A re-added IPv6 address is "tentative" until duplicate address detection ends
         // (about a second); compare settled states.
         var tentative = try pod.ip("addr", "show").contains("tentative")
-        for _ in 0..<50 where tentative { usleep(100_000); tentative = try pod.ip("addr", "show").contains("tentative") }
+        for _ in 0..<50 where tentative {
+            usleep(100_000)
+            tentative = try pod.ip("addr", "show").contains("tentative")
+        }
         // Not a failure by itself (an address whose DAD failed stays tentative on both sides).
         if tentative { print("PodFixture \(pod.name): an address is still tentative after 5 s; comparing as it is") }
         var out: [String: Any] = [:]
@@ -115,7 +127,8 @@ final class StateDirectory {
 
 /// First line that differs, for readable failures.
 func firstDifference(_ a: String, _ b: String) -> String {
-    let la = a.split(separator: "\n", omittingEmptySubsequences: false), lb = b.split(separator: "\n", omittingEmptySubsequences: false)
+    let la = a.split(separator: "\n", omittingEmptySubsequences: false)
+    let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
     for i in 0..<max(la.count, lb.count) where (i < la.count ? la[i] : "<end>") != (i < lb.count ? lb[i] : "<end>") {
         return "line \(i + 1): before `\(i < la.count ? la[i] : "<end>")` after `\(i < lb.count ? lb[i] : "<end>")`"
     }
@@ -133,8 +146,13 @@ enum KindProbe {
         return out
     }()
     static func option(_ k: PodFixture.EndpointKind) -> String {
-        switch k { case .veth: return "CONFIG_VETH"; case .macvlan: return "CONFIG_MACVLAN"; case .ipvlan: return "CONFIG_IPVLAN"
-        case .vlan: return "CONFIG_VLAN_8021Q"; case .vxlan: return "CONFIG_VXLAN" }
+        switch k {
+        case .veth: return "CONFIG_VETH"
+        case .macvlan: return "CONFIG_MACVLAN"
+        case .ipvlan: return "CONFIG_IPVLAN"
+        case .vlan: return "CONFIG_VLAN_8021Q"
+        case .vxlan: return "CONFIG_VXLAN"
+        }
     }
     static func has(_ k: PodFixture.EndpointKind) -> Bool { available.contains(k) }
     static func reason(_ k: PodFixture.EndpointKind) -> Comment {

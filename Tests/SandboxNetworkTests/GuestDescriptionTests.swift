@@ -6,13 +6,18 @@ import Testing
 
 @Suite struct GuestDescriptionTests {
     func sample() -> GuestDescription {
-        GuestDescription(sandbox: "pod-1", interfaces: [
-            GuestInterface(name: "eth0", mac: MACAddress("02:00:00:00:00:01")!, mtu: 1450,
-                           addresses: [IPPrefix("198.51.100.2/24")!, IPPrefix("2001:db8::2/64")!],
-                           routes: [GuestRoute(destination: "default", family: "inet", gateway: IPAddress("198.51.100.1"), scope: "universe", mtu: 1400)],
-                           neighbours: [GuestNeighbour(address: IPAddress("198.51.100.1")!, mac: MACAddress("02:00:00:00:00:fe")!)],
-                           pciRootPort: "sn-rp0", pciRootPortAddress: "00:10.0", pciSlot: "00.0", model: "tcfilter"),
-        ], dns: ["nameserver 198.51.100.53"])
+        GuestDescription(
+            sandbox: "pod-1",
+            interfaces: [
+                GuestInterface(
+                    name: "eth0", mac: MACAddress("02:00:00:00:00:01")!, mtu: 1450,
+                    addresses: [IPPrefix("198.51.100.2/24")!, IPPrefix("2001:db8::2/64")!],
+                    routes: [
+                        GuestRoute(destination: "default", family: "inet", gateway: IPAddress("198.51.100.1"), scope: "universe", mtu: 1400)
+                    ],
+                    neighbours: [GuestNeighbour(address: IPAddress("198.51.100.1")!, mac: MACAddress("02:00:00:00:00:fe")!)],
+                    pciRootPort: "sn-rp0", pciRootPortAddress: "00:10.0", pciSlot: "00.0", model: "tcfilter")
+            ], dns: ["nameserver 198.51.100.53"])
     }
 
     @Test func emitsOneScalarPerLineWithSortedKeysAndUnescapedSlashes() throws {
@@ -41,17 +46,18 @@ import Testing
 
     @Test func dnsLinesKeepOnlyResolverDirectives() {
         let conf = """
-        # generated
-        nameserver 198.51.100.53   # primary
-        nameserver  2001:db8::53
-        search example.test  corp.test
-        options ndots:2
-        sortlist 198.51.100.0/255.255.255.0
-        ; comment
+            # generated
+            nameserver 198.51.100.53   # primary
+            nameserver  2001:db8::53
+            search example.test  corp.test
+            options ndots:2
+            sortlist 198.51.100.0/255.255.255.0
+            ; comment
 
-        """
-        #expect(GuestDescription.dnsLines(fromResolvConf: conf) == [
-            "nameserver 198.51.100.53", "nameserver 2001:db8::53", "search example.test corp.test", "options ndots:2",
-        ])
+            """
+        #expect(
+            GuestDescription.dnsLines(fromResolvConf: conf) == [
+                "nameserver 198.51.100.53", "nameserver 2001:db8::53", "search example.test corp.test", "options ndots:2"
+            ])
     }
 }

@@ -3,77 +3,85 @@ import NetlinkCodec
 import NetlinkSocket
 import SandboxNetwork
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
 
 extension SandboxIntegration {
-@Suite(.serialized) struct JournalTests {
-    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
-    func corruptedOrTruncatedJournalGivesAClearErrorAndTouchesNothing() throws {
-        try PodFixture.with { f in
-            try f.addEndpoint("eth0", .veth, number: 0)
-            try f.configure("eth0", number: 0)
-            let state = StateDirectory()
-            let store = JournalStore(directory: state.path)
-            _ = try SandboxAttach.attach(AttachSettings(sandbox: "j1", namespace: f.pod.namespace.path, model: .none), store: store)
-            let path = store.path(of: "j1")
-            let good = try Data(contentsOf: URL(fileURLWithPath: path))
-            let before = try f.snapshot()
-            for bad in [good.prefix(good.count / 2), Data("{\"format\": 1, \"sandbox\": \"j1\"".utf8), Data(), Data([0xff, 0x00, 0x13])] {
-                try bad.write(to: URL(fileURLWithPath: path))
-                do {
-                    _ = try SandboxDetach.detach(sandbox: "j1", store: store)
-                    Issue.record("detach accepted a corrupted journal")
-                } catch let e as SandboxError {
-                    guard case .journalCorrupted = e else { Issue.record("unexpected error \(e)"); continue }
-                    #expect(e.description.contains(path))
-                    #expect(e.description.contains("nothing was changed"))
+    @Suite(.serialized) struct JournalTests {
+        @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+        func corruptedOrTruncatedJournalGivesAClearErrorAndTouchesNothing() throws {
+            try PodFixture.with { f in
+                try f.addEndpoint("eth0", .veth, number: 0)
+                try f.configure("eth0", number: 0)
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                _ = try SandboxAttach.attach(AttachSettings(sandbox: "j1", namespace: f.pod.namespace.path, model: .none), store: store)
+                let path = store.path(of: "j1")
+                let good = try Data(contentsOf: URL(fileURLWithPath: path))
+                let before = try f.snapshot()
+                for bad in [good.prefix(good.count / 2), Data("{\"format\": 1, \"sandbox\": \"j1\"".utf8), Data(), Data([0xff, 0x00, 0x13])]
+                {
+                    try bad.write(to: URL(fileURLWithPath: path))
+                    do {
+                        _ = try SandboxDetach.detach(sandbox: "j1", store: store)
+                        Issue.record("detach accepted a corrupted journal")
+                    } catch let e as SandboxError {
+                        guard case .journalCorrupted = e else {
+                            Issue.record("unexpected error \(e)")
+                            continue
+                        }
+                        #expect(e.description.contains(path))
+                        #expect(e.description.contains("nothing was changed"))
+                    }
+                    let gc = SandboxDetach.collectGarbage(store: store)
+                    #expect(gc.reports.isEmpty)
+                    #expect(gc.errors.count == 1)
+                    // The file is left for an operator, byte for byte, and the namespace is untouched.
+                    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bad)
+                    #expect(try f.snapshot() == before)
                 }
-                let gc = SandboxDetach.collectGarbage(store: store)
-                #expect(gc.reports.isEmpty)
-                #expect(gc.errors.count == 1)
-                // The file is left for an operator, byte for byte, and the namespace is untouched.
-                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bad)
-                #expect(try f.snapshot() == before)
+                try good.write(to: URL(fileURLWithPath: path))
+                _ = try SandboxDetach.detach(sandbox: "j1", store: store)
+                #expect(!FileManager.default.fileExists(atPath: path))
             }
-            try good.write(to: URL(fileURLWithPath: path))
-            _ = try SandboxDetach.detach(sandbox: "j1", store: store)
-            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+
+        @Test func sandboxIDsThatCouldEscapeTheStateDirectoryAreRefused() {
+            for bad in ["", "../x", "a/b", ".hidden", String(repeating: "a", count: 200), "sp ace"] {
+                #expect(throws: SandboxError.self) { try JournalStore.validate(sandbox: bad) }
+            }
+            #expect(throws: Never.self) { try JournalStore.validate(sandbox: "pod-1_a.b") }
+        }
+
+        @Test func journalWithStepsEncodedOnceDecodesToTheSameJournal() throws {
+            // A namespace path that holds the splice marker must not be taken for the steps key.
+            var journal = SandboxJournal(
+                sandbox: "splice", namespacePath: #"/run/netns/"steps":[]"#,
+                identity: NamespaceIdentity(device: 3, inode: 4026531840), linkGroup: 0x5a000001)
+            let mac = try #require(MACAddress("02:00:00:00:00:01"))
+            let other = try #require(MACAddress("02:00:00:00:00:02"))
+            let steps: [JournalStep] = [
+                .createLink(name: "sn1t0"), .addIngressQdisc(link: "eth0"), .addRedirect(from: "eth0", to: "sn1t0"),
+                .setMAC(link: "eth1", original: mac, replacement: other),
+                .removeAddresses(link: "eth1", saved: SavedEndpointState(addresses: [], routes: [], neighbours: []))
+            ]
+            var encoded: [Data] = []
+            for step in [[]] + steps.map({ [$0] }) {
+                journal.steps += step
+                encoded += try step.map(JournalStore.encode(step:))
+                let spliced = try JournalStore.encode(journal, encodedSteps: encoded)
+                #expect(try JSONDecoder().decode(SandboxJournal.self, from: spliced) == journal)
+            }
+            // A step list that does not match the journal's is not trusted: the whole journal is encoded.
+            let mismatched = try JournalStore.encode(journal, encodedSteps: Array(encoded.dropLast()))
+            #expect(try JSONDecoder().decode(SandboxJournal.self, from: mismatched) == journal)
+        }
+
+        @Test func deadOwnerIsDetectedByPidAndStartTime() throws {
+            let me = getpid()
+            let start = try #require(ProcessIdentity.startTime(of: me))
+            #expect(ProcessIdentity.startTime(of: me) == start)
+            #expect(ProcessIdentity.startTime(of: Int32.max - 1) == nil)
         }
     }
-
-    @Test func sandboxIDsThatCouldEscapeTheStateDirectoryAreRefused() {
-        for bad in ["", "../x", "a/b", ".hidden", String(repeating: "a", count: 200), "sp ace"] {
-            #expect(throws: SandboxError.self) { try JournalStore.validate(sandbox: bad) }
-        }
-        #expect(throws: Never.self) { try JournalStore.validate(sandbox: "pod-1_a.b") }
-    }
-
-    @Test func journalWithStepsEncodedOnceDecodesToTheSameJournal() throws {
-        // A namespace path that holds the splice marker must not be taken for the steps key.
-        var journal = SandboxJournal(sandbox: "splice", namespacePath: #"/run/netns/"steps":[]"#,
-                                     identity: NamespaceIdentity(device: 3, inode: 4026531840), linkGroup: 0x5a000001)
-        let mac = try #require(MACAddress("02:00:00:00:00:01")), other = try #require(MACAddress("02:00:00:00:00:02"))
-        let steps: [JournalStep] = [.createLink(name: "sn1t0"), .addIngressQdisc(link: "eth0"), .addRedirect(from: "eth0", to: "sn1t0"),
-                                    .setMAC(link: "eth1", original: mac, replacement: other),
-                                    .removeAddresses(link: "eth1", saved: SavedEndpointState(addresses: [], routes: [], neighbours: []))]
-        var encoded: [Data] = []
-        for step in [[]] + steps.map({ [$0] }) {
-            journal.steps += step
-            encoded += try step.map(JournalStore.encode(step:))
-            let spliced = try JournalStore.encode(journal, encodedSteps: encoded)
-            #expect(try JSONDecoder().decode(SandboxJournal.self, from: spliced) == journal)
-        }
-        // A step list that does not match the journal's is not trusted: the whole journal is encoded.
-        let mismatched = try JournalStore.encode(journal, encodedSteps: Array(encoded.dropLast()))
-        #expect(try JSONDecoder().decode(SandboxJournal.self, from: mismatched) == journal)
-    }
-
-    @Test func deadOwnerIsDetectedByPidAndStartTime() throws {
-        let me = getpid()
-        let start = try #require(ProcessIdentity.startTime(of: me))
-        #expect(ProcessIdentity.startTime(of: me) == start)
-        #expect(ProcessIdentity.startTime(of: Int32.max - 1) == nil)
-    }
-}
 }

@@ -19,17 +19,22 @@ struct LogHandlerTests {
         logger[metadataKey: "sandbox"] = "s1"
         let before = Date()
         logger.debug("dropped: below the level")
-        logger.notice("kernel change \"quoted\"\nsecond line\u{1}", metadata: [
-            "object": "link sn1t0", "stepNumber": "\(3)", "nested": ["inner": "v", "deeper": ["leaf": "x"]],
-            "message": "a field named like a reserved key", "list": ["a", "b"], "unicode": "ünï",
-        ])
+        logger.notice(
+            "kernel change \"quoted\"\nsecond line\u{1}",
+            metadata: [
+                "object": "link sn1t0", "stepNumber": "\(3)", "nested": ["inner": "v", "deeper": ["leaf": "x"]],
+                "message": "a field named like a reserved key", "list": ["a", "b"], "unicode": "ünï"
+            ])
         let lines = out.all
         try #require(lines.count == 1, "\(lines)")
         let line = lines[0]
         #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1, "one record, one line: \(line)")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
-        #expect(Set(record.keys) == ["time", "level", "label", "message", "sandbox", "object", "stepNumber", "nested.inner",
-                                     "nested.deeper.leaf", "metadata.message", "list", "unicode"])
+        #expect(
+            Set(record.keys) == [
+                "time", "level", "label", "message", "sandbox", "object", "stepNumber", "nested.inner",
+                "nested.deeper.leaf", "metadata.message", "list", "unicode"
+            ])
         #expect(record["level"] == "notice")
         #expect(record["label"] == "sandnet.test")
         #expect(record["message"] == "kernel change \"quoted\"\nsecond line\u{1}")
@@ -44,7 +49,9 @@ struct LogHandlerTests {
         #expect(line.range(of: "\"label\":")!.lowerBound < line.range(of: "\"message\":")!.lowerBound)
 
         let time = try #require(record["time"])
-        #expect((try time.wholeMatch(of: Regex(#"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"#))) != nil, "RFC 3339 with milliseconds, UTC: \(time)")
+        #expect(
+            (try time.wholeMatch(of: Regex(#"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"#))) != nil,
+            "RFC 3339 with milliseconds, UTC: \(time)")
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let when = try #require(parser.date(from: time))
@@ -57,7 +64,11 @@ struct LogHandlerTests {
         logger.debug("kernel change", metadata: ["object": "qdisc ingress dev eth0", "step": "addIngressQdisc", "empty": ""])
         let line = try #require(out.all.first)
         #expect(out.all.count == 1)
-        #expect((try line.wholeMatch(of: Regex(#"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z debug sandnet\.test: kernel change empty="" object="qdisc ingress dev eth0" step=addIngressQdisc\n"#))) != nil, "\(line)")
+        #expect(
+            (try line.wholeMatch(
+                of: Regex(
+                    #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z debug sandnet\.test: kernel change empty="" object="qdisc ingress dev eth0" step=addIngressQdisc\n"#
+                ))) != nil, "\(line)")
     }
 
     @Test func settingsPickTheHandlerAndLevel() {

@@ -1,8 +1,9 @@
 import Foundation
 import SandboxNetwork
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Files planted in, and found in, a state directory by the trust and gc tests.

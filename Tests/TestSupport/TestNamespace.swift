@@ -16,10 +16,13 @@ public enum TestEnvironment {
     /// (128 + N when signal N killed it). `environment` is added to this process's.
     /// Bounded: a child still running at `timeout` is killed and the run throws.
     @discardableResult
-    public static func run(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:],
-                           timeout: Duration = .seconds(120)) throws -> (status: Int32, stdout: String, stderr: String) {
-        let r = try ProcessRunner.run(argv, input: stdin.map { Array($0.utf8) },
-                                      environment: environment.isEmpty ? .inherit : .adding(environment), timeout: timeout)
+    public static func run(
+        _ argv: [String], stdin: String? = nil, environment: [String: String] = [:],
+        timeout: Duration = .seconds(120)
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let r = try ProcessRunner.run(
+            argv, input: stdin.map { Array($0.utf8) },
+            environment: environment.isEmpty ? .inherit : .adding(environment), timeout: timeout)
         return (r.termination.shellStatus, r.stdoutText, r.stderrText)
     }
 
@@ -73,7 +76,8 @@ public final class TestNamespace: Sendable {
         for name in NetworkNamespace.listNamed() {
             let parts = name.split(separator: "-")
             guard parts.count == 4, parts[0].hasPrefix("sn"), let pid = Int32(parts[1]),
-                  Int(parts[2]) != nil, Int(parts[3]) != nil, pid != getpid() else { continue }
+                Int(parts[2]) != nil, Int(parts[3]) != nil, pid != getpid()
+            else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH {
                 try? NetworkNamespace.delete(named: name)
             }
@@ -92,7 +96,12 @@ public final class TestNamespace: Sendable {
     /// deinit race.
     private let removed = Mutex(false)
     public func remove() {
-        guard removed.withLock({ was in defer { was = true }; return !was }) else { return }
+        guard
+            removed.withLock({ was in
+                defer { was = true }
+                return !was
+            })
+        else { return }
         try? NetworkNamespace.delete(named: name)
     }
 
@@ -110,7 +119,12 @@ public final class TestNamespace: Sendable {
 
     final class Counter: Sendable {
         private let n = Mutex(0)
-        func next() -> Int { n.withLock { $0 += 1; return $0 } }
+        func next() -> Int {
+            n.withLock {
+                $0 += 1
+                return $0
+            }
+        }
     }
 }
 

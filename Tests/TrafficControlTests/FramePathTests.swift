@@ -4,11 +4,12 @@ import NetlinkSocket
 import Rtnetlink
 import SandnetCore
 import TapDevices
-import Testing
 import TestSupport
+import Testing
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Frames really move: written to a queue descriptor they arrive on the peer namespace's
@@ -31,12 +32,16 @@ import Glibc
     /// ARP who-has 198.51.100.2, then an ICMP echo to it, through `queues`; both must be seen
     /// on B's interface and both answers must come back out of a queue.
     static func exchange(through queues: borrowing TapQueues, vmMAC: MACAddress, peer: PacketSocket) throws {
-        func readQueue() throws -> [UInt8]? { try queues.read(timeoutMilliseconds: 200).map { Array($0.frame.dropFirst(Frames.virtioHeader.count)) } }
+        func readQueue() throws -> [UInt8]? {
+            try queues.read(timeoutMilliseconds: 200).map { Array($0.frame.dropFirst(Frames.virtioHeader.count)) }
+        }
 
         try queues.write(Frames.virtioHeader + Frames.arpRequest(from: vmMAC, ip: vmIP, asking: peerIP), queue: queues.count - 1)
         let seenRequest = try peer.receive { f in Frames.arp(f).flatMap { $0.op == 1 && $0.senderIP == vmIP ? true : nil } }
         #expect(seenRequest == true, "the ARP request written to the queue did not arrive on B's interface")
-        let reply = try receiveMatching(attempts: 25, readQueue) { f in Frames.arp(f).flatMap { $0.op == 2 && $0.senderIP == peerIP ? $0 : nil } }
+        let reply = try receiveMatching(attempts: 25, readQueue) { f in
+            Frames.arp(f).flatMap { $0.op == 2 && $0.senderIP == peerIP ? $0 : nil }
+        }
         let peerMAC = try #require(reply?.senderMAC, "B's ARP reply never came out of a queue")
 
         let id = UInt16.random(in: 1...0xfffe)
@@ -62,15 +67,20 @@ import Glibc
                 for (from, to) in [("tap0", "ep0"), ("ep0", "tap0")] {
                     try rt.qdiscAdd(QdiscSpec(device: .name(from), kind: .ingress))
                     let redirect = MirredAction(.redirect, .egress, to: try rt.index(of: .name(to)))
-                    try rt.filterAdd(FilterSpec(device: .name(from), parent: .ingressQdisc, priority: 1,
-                                                kind: .u32(.matchAll, actions: [.mirred(redirect)])))
+                    try rt.filterAdd(
+                        FilterSpec(
+                            device: .name(from), parent: .ingressQdisc, priority: 1,
+                            kind: .u32(.matchAll, actions: [.mirred(redirect)])))
                     let tcView = try a.tcJSON("-d", "filter", "show", "dev", from, "parent", "ffff:")
                     let action = tcView.compactMap { ($0["options"] as? [String: Any])?["actions"] as? [[String: Any]] }.first?.first
                     #expect(action?["to_dev"] as? String == to)
                     #expect(action?["mirred_action"] as? String == "redirect")
                 }
                 let tap = try rt.link(named: "tap0")
-                guard case let .tun(info)? = tap.kindData else { Issue.record("tap0 is not decoded as tun"); return }
+                guard case .tun(let info)? = tap.kindData else {
+                    Issue.record("tap0 is not decoded as tun")
+                    return
+                }
                 #expect(info.multiQueue == true && info.queues == 2)
                 try Self.exchange(through: queues, vmMAC: MACAddress("02:00:00:53:00:01")!, peer: peer)
             }
@@ -99,8 +109,12 @@ import Glibc
         try TestNamespace.with(prefix: "sntC1") { n1 in
             try TestNamespace.with(prefix: "sntC2") { n2 in
                 let index = Int32.random(in: 20_000...60_000)
-                let rt1 = try Rtnetlink(namespace: n1.namespace), rt2 = try Rtnetlink(namespace: n2.namespace)
-                defer { rt1.close(); rt2.close() }
+                let rt1 = try Rtnetlink(namespace: n1.namespace)
+                let rt2 = try Rtnetlink(namespace: n2.namespace)
+                defer {
+                    rt1.close()
+                    rt2.close()
+                }
                 for rt in [rt1, rt2] { try rt.linkAdd(LinkSpec(name: "low0", kind: .veth(peerName: "low1"), up: true)) }
                 let spec = MacvtapSpec(name: "mvt0", parent: .name("low0"), mode: .bridge, index: index)
                 let first = try Macvtap.create(spec, in: rt1)
@@ -122,7 +136,7 @@ import Glibc
                 let mine = try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt2, nodeDirectory: dir)
                 // `mine` owns its queues: they close when it goes out of scope.
                 var st = stat()
-                let minePath = mine.devicePath   // the macros cannot look into a non-copyable value
+                let minePath = mine.devicePath // the macros cannot look into a non-copyable value
                 #expect(stat(try #require(minePath), &st) == 0)
                 #expect(minePath?.hasPrefix(dir) == true)
                 let theirs = try Macvtap.openQueues(.name("mvt0"), count: 1, in: rt1)

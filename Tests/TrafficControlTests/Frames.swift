@@ -3,8 +3,9 @@ import Foundation
 import NetlinkCodec
 import NetlinkSocket
 import SandnetCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hand-made Ethernet frames for the frame-path tests, and a reader that finds them again.
@@ -22,19 +23,28 @@ enum Frames {
         return ethernet(dst: broadcast, src: mac, type: 0x0806, arp)
     }
 
-    static func icmpEchoRequest(from mac: MACAddress, to dstMAC: MACAddress, src: IPAddress, dst: IPAddress, id: UInt16, seq: UInt16) -> [UInt8] {
+    static func icmpEchoRequest(from mac: MACAddress, to dstMAC: MACAddress, src: IPAddress, dst: IPAddress, id: UInt16, seq: UInt16)
+        -> [UInt8]
+    {
         var icmp: [UInt8] = [8, 0, 0, 0, UInt8(id >> 8), UInt8(id & 0xff), UInt8(seq >> 8), UInt8(seq & 0xff)] + Array("sandnet".utf8)
-        let c = checksum(icmp); icmp[2] = UInt8(c >> 8); icmp[3] = UInt8(c & 0xff)
+        let c = checksum(icmp)
+        icmp[2] = UInt8(c >> 8)
+        icmp[3] = UInt8(c & 0xff)
         let total = 20 + icmp.count
         var ip: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xff), 0, 1, 0x40, 0, 64, 1, 0, 0] + src.bytes + dst.bytes
-        let h = checksum(ip); ip[10] = UInt8(h >> 8); ip[11] = UInt8(h & 0xff)
+        let h = checksum(ip)
+        ip[10] = UInt8(h >> 8)
+        ip[11] = UInt8(h & 0xff)
         return ethernet(dst: dstMAC, src: mac, type: 0x0800, ip + icmp)
     }
 
     static func checksum(_ b: [UInt8]) -> UInt16 {
         var sum: UInt32 = 0
         var i = 0
-        while i + 1 < b.count { sum += UInt32(b[i]) << 8 | UInt32(b[i + 1]); i += 2 }
+        while i + 1 < b.count {
+            sum += UInt32(b[i]) << 8 | UInt32(b[i + 1])
+            i += 2
+        }
         if i < b.count { sum += UInt32(b[i]) << 8 }
         while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
         return ~UInt16(sum)
@@ -55,8 +65,10 @@ enum Frames {
         let ihl = Int(f[14] & 0x0f) * 4
         let icmp = 14 + ihl
         guard f.count >= icmp + 8 else { return nil }
-        return (f[icmp], UInt16(f[icmp + 4]) << 8 | UInt16(f[icmp + 5]), UInt16(f[icmp + 6]) << 8 | UInt16(f[icmp + 7]),
-                IPAddress(bytes: f[26..<30])!)
+        return (
+            f[icmp], UInt16(f[icmp + 4]) << 8 | UInt16(f[icmp + 5]), UInt16(f[icmp + 6]) << 8 | UInt16(f[icmp + 7]),
+            IPAddress(bytes: f[26..<30])!
+        )
     }
 }
 
@@ -74,7 +86,11 @@ final class PacketSocket {
 
     /// Reads frames until `match` accepts one or `attempts` polls of 200 ms find nothing.
     func receive<T>(attempts: Int = 25, _ match: ([UInt8]) -> T?) throws -> T? {
-        try receiveMatching(attempts: attempts) { try readOne(fd, timeout: 200) } match: { match($0) }
+        try receiveMatching(attempts: attempts) {
+            try readOne(fd, timeout: 200)
+        } match: {
+            match($0)
+        }
     }
 }
 
@@ -91,7 +107,10 @@ func readOne(_ fd: Int32, timeout: Int32) throws -> [UInt8]? {
 func receiveMatching<T>(attempts: Int, _ next: () throws -> [UInt8]?, match: ([UInt8]) -> T?) throws -> T? {
     var quiet = 0
     while quiet < attempts {
-        guard let f = try next() else { quiet += 1; continue }
+        guard let f = try next() else {
+            quiet += 1
+            continue
+        }
         if let v = match(f) { return v }
     }
     return nil

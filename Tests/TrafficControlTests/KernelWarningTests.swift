@@ -1,8 +1,8 @@
 import NetlinkSocket
 import Rtnetlink
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import TrafficControl
 
 /// The kernel's extended-ACK text on a request it carried out reaches the handle's
@@ -25,8 +25,10 @@ import TrafficControl
             #expect(warnings[0].message.contains("quantum of class 10010 is small"), "\(warnings[0])")
             #expect(try rt.classes(device: .name("a")).contains { $0.classID == TcHandle("1:10")! })
             // tc, sent the same request, prints the same kernel text.
-            let tc = try TestEnvironment.run(["tc", "-n", ns.name, "class", "add", "dev", "a", "parent", "1:", "classid", "1:20",
-                                              "htb", "rate", "8kbit"])
+            let tc = try TestEnvironment.run([
+                "tc", "-n", ns.name, "class", "add", "dev", "a", "parent", "1:", "classid", "1:20",
+                "htb", "rate", "8kbit"
+            ])
             #expect(tc.status == 0)
             #expect(tc.stderr.contains("quantum of class 10020 is small"), "tc said: \(tc.stderr)")
         }

@@ -3,11 +3,12 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import TapDevices
-import Testing
 import TestSupport
+import Testing
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized) struct TapDeviceTests {
@@ -31,20 +32,29 @@ import Glibc
             #expect(data?["numqueues"] as? Int == 3)
             #expect(ip["ifindex"] as? Int == Int(queues.index))
             let listed = try #require(try TunTap.list(in: ns.namespace).first { $0.name == "tap0" })
-            guard case let .tun(info)? = listed.kindData else { Issue.record("tap0 not decoded as tun"); return }
+            guard case .tun(let info)? = listed.kindData else {
+                Issue.record("tap0 not decoded as tun")
+                return
+            }
             #expect(info.mode == .tap && info.vnetHeader == true && info.multiQueue == true && info.persistent == true)
             #expect(info.queues == 3 && info.owner == 65534 && info.group == 65534)
 
             // A second create of the same name fails instead of silently attaching.
-            #expect(throws: NetlinkError.self) { _ = try TunTap.create(TapSpec(name: "tap0", queues: 1, multiQueue: true), in: ns.namespace) }
+            #expect(throws: NetlinkError.self) {
+                _ = try TunTap.create(TapSpec(name: "tap0", queues: 1, multiQueue: true), in: ns.namespace)
+            }
 
             // Persistent: closing the queues keeps the device; re-opening attaches new queues.
             queues.close()
-            #expect((try Self.linkJSON(ns, "tap0")["linkinfo"] as? [String: Any]).flatMap { ($0["info_data"] as? [String: Any])?["numqueues"] as? Int } == 0)
+            #expect(
+                (try Self.linkJSON(ns, "tap0")["linkinfo"] as? [String: Any]).flatMap {
+                    ($0["info_data"] as? [String: Any])?["numqueues"] as? Int
+                } == 0)
             let again = try TunTap.openQueues(name: "tap0", count: 2, in: ns.namespace)
             #expect(again.count == 2)
-            guard case let .tun(info2)? = try TunTap.list(in: ns.namespace).first(where: { $0.name == "tap0" })?.kindData else {
-                Issue.record("tap0 vanished"); return
+            guard case .tun(let info2)? = try TunTap.list(in: ns.namespace).first(where: { $0.name == "tap0" })?.kindData else {
+                Issue.record("tap0 vanished")
+                return
             }
             #expect(info2.queues == 2)
             again.close()
@@ -71,7 +81,9 @@ import Glibc
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates namespaces and macvtaps"), arguments: MacvlanMode.allCases.filter { $0 != .source })
+    @Test(
+        .enabled(if: TestEnvironment.isRoot, "needs root: creates namespaces and macvtaps"),
+        arguments: MacvlanMode.allCases.filter { $0 != .source })
     func macvtapInEveryModeMatchesIp(mode: MacvlanMode) throws {
         try TestNamespace.with(prefix: "sntM") { ns in
             let rt = try Rtnetlink(namespace: ns.namespace)
@@ -104,8 +116,11 @@ import Glibc
         try TestNamespace.with(prefix: "sntA") { a in
             try TestNamespace.with(prefix: "sntB") { b in
                 func snapshot() throws -> [String] {
-                    [try a.ip("-j", "-d", "link", "show"), try a.ip("-j", "-d", "address", "show"), try a.tc("-j", "-d", "qdisc", "show"),
-                     try a.tc("-j", "-d", "filter", "show", "dev", "lo"), try b.ip("-j", "-d", "link", "show")]
+                    [
+                        try a.ip("-j", "-d", "link", "show"), try a.ip("-j", "-d", "address", "show"),
+                        try a.tc("-j", "-d", "qdisc", "show"),
+                        try a.tc("-j", "-d", "filter", "show", "dev", "lo"), try b.ip("-j", "-d", "link", "show")
+                    ]
                 }
                 let before = try snapshot()
                 let rt = try Rtnetlink(namespace: a.namespace)
@@ -115,8 +130,10 @@ import Glibc
                 try rt.linkSet(.name("tap0"), LinkChange(up: true))
                 for (from, to) in [("tap0", "ep0"), ("ep0", "tap0")] {
                     try rt.qdiscAdd(QdiscSpec(device: .name(from), kind: .ingress))
-                    try rt.filterAdd(FilterSpec(device: .name(from), parent: .ingressQdisc, priority: 1,
-                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name(to))))])))
+                    try rt.filterAdd(
+                        FilterSpec(
+                            device: .name(from), parent: .ingressQdisc, priority: 1,
+                            kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name(to))))])))
                 }
                 try Macvtap.create(MacvtapSpec(name: "mvt0", parent: .name("ep0")), in: rt)
                 let mq = try Macvtap.openQueues(.name("mvt0"), count: 2, in: rt, nodeDirectory: "/run/sandnet-test-\(getpid())-state")

@@ -3,11 +3,13 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
-import Testing
 import TestSupport
+import Testing
+
 @testable import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runtime feature answers for traits: what this kernel lacks is skipped with the reason.
@@ -43,7 +45,10 @@ enum Probe {
             #expect(Int(o.priority) == t["pref"] as? Int)
             #expect(o.protocolName == t["protocol"] as? String)
             #expect(o.chain.map(Int.init) == t["chain"] as? Int)
-            guard let opt = t["options"] as? [String: Any] else { #expect(!o.hasOptions); continue }
+            guard let opt = t["options"] as? [String: Any] else {
+                #expect(!o.hasOptions)
+                continue
+            }
             if o.kind == "u32", let u = o.u32 {
                 #expect(U32Info.handleText(o.handle) == opt["fh"] as? String)
                 #expect(u.divisor.map(Int.init) == opt["ht_divisor"] as? Int)
@@ -67,12 +72,12 @@ enum Probe {
                 #expect(Int(a.references) == j["ref"] as? Int)
                 #expect(Int(a.bindings) == j["bind"] as? Int)
                 switch a.action {
-                case let .mirred(m):
+                case .mirred(let m):
                     #expect(m.mode.rawValue == j["mirred_action"] as? String)
                     #expect(m.direction.rawValue == j["direction"] as? String)
                     #expect(names[m.targetIndex] == j["to_dev"] as? String)
                     #expect(m.result.description == (j["control_action"] as? [String: Any])?["type"] as? String)
-                case let .gact(r):
+                case .gact(let r):
                     #expect(r.description == (j["control_action"] as? [String: Any])?["type"] as? String)
                 case .other:
                     Issue.record("action \(a.action.kindName) was not decoded")
@@ -106,15 +111,23 @@ enum Probe {
         try Self.withPair { ns, rt in
             let b = try rt.index(of: .name("b"))
             try rt.qdiscAdd(QdiscSpec(device: .name("a"), kind: .ingress))
-            try rt.filterAdd(FilterSpec(device: .name("a"), parent: .ingressQdisc, priority: 1,
-                                        kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: b))])))
-            try rt.filterAdd(FilterSpec(device: .name("a"), parent: .ingressQdisc, priority: 2, protocolID: ETH_P.IP,
-                                        kind: .u32(U32Selector(keys: [.ipv4Destination(IPPrefix("198.51.100.0/24")!), .ipProtocol(1)]),
-                                                   actions: [.mirred(MirredAction(.mirror, .egress, to: b)),
-                                                             .mirred(MirredAction(.redirect, .ingress, to: b, result: .stolen))])))
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .name("a"), parent: .ingressQdisc, priority: 1,
+                    kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: b))])))
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .name("a"), parent: .ingressQdisc, priority: 2, protocolID: ETH_P.IP,
+                    kind: .u32(
+                        U32Selector(keys: [.ipv4Destination(IPPrefix("198.51.100.0/24")!), .ipProtocol(1)]),
+                        actions: [
+                            .mirred(MirredAction(.mirror, .egress, to: b)),
+                            .mirred(MirredAction(.redirect, .ingress, to: b, result: .stolen))
+                        ])))
             try Self.expectQdiscsMatchTc(ns, rt, dev: "a")
             try Self.expectFiltersMatchTc(ns, rt, dev: "a", parent: .ingressQdisc, tcParent: "ffff:")
-            let node = try #require(try rt.filters(device: .name("a"), parent: .ingressQdisc).first { $0.priority == 1 && $0.u32?.selector != nil })
+            let node = try #require(
+                try rt.filters(device: .name("a"), parent: .ingressQdisc).first { $0.priority == 1 && $0.u32?.selector != nil })
             #expect(node.u32?.selector?.terminal == true)
             #expect(node.actions.first?.action == .mirred(MirredAction(.redirect, .egress, to: b, result: .stolen)))
 
@@ -130,12 +143,15 @@ enum Probe {
         try Self.withPair { ns, rt in
             _ = try ns.tc("qdisc", "add", "dev", "a", "clsact")
             _ = try ns.tc("qdisc", "add", "dev", "b", "ingress")
-            _ = try ns.tc("filter", "add", "dev", "a", "ingress", "protocol", "all", "pref", "10", "u32", "match", "u32", "0", "0",
-                          "action", "mirred", "egress", "redirect", "dev", "b")
-            _ = try ns.tc("filter", "add", "dev", "a", "egress", "protocol", "ip", "pref", "20", "u32", "match", "ip", "src",
-                          "203.0.113.0/24", "action", "mirred", "egress", "mirror", "dev", "b", "pipe")
-            _ = try ns.tc("filter", "add", "dev", "b", "parent", "ffff:", "protocol", "arp", "pref", "5", "u32", "match", "u32", "0", "0",
-                          "action", "mirred", "ingress", "redirect", "dev", "a")
+            _ = try ns.tc(
+                "filter", "add", "dev", "a", "ingress", "protocol", "all", "pref", "10", "u32", "match", "u32", "0", "0",
+                "action", "mirred", "egress", "redirect", "dev", "b")
+            _ = try ns.tc(
+                "filter", "add", "dev", "a", "egress", "protocol", "ip", "pref", "20", "u32", "match", "ip", "src",
+                "203.0.113.0/24", "action", "mirred", "egress", "mirror", "dev", "b", "pipe")
+            _ = try ns.tc(
+                "filter", "add", "dev", "b", "parent", "ffff:", "protocol", "arp", "pref", "5", "u32", "match", "u32", "0", "0",
+                "action", "mirred", "ingress", "redirect", "dev", "a")
             try Self.expectQdiscsMatchTc(ns, rt, dev: "a")
             try Self.expectQdiscsMatchTc(ns, rt, dev: "b")
             try Self.expectFiltersMatchTc(ns, rt, dev: "a", parent: .clsactIngress, tcParent: "ffff:fff2")
@@ -155,8 +171,10 @@ enum Probe {
     func htbQdiscAndClassesMatchTcBothWays() throws {
         try Self.withPair { ns, rt in
             try rt.qdiscAdd(QdiscSpec(device: .name("a"), kind: .htb(defaultClass: 0x10, directQueueLength: 100)))
-            try rt.htbClassAdd(HtbClassSpec(device: .name("a"), parent: TcHandle("1:")!, classID: TcHandle("1:10")!,
-                                            rate: 10_000_000, ceil: 20_000_000, priority: 1))
+            try rt.htbClassAdd(
+                HtbClassSpec(
+                    device: .name("a"), parent: TcHandle("1:")!, classID: TcHandle("1:10")!,
+                    rate: 10_000_000, ceil: 20_000_000, priority: 1))
             _ = try ns.tc("class", "add", "dev", "a", "parent", "1:", "classid", "1:20", "htb", "rate", "5mbit", "burst", "15k")
             try Self.expectQdiscsMatchTc(ns, rt, dev: "a")
             let classes = try rt.classes(device: .name("a")).filter { $0.kind == "htb" }
@@ -189,8 +207,10 @@ enum Probe {
     func matchallFilterMatchesTc() throws {
         try Self.withPair { ns, rt in
             try rt.qdiscAdd(QdiscSpec(device: .name("a"), kind: .ingress))
-            try rt.filterAdd(FilterSpec(device: .name("a"), parent: .ingressQdisc, priority: 3,
-                                        kind: .matchall(actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name("b"))))])))
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .name("a"), parent: .ingressQdisc, priority: 3,
+                    kind: .matchall(actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name("b"))))])))
             try Self.expectFiltersMatchTc(ns, rt, dev: "a", parent: .ingressQdisc, tcParent: "ffff:")
         }
     }
@@ -199,9 +219,12 @@ enum Probe {
     func flowerFilterMatchesTc() throws {
         try Self.withPair { ns, rt in
             try rt.qdiscAdd(QdiscSpec(device: .name("a"), kind: .ingress))
-            try rt.filterAdd(FilterSpec(device: .name("a"), parent: .ingressQdisc, priority: 4, protocolID: ETH_P.IP,
-                                        kind: .flower(FlowerMatch(ipProtocol: 1, ipv4Destination: IPPrefix("198.51.100.0/24")),
-                                                      actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name("b"))))])))
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .name("a"), parent: .ingressQdisc, priority: 4, protocolID: ETH_P.IP,
+                    kind: .flower(
+                        FlowerMatch(ipProtocol: 1, ipv4Destination: IPPrefix("198.51.100.0/24")),
+                        actions: [.mirred(MirredAction(.redirect, to: try rt.index(of: .name("b"))))])))
             try Self.expectFiltersMatchTc(ns, rt, dev: "a", parent: .ingressQdisc, tcParent: "ffff:")
             let f = try #require(try rt.filters(device: .name("a"), parent: .ingressQdisc).first { $0.flower != nil })
             #expect(f.flower?.ipv4Destination == IPPrefix("198.51.100.0/24"))
@@ -212,8 +235,10 @@ enum Probe {
     func gactResultsMatchTc() throws {
         try Self.withPair { ns, rt in
             try rt.qdiscAdd(QdiscSpec(device: .name("a"), kind: .ingress))
-            try rt.filterAdd(FilterSpec(device: .name("a"), parent: .ingressQdisc, priority: 6,
-                                        kind: .u32(.matchAll, actions: [.gact(.pipe), .gact(.ok)])))
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .name("a"), parent: .ingressQdisc, priority: 6,
+                    kind: .u32(.matchAll, actions: [.gact(.pipe), .gact(.ok)])))
             try Self.expectFiltersMatchTc(ns, rt, dev: "a", parent: .ingressQdisc, tcParent: "ffff:")
         }
     }
@@ -239,14 +264,27 @@ enum Probe {
         defer { rt.close() }
         let busy = NetlinkError.kernel(KernelRefusal(operation: "add qdisc", object: nil, errno: EBUSY, kernelMessage: nil))
         var calls = 0
-        try rt.retryingBusy { calls += 1; if calls < 3 { throw busy } }
+        try rt.retryingBusy {
+            calls += 1
+            if calls < 3 { throw busy }
+        }
         #expect(calls == 3)
         calls = 0
-        #expect(throws: NetlinkError.self) { try rt.retryingBusy { calls += 1; throw busy } }
+        #expect(throws: NetlinkError.self) {
+            try rt.retryingBusy {
+                calls += 1
+                throw busy
+            }
+        }
         #expect(calls == Rtnetlink.qdiscBusyRetries + 1)
         calls = 0
         let other = NetlinkError.kernel(KernelRefusal(operation: "add qdisc", object: nil, errno: EEXIST, kernelMessage: nil))
-        #expect(throws: NetlinkError.self) { try rt.retryingBusy { calls += 1; throw other } }
+        #expect(throws: NetlinkError.self) {
+            try rt.retryingBusy {
+                calls += 1
+                throw other
+            }
+        }
         #expect(calls == 1)
     }
 }

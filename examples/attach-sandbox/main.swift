@@ -7,7 +7,7 @@
 // Needs root. The journal that makes detach (and crash recovery) possible goes to
 // /run/sandnet, or to $SANDNET_STATE_DIR when set.
 
-import Foundation   // exit(), the pid and standard error only
+import Foundation // exit(), the pid and standard error only
 import Sandnet
 
 func fail(_ message: String, status: Int32 = 1) -> Never {

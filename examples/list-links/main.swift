@@ -5,8 +5,8 @@
 //
 // Reading links needs no privilege beyond entering the namespace (root for most).
 
-import Foundation   // exit() and standard error only
-import Sandnet      // everything sandnet offers, in one import
+import Foundation // exit() and standard error only
+import Sandnet // everything sandnet offers, in one import
 
 func fail(_ message: String, status: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("list-links: \(message)\n".utf8))
@@ -27,8 +27,8 @@ do {
     // `ip link show`: one dump, decoded into `Link` values.
     print("INDEX NAME KIND STATE MAC")
     for link in try rt.links() {
-        let kind = link.kind ?? "-"              // veth, macvlan, tun, ... (nil for loopback and physical NICs)
-        let state = link.isUp ? "UP" : "DOWN"    // the administrative state (IFF_UP)
+        let kind = link.kind ?? "-" // veth, macvlan, tun, ... (nil for loopback and physical NICs)
+        let state = link.isUp ? "UP" : "DOWN" // the administrative state (IFF_UP)
         let mac = link.address?.description ?? "-"
         print("\(link.index) \(link.name) \(kind) \(state) \(mac)")
     }

@@ -7,7 +7,7 @@
 // Needs root (CAP_NET_ADMIN). Undo with `ip -n NETNS link del sn-tap0` (its qdisc goes with it)
 // and `tc -n NETNS qdisc del dev LINK ingress`.
 
-import Foundation   // exit() and standard error only
+import Foundation // exit() and standard error only
 import Sandnet
 
 func fail(_ message: String, status: Int32 = 1) -> Never {
@@ -29,7 +29,7 @@ do {
     // the fds, and `close()` consumes it, so they cannot be used or closed twice.
     let queues = try TunTap.create(TapSpec(name: tapName, persistent: true), in: namespace)
     let tapIndex = queues.index
-    queues.close()   // a VM would take these fds (`takeDescriptors()`) instead
+    queues.close() // a VM would take these fds (`takeDescriptors()`) instead
     try rt.linkSet(.index(tapIndex), LinkChange(up: true))
 
     // Both directions: whatever arrives on one device leaves through the other.
@@ -38,8 +38,10 @@ do {
         try rt.qdiscAdd(QdiscSpec(device: .index(from), kind: .ingress))
         // `tc filter add dev FROM parent ffff: pref 1 u32 match u32 0 0 action mirred egress redirect dev TO`
         let redirect = MirredAction(.redirect, .egress, to: to)
-        try rt.filterAdd(FilterSpec(device: .index(from), parent: .ingressQdisc, priority: 1,
-                                    kind: .u32(.matchAll, actions: [.mirred(redirect)])))
+        try rt.filterAdd(
+            FilterSpec(
+                device: .index(from), parent: .ingressQdisc, priority: 1,
+                kind: .u32(.matchAll, actions: [.mirred(redirect)])))
         print("ingress of ifindex \(from) redirects to \(toName)")
     }
     print("\(link.name) <-> \(tapName)")

@@ -3,8 +3,9 @@ import NetlinkSocket
 import Rtnetlink
 import SandnetCore
 import TapDevices
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// macvtap: a macvtap in bridge mode on the endpoint takes over the endpoint's MAC, so
@@ -31,8 +32,9 @@ enum MacvtapModel {
         }
         let name = "sn\(ctx.tag)m\(number)"
         let index = try ctx.tx.step(.createLink(name: name, kind: "macvtap")) { tx -> Int32 in
-            let link = try Macvtap.create(MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),
-                                          in: rt, allowClash: true)
+            let link = try Macvtap.create(
+                MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),
+                in: rt, allowClash: true)
             try tx.amendLast(.createLink(name: name, kind: "macvtap", ifindex: link.index))
             tx.changed("create macvtap on \(e.name)", .link(name, ifindex: link.index))
             try rt.linkSet(.index(link.index), LinkChange(group: ctx.group))
@@ -53,7 +55,9 @@ enum MacvtapModel {
         // A node this attach may make (for a /dev/tapN clash) is journaled before it is made,
         // so undo and gc remove it and nothing else; it is removed as soon as the queues are
         // open (open descriptors do not need it).
-        let nodes = pending.compactMap { i in outputs[i].macvtapIndex.flatMap { numbers[$0] }.map { Macvtap.nodeName(index: outputs[i].macvtapIndex!, number: $0) } }
+        let nodes = pending.compactMap { i in
+            outputs[i].macvtapIndex.flatMap { numbers[$0] }.map { Macvtap.nodeName(index: outputs[i].macvtapIndex!, number: $0) }
+        }
         try ctx.tx.update {
             if !numbers.isEmpty { $0.queueDevices = numbers.values.sorted { ($0.major, $0.minor) < ($1.major, $1.minor) } }
             $0.deviceNodes = ($0.deviceNodes ?? []) + nodes
@@ -61,8 +65,9 @@ enum MacvtapModel {
         let nodeDirectory = try ctx.tx.store.deviceNodeDirectory()
         for i in pending {
             guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
-            let queues = try Macvtap.openQueues(name: device, index: index, number: number, count: ctx.settings.vcpus,
-                                                nodeDirectory: nodeDirectory)
+            let queues = try Macvtap.openQueues(
+                name: device, index: index, number: number, count: ctx.settings.vcpus,
+                nodeDirectory: nodeDirectory)
             if let path = queues.devicePath, path.hasPrefix(nodeDirectory + "/") { unlink(path) }
             outputs[i].queueFDs = queues.takeDescriptors()
             outputs[i].macvtapIndex = nil

@@ -3,8 +3,9 @@ import NetlinkSocket
 import Rtnetlink
 import TapDevices
 import TrafficControl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// tcfilter: a multiqueue tap per endpoint, joined to it by ingress u32 match-all
@@ -19,15 +20,17 @@ enum TcFilterModel {
         // Deleting our ingress qdisc on detach would take someone else's filters with it.
         // (The namespace's qdiscs are dumped once per attach, not once per endpoint.)
         if ctx.linksWithIngress.contains(e.index) {
-            throw SandboxError.modelNotApplicable(model: "tcfilter", endpoint: e.name,
-                                                  reason: "it already has an ingress/clsact qdisc (another tool's filters)")
+            throw SandboxError.modelNotApplicable(
+                model: "tcfilter", endpoint: e.name,
+                reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
         let tapName = "sn\(ctx.tag)t\(number)"
         // TapQueues is non-copyable, so the step hands back the tap's index and its queues
         // taken out of it; on a throw inside, `q` closes its queues as it goes.
         let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName, kind: "tun")) { tx -> (Int32, [Int32]) in
-            let q = try TunTap.create(TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
-                                      in: ctx.namespace)
+            let q = try TunTap.create(
+                TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
+                in: ctx.namespace)
             try tx.amendLast(.createLink(name: tapName, kind: "tun", ifindex: q.index))
             tx.changed("create tap", .link(tapName, ifindex: q.index))
             // Group first: from here one group delete removes it.
@@ -48,11 +51,14 @@ enum TcFilterModel {
                 }
                 let prio = RedirectFilter.priority
                 try ctx.tx.step(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio)) { tx in
-                    try rt.filterAdd(FilterSpec(device: .index(fromIndex), parent: .ingressQdisc, priority: prio,
-                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
+                    try rt.filterAdd(
+                        FilterSpec(
+                            device: .index(fromIndex), parent: .ingressQdisc, priority: prio,
+                            kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
                     // u32 picks the handle: learnt so the undo deletes exactly this filter.
                     let handle = try RedirectFilter.handle(on: fromIndex, to: toIndex, rt: rt)
-                    try tx.amendLast(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio, handle: handle))
+                    try tx.amendLast(
+                        .addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio, handle: handle))
                     tx.changed("add filter", .filter("u32 pref 1 ingress redirect to \(to)", on: from, ifindex: fromIndex))
                 }
             }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import NetlinkSocket
+import Synchronization
 
 /// Throwaway namespaces, prepared with one `ip -batch` each and removed at exit.
 enum Namespaces {
@@ -14,8 +14,10 @@ enum Namespaces {
         made.withLock { $0.append(name) }
         // No DAD probes or router solicitations on the links to come: the namespace then
         // holds still (no neighbour entries appearing mid-measurement).
-        run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.dad_transmits=0",
-             "net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.all.router_solicitations=0"])
+        run([
+            "ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.dad_transmits=0",
+            "net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.all.router_solicitations=0"
+        ])
         return name
     }
 
@@ -37,7 +39,10 @@ enum Namespaces {
     }
 
     static func removeAll() {
-        let names = made.withLock { names in defer { names = [] }; return names }
+        let names = made.withLock { names in
+            defer { names = [] }
+            return names
+        }
         for n in names.reversed() { try? NetworkNamespace.delete(named: n) }
     }
 
@@ -59,9 +64,14 @@ func scanNamespace(links: Int, floor: String) -> String {
         lines.append("addr add 198.51.100.\(e % 254 + 1)/32 dev \(dev)")
         lines.append("addr add 2001:db8:1:\(hex)::1/64 dev \(dev) nodad")
         lines.append("route add 2001:db8:2:\(hex)::/64 dev \(dev)")
-        lines.append("neigh add 203.0.113.\(e % 254 + 1) lladdr 02:00:00:00:\(String(format: "%02x:%02x", e / 256, e % 256)) dev \(dev) nud permanent")
+        lines.append(
+            "neigh add 203.0.113.\(e % 254 + 1) lladdr 02:00:00:00:\(String(format: "%02x:%02x", e / 256, e % 256)) dev \(dev) nud permanent"
+        )
     }
-    let t = timed { Namespaces.batch(name, lines); Namespaces.settle(name, floor: floor) }
+    let t = timed {
+        Namespaces.batch(name, lines)
+        Namespaces.settle(name, floor: floor)
+    }
     log("prepared \(name): \(links) veth ends in \(String(format: "%.1f", t / 1e9)) s")
     return name
 }
@@ -89,27 +99,37 @@ struct EndpointNamespace {
         Namespaces.batch(name, lines)
     }
 
-    func remove() { Namespaces.remove(name); Namespaces.remove(peer) }
+    func remove() {
+        Namespaces.remove(name)
+        Namespaces.remove(peer)
+    }
 
     /// What is plumbed right now, counted with iproute2 (not with sandnet's own decoder).
     struct Census: Equatable, CustomStringConvertible {
         var devices = 0, ingressQdiscs = 0, redirects = 0, endpointsWithAddresses = 0
-        var description: String { "devices=\(devices) ingress=\(ingressQdiscs) u32/mirred=\(redirects) endpoints-with-addresses=\(endpointsWithAddresses)" }
+        var description: String {
+            "devices=\(devices) ingress=\(ingressQdiscs) u32/mirred=\(redirects) endpoints-with-addresses=\(endpointsWithAddresses)"
+        }
     }
 
     func census() -> Census {
         var c = Census()
         let links = jsonArray(run(["ip", "-n", name, "-j", "-d", "link", "show"]).stdout)
-        c.devices = links.filter { (($0["linkinfo"] as? [String: Any])?["info_kind"] as? String).map { $0 == "tun" || $0 == "macvtap" } ?? false }.count
-        c.ingressQdiscs = jsonArray(run(["tc", "-n", name, "-j", "qdisc", "show"]).stdout).filter { $0["kind"] as? String == "ingress" }.count
+        c.devices =
+            links.filter { (($0["linkinfo"] as? [String: Any])?["info_kind"] as? String).map { $0 == "tun" || $0 == "macvtap" } ?? false }
+            .count
+        c.ingressQdiscs =
+            jsonArray(run(["tc", "-n", name, "-j", "qdisc", "show"]).stdout).filter { $0["kind"] as? String == "ingress" }.count
         let shows = links.compactMap { $0["ifname"] as? String }.map { "filter show dev \($0) ingress" }
-        let filters = run(["tc", "-n", name, "-j", "-force", "-batch", "-"], stdin: shows.joined(separator: "\n") + "\n", check: false).stdout
+        let filters = run(["tc", "-n", name, "-j", "-force", "-batch", "-"], stdin: shows.joined(separator: "\n") + "\n", check: false)
+            .stdout
         c.redirects = filters.components(separatedBy: "\"kind\":\"mirred\"").count - 1
         let addrs = jsonArray(run(["ip", "-n", name, "-j", "addr", "show"]).stdout)
-        c.endpointsWithAddresses = addrs.filter { a in
-            (a["ifname"] as? String)?.hasPrefix("e") == true &&
-                ((a["addr_info"] as? [[String: Any]]) ?? []).contains { ($0["local"] as? String)?.hasPrefix("198.51.100.") == true }
-        }.count
+        c.endpointsWithAddresses =
+            addrs.filter { a in
+                (a["ifname"] as? String)?.hasPrefix("e") == true
+                    && ((a["addr_info"] as? [[String: Any]]) ?? []).contains { ($0["local"] as? String)?.hasPrefix("198.51.100.") == true }
+            }.count
         return c
     }
 

@@ -39,8 +39,10 @@ func memoryGrowth(_ o: Options) -> [Row] {
     for (a, b) in zip(points, points.dropFirst()) { slopes.append((b.sandnet - a.sandnet) / Double(b.links - a.links)) }
     let linear = slopes.count < 2 || slopes.allSatisfy { abs($0 - slopes.last!) <= 0.35 * abs(slopes.last!) + 0.05 }
     return points.map { p in
-        Row(workload: "W1 peak memory, \(p.links) veth ends", unit: "MB", sandnet: p.sandnet * 1024, floor: p.floor * 1024, iproute2: nil,
+        Row(
+            workload: "W1 peak memory, \(p.links) veth ends", unit: "MB", sandnet: p.sandnet * 1024, floor: p.floor * 1024, iproute2: nil,
             target: p.links == points.last?.links ? "linear" : "", met: p.links == points.last?.links ? linear : nil,
-            note: p.links == points.last?.links ? "sandnet KB per extra link between sizes: \(slopes.map { String(format: "%.2f", $0) }.joined(separator: ", "))" : "")
+            note: p.links == points.last?.links
+                ? "sandnet KB per extra link between sizes: \(slopes.map { String(format: "%.2f", $0) }.joined(separator: ", "))" : "")
     }
 }

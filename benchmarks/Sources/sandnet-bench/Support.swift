@@ -32,7 +32,8 @@ struct Row {
 }
 
 func die(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("sandnet-bench: \(message)\n".utf8)); exit(1)
+    FileHandle.standardError.write(Data("sandnet-bench: \(message)\n".utf8))
+    exit(1)
 }
 
 func log(_ message: String) { FileHandle.standardError.write(Data("  \(message)\n".utf8)) }
@@ -41,7 +42,9 @@ func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
 /// Nanoseconds `body` took.
 func timed(_ body: () throws -> Void) rethrows -> Double {
-    let t = now(); try body(); return Double(now() - t)
+    let t = now()
+    try body()
+    return Double(now() - t)
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -79,6 +82,7 @@ func number(_ text: String, _ key: String) -> Double {
 /// JSON array printed by `ip -j` / `tc -j`.
 func jsonArray(_ text: String) -> [[String: Any]] {
     guard let data = text.data(using: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-          let a = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [] }
+        let a = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+    else { return [] }
     return a
 }

@@ -8,13 +8,17 @@ struct ScanCounts: Equatable, CustomStringConvertible {
     var description: String { "links=\(links) addresses=\(addresses) routes=\(routes) neighbours=\(neighbours)" }
 
     init(links: Int = 0, addresses: Int = 0, routes: Int = 0, neighbours: Int = 0) {
-        self.links = links; self.addresses = addresses; self.routes = routes; self.neighbours = neighbours
+        self.links = links
+        self.addresses = addresses
+        self.routes = routes
+        self.neighbours = neighbours
     }
     /// From the floor's "counts links=.. addresses=.." line.
     init(floorLine: String) {
         var v: [String: Int] = [:]
         for kv in floorLine.split(separator: " ") {
-            let p = kv.split(separator: "="); if p.count == 2 { v[String(p[0])] = Int(p[1]) }
+            let p = kv.split(separator: "=")
+            if p.count == 2 { v[String(p[0])] = Int(p[1]) }
         }
         self.init(links: v["links"] ?? -1, addresses: v["addresses"] ?? -1, routes: v["routes"] ?? -1, neighbours: v["neighbours"] ?? -1)
     }
@@ -23,8 +27,9 @@ struct ScanCounts: Equatable, CustomStringConvertible {
 /// W1 as sandnet does it: dump and decode links, addresses, routes (every table, both
 /// families) and neighbours into records.
 func sandnetScan(_ rt: Rtnetlink) throws -> ScanCounts {
-    ScanCounts(links: try rt.links().count, addresses: try rt.addresses().count,
-               routes: try rt.routes(table: nil).count, neighbours: try rt.neighbours().count)
+    ScanCounts(
+        links: try rt.links().count, addresses: try rt.addresses().count,
+        routes: try rt.routes(table: nil).count, neighbours: try rt.neighbours().count)
 }
 
 func w1Scan(_ o: Options) throws -> [Row] {
@@ -33,7 +38,7 @@ func w1Scan(_ o: Options) throws -> [Row] {
     let rt = try Rtnetlink(namespace: .named(ns))
     defer { rt.close() }
     var counts = ScanCounts()
-    _ = try sandnetScan(rt)   // warm-up
+    _ = try sandnetScan(rt) // warm-up
     let sandnet = try (0..<o.runs).map { _ in try timed { counts = try sandnetScan(rt) } }
     // The floor: the same four dumps in C, in one process; its first run is its warm-up.
     let f = run([o.floor, "w1", ns, "\(o.runs + 1)"]).stdout
@@ -54,7 +59,12 @@ func w1Scan(_ o: Options) throws -> [Row] {
     let ipLinks = jsonArray(run(["ip", "-n", ns, "-j", "link", "show"]).stdout).count
     if ipLinks != counts.links { die("W1: sandnet saw \(counts.links) links, ip \(ipLinks)") }
     let ratio = median(sandnet) / median(floorRuns)
-    return [Row(workload: "W1 scan, \(o.links) veth ends", unit: "ms/scan", sandnet: median(sandnet), floor: median(floorRuns),
-                iproute2: median(ip), target: "≤1.3× floor", met: ratio <= 1.3,
-                note: "both decoded \(counts) per scan; ip -j links=\(ipLinks); medians of \(o.runs) scans (iproute2: \(ipRuns), 2 processes each)")]
+    return [
+        Row(
+            workload: "W1 scan, \(o.links) veth ends", unit: "ms/scan", sandnet: median(sandnet), floor: median(floorRuns),
+            iproute2: median(ip), target: "≤1.3× floor", met: ratio <= 1.3,
+            note:
+                "both decoded \(counts) per scan; ip -j links=\(ipLinks); medians of \(o.runs) scans (iproute2: \(ipRuns), 2 processes each)"
+        )
+    ]
 }

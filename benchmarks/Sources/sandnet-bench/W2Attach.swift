@@ -22,10 +22,13 @@ struct W2 {
     func attach(_ ns: EndpointNamespace, _ model: NetworkModel) throws -> Double {
         var result: AttachResult?
         let t = try timed {
-            result = try SandboxAttach.attach(AttachSettings(sandbox: sandbox(ns), namespace: ns.name, model: model, vcpus: 2), store: store)
+            result = try SandboxAttach.attach(
+                AttachSettings(sandbox: sandbox(ns), namespace: ns.name, model: model, vcpus: 2), store: store)
         }
         guard let result else { die("attach returned nothing") }
-        if result.descriptors.count != 2 * ns.count { die("attach opened \(result.descriptors.count) queues for \(ns.count) endpoints, not 2 each") }
+        if result.descriptors.count != 2 * ns.count {
+            die("attach opened \(result.descriptors.count) queues for \(ns.count) endpoints, not 2 each")
+        }
         result.closeDescriptors()
         return t
     }
@@ -41,14 +44,17 @@ struct W2 {
         let t = try timed {
             let endpoints = try rt.links().filter { $0.kind == "veth" && ($0.group ?? 0) == 0 }
             for (i, e) in endpoints.enumerated() {
-                let q = try TunTap.create(TapSpec(name: "lb\(group)t\(i)", queues: 2, vnetHeader: true, persistent: true), in: .named(ns.name))
+                let q = try TunTap.create(
+                    TapSpec(name: "lb\(group)t\(i)", queues: 2, vnetHeader: true, persistent: true), in: .named(ns.name))
                 let tapIndex = q.index
                 fds += q.takeDescriptors()
                 try rt.linkSet(.index(tapIndex), LinkChange(up: true, mtu: e.mtu, group: group))
                 for (from, to) in [(e.index, tapIndex), (tapIndex, e.index)] {
                     try rt.qdiscAdd(QdiscSpec(device: .index(from), kind: .ingress))
-                    try rt.filterAdd(FilterSpec(device: .index(from), parent: .ingressQdisc, priority: 1,
-                                                kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: to))])))
+                    try rt.filterAdd(
+                        FilterSpec(
+                            device: .index(from), parent: .ingressQdisc, priority: 1,
+                            kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: to))])))
                 }
             }
         }
@@ -70,10 +76,12 @@ struct W2 {
             ["tuntap add dev it\(k) mode tap multi_queue vnet_hdr", "link set dev it\(k) up mtu 1500 group \(group)"]
         }
         let tcLines = (0..<ns.count).flatMap { k in
-            ["qdisc add dev e\(k) ingress",
-             "filter add dev e\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev it\(k)",
-             "qdisc add dev it\(k) ingress",
-             "filter add dev it\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev e\(k)"]
+            [
+                "qdisc add dev e\(k) ingress",
+                "filter add dev e\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev it\(k)",
+                "qdisc add dev it\(k) ingress",
+                "filter add dev it\(k) parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev e\(k)"
+            ]
         }
         return timed {
             run(["ip", "-n", ns.name, "-batch", "-"], stdin: ipLines.joined(separator: "\n") + "\n")
@@ -94,11 +102,13 @@ struct W2 {
         let macs = ns.macs()
         let lines = (0..<ns.count).flatMap { k -> [String] in
             let hex = String(k, radix: 16)
-            return ["addr del 198.51.100.\(k % 254 + 1)/32 dev e\(k)", "addr del 2001:db8:1:\(hex)::1/64 dev e\(k)",
-                    "route del 2001:db8:2:\(hex)::/64 dev e\(k)",
-                    "link set dev e\(k) address 02:5e:\(String(format: "%02x:%02x", k >> 8, k & 255)):42:01",
-                    "link add link e\(k) name im\(k) address \(macs["e\(k)"]!) mtu 1500 up type macvtap mode bridge",
-                    "link set dev im\(k) group \(group)"]
+            return [
+                "addr del 198.51.100.\(k % 254 + 1)/32 dev e\(k)", "addr del 2001:db8:1:\(hex)::1/64 dev e\(k)",
+                "route del 2001:db8:2:\(hex)::/64 dev e\(k)",
+                "link set dev e\(k) address 02:5e:\(String(format: "%02x:%02x", k >> 8, k & 255)):42:01",
+                "link add link e\(k) name im\(k) address \(macs["e\(k)"]!) mtu 1500 up type macvtap mode bridge",
+                "link set dev im\(k) group \(group)"
+            ]
         }
         return timed { run(["ip", "-n", ns.name, "-batch", "-"], stdin: lines.joined(separator: "\n") + "\n") }
     }
@@ -129,31 +139,49 @@ func w2AttachDetach(_ o: Options) throws -> [Row] {
     let n = o.endpoints
     let runs = o.attachRuns
     var rows: [Row] = []
-    let bare = { (p: EndpointNamespace) in p.bare }, tcWired = { (p: EndpointNamespace) in p.tcWired }
+    let bare = { (p: EndpointNamespace) in p.bare }
+    let tcWired = { (p: EndpointNamespace) in p.tcWired }
     let mvWired = { (p: EndpointNamespace) in p.macvtapWired }
 
     // tcfilter attach at n endpoints; each side's teardown (group delete) restores the namespaces.
     let all = Pods(count: n, tag: "ep")
     defer { all.remove() }
     all.expect(bare, "before W2")
-    var sandnet: [Double] = [], library: [Double] = [], floor: [Double] = [], ip: [Double] = []
+    var sandnet: [Double] = []
+    var library: [Double] = []
+    var floor: [Double] = []
+    var ip: [Double] = []
     for _ in 0..<runs {
-        sandnet.append(try all.each { try w.attach($0, .tcfilter) } / Double(n)); all.expect(tcWired, "after sandnet tcfilter attach")
-        _ = try all.each { try w.detach($0) }; all.expect(bare, "after sandnet detach")
-        library.append(try all.each { try w.libraryAttach($0) } / Double(n)); all.expect(tcWired, "after sandnet library wiring")
-        _ = all.each { w.floor($0, "tc-detach", ["group"]) }; all.expect(bare, "after floor group detach")
-        floor.append(all.each { w.floor($0, "tc-attach") } / Double(n)); all.expect(tcWired, "after floor tcfilter attach")
-        _ = all.each { w.floor($0, "tc-detach", ["group"]) }; all.expect(bare, "after floor group detach")
-        ip.append(all.each { w.iproute2TcAttach($0) } / Double(n)); all.expect(tcWired, "after iproute2 tcfilter attach")
-        _ = all.each { w.iproute2TcDetach($0, oneByOne: false) }; all.expect(bare, "after iproute2 group detach")
+        sandnet.append(try all.each { try w.attach($0, .tcfilter) } / Double(n))
+        all.expect(tcWired, "after sandnet tcfilter attach")
+        _ = try all.each { try w.detach($0) }
+        all.expect(bare, "after sandnet detach")
+        library.append(try all.each { try w.libraryAttach($0) } / Double(n))
+        all.expect(tcWired, "after sandnet library wiring")
+        _ = all.each { w.floor($0, "tc-detach", ["group"]) }
+        all.expect(bare, "after floor group detach")
+        floor.append(all.each { w.floor($0, "tc-attach") } / Double(n))
+        all.expect(tcWired, "after floor tcfilter attach")
+        _ = all.each { w.floor($0, "tc-detach", ["group"]) }
+        all.expect(bare, "after floor group detach")
+        ip.append(all.each { w.iproute2TcAttach($0) } / Double(n))
+        all.expect(tcWired, "after iproute2 tcfilter attach")
+        _ = all.each { w.iproute2TcDetach($0, oneByOne: false) }
+        all.expect(bare, "after iproute2 group detach")
     }
     let r = median(sandnet) / median(floor)
-    rows.append(Row(workload: "W2 tcfilter attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(sandnet),
-                    floor: median(floor), iproute2: median(ip), target: "≤1.1× floor", met: r <= 1.1,
-                    note: "\(all.description); per pod after each side: \(all.pods[0].tcWired), after each teardown: \(all.pods[0].bare); medians of \(runs) runs"))
-    rows.append(Row(workload: "W2 tcfilter wiring (sandnet library calls only)", unit: "ms/endpoint", sandnet: median(library),
-                    floor: median(floor), iproute2: median(ip), target: "", met: nil,
-                    note: "TunTap.create + linkSet + qdiscAdd/filterAdd ×2 by index, no scan/journal"))
+    rows.append(
+        Row(
+            workload: "W2 tcfilter attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(sandnet),
+            floor: median(floor), iproute2: median(ip), target: "≤1.1× floor", met: r <= 1.1,
+            note:
+                "\(all.description); per pod after each side: \(all.pods[0].tcWired), after each teardown: \(all.pods[0].bare); medians of \(runs) runs"
+        ))
+    rows.append(
+        Row(
+            workload: "W2 tcfilter wiring (sandnet library calls only)", unit: "ms/endpoint", sandnet: median(library),
+            floor: median(floor), iproute2: median(ip), target: "", met: nil,
+            note: "TunTap.create + linkSet + qdiscAdd/filterAdd ×2 by index, no scan/journal"))
 
     // The same attach with the journal on this machine's disk-backed /run (fsync per step).
     var onDisk = W2(o: o)
@@ -161,52 +189,81 @@ func w2AttachDetach(_ o: Options) throws -> [Row] {
     defer { try? FileManager.default.removeItem(atPath: onDisk.store.directory) }
     let disk = try all.each { try onDisk.attach($0, .tcfilter) } / Double(n)
     all.expect(tcWired, "after sandnet tcfilter attach (journal on disk)")
-    _ = try all.each { try onDisk.detach($0) }; all.expect(bare, "after sandnet detach (journal on disk)")
-    rows.append(Row(workload: "W2 tcfilter attach, journal on disk (ext4 /run here)", unit: "ms/endpoint", sandnet: disk,
-                    floor: median(floor), iproute2: median(ip), target: "", met: nil,
-                    note: "one run; every journal step is written, fsync'd and renamed before its kernel change"))
+    _ = try all.each { try onDisk.detach($0) }
+    all.expect(bare, "after sandnet detach (journal on disk)")
+    rows.append(
+        Row(
+            workload: "W2 tcfilter attach, journal on disk (ext4 /run here)", unit: "ms/endpoint", sandnet: disk,
+            floor: median(floor), iproute2: median(ip), target: "", met: nil,
+            note: "one run; every journal step is written, fsync'd and renamed before its kernel change"))
 
     // macvtap attach and detach. The floor and iproute2 do not restore, so they get fresh namespaces per run.
-    var mvSandnet: [Double] = [], mvDetach: [Double] = [], mvFloor: [Double] = [], mvIp: [Double] = []
+    var mvSandnet: [Double] = []
+    var mvDetach: [Double] = []
+    var mvFloor: [Double] = []
+    var mvIp: [Double] = []
     for i in 0..<runs {
-        mvSandnet.append(try all.each { try w.attach($0, .macvtap) } / Double(n)); all.expect(mvWired, "after sandnet macvtap attach")
-        mvDetach.append(try all.each { try w.detach($0) } / Double(n)); all.expect(bare, "after sandnet macvtap detach")
+        mvSandnet.append(try all.each { try w.attach($0, .macvtap) } / Double(n))
+        all.expect(mvWired, "after sandnet macvtap attach")
+        mvDetach.append(try all.each { try w.detach($0) } / Double(n))
+        all.expect(bare, "after sandnet macvtap detach")
         let f = Pods(count: n, tag: "mvf\(i)")
-        mvFloor.append(f.each { w.floor($0, "mv-attach") } / Double(n)); f.expect(mvWired, "after floor macvtap attach")
+        mvFloor.append(f.each { w.floor($0, "mv-attach") } / Double(n))
+        f.expect(mvWired, "after floor macvtap attach")
         f.remove()
         let p = Pods(count: n, tag: "mvi\(i)")
-        mvIp.append(p.each { w.iproute2MacvtapAttach($0) } / Double(n)); p.expect(mvWired, "after iproute2 macvtap attach")
+        mvIp.append(p.each { w.iproute2MacvtapAttach($0) } / Double(n))
+        p.expect(mvWired, "after iproute2 macvtap attach")
         p.remove()
     }
     let rm = median(mvSandnet) / median(mvFloor)
-    rows.append(Row(workload: "W2 macvtap attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvSandnet),
-                    floor: median(mvFloor), iproute2: median(mvIp), target: "≤1.1× floor", met: rm <= 1.1,
-                    note: "per pod after each side: \(all.pods[0].macvtapWired); iproute2 opens no queues (ip cannot)"))
-    rows.append(Row(workload: "W2 macvtap detach (sandnet detach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvDetach),
-                    floor: nil, iproute2: nil, note: "group delete per pod, MACs, addresses and routes given back; namespaces checked bare"))
+    rows.append(
+        Row(
+            workload: "W2 macvtap attach (sandnet attach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvSandnet),
+            floor: median(mvFloor), iproute2: median(mvIp), target: "≤1.1× floor", met: rm <= 1.1,
+            note: "per pod after each side: \(all.pods[0].macvtapWired); iproute2 opens no queues (ip cannot)"))
+    rows.append(
+        Row(
+            workload: "W2 macvtap detach (sandnet detach), \(n) endpoints", unit: "ms/endpoint", sandnet: median(mvDetach),
+            floor: nil, iproute2: nil, note: "group delete per pod, MACs, addresses and routes given back; namespaces checked bare"))
 
     // Detach at 1, 10, 100 endpoints next to the one-by-one floor (one RCU grace period per link).
     for size in o.detachSizes {
         let d = size == n ? all : Pods(count: size, tag: "det\(size)")
         let reps = size >= 100 ? max(3, runs / 2) : runs
-        var s: [Double] = [], one: [Double] = [], grp: [Double] = [], ipOne: [Double] = [], ipGrp: [Double] = []
+        var s: [Double] = []
+        var one: [Double] = []
+        var grp: [Double] = []
+        var ipOne: [Double] = []
+        var ipGrp: [Double] = []
         for _ in 0..<reps {
-            _ = try d.each { try w.attach($0, .tcfilter) }; d.expect(tcWired, "before sandnet detach")
-            s.append(try d.each { try w.detach($0) } / Double(size)); d.expect(bare, "after sandnet detach")
+            _ = try d.each { try w.attach($0, .tcfilter) }
+            d.expect(tcWired, "before sandnet detach")
+            s.append(try d.each { try w.detach($0) } / Double(size))
+            d.expect(bare, "after sandnet detach")
             _ = d.each { w.floor($0, "tc-attach") }
-            one.append(d.each { w.floor($0, "tc-detach", ["one"]) } / Double(size)); d.expect(bare, "after floor one-by-one detach")
+            one.append(d.each { w.floor($0, "tc-detach", ["one"]) } / Double(size))
+            d.expect(bare, "after floor one-by-one detach")
             _ = d.each { w.floor($0, "tc-attach") }
-            grp.append(d.each { w.floor($0, "tc-detach", ["group"]) } / Double(size)); d.expect(bare, "after floor group detach")
+            grp.append(d.each { w.floor($0, "tc-detach", ["group"]) } / Double(size))
+            d.expect(bare, "after floor group detach")
             _ = d.each { w.iproute2TcAttach($0) }
-            ipOne.append(d.each { w.iproute2TcDetach($0, oneByOne: true) } / Double(size)); d.expect(bare, "after iproute2 one-by-one detach")
+            ipOne.append(d.each { w.iproute2TcDetach($0, oneByOne: true) } / Double(size))
+            d.expect(bare, "after iproute2 one-by-one detach")
             _ = d.each { w.iproute2TcAttach($0) }
-            ipGrp.append(d.each { w.iproute2TcDetach($0, oneByOne: false) } / Double(size)); d.expect(bare, "after iproute2 group detach")
+            ipGrp.append(d.each { w.iproute2TcDetach($0, oneByOne: false) } / Double(size))
+            d.expect(bare, "after iproute2 group detach")
         }
         if size != n { d.remove() }
         let below = median(s) < median(one)
-        rows.append(Row(workload: "W2 tcfilter detach, \(size) endpoint\(size == 1 ? "" : "s") (\(d.description))", unit: "ms/endpoint", sandnet: median(s),
-                        floor: median(one), iproute2: median(ipOne), target: "< one-by-one floor", met: below,
-                        note: "floor and iproute2 here delete taps one by one; by link group (one per pod) they take \(String(format: "%.2f", median(grp) / 1e6)) and \(String(format: "%.2f", median(ipGrp) / 1e6)) ms/endpoint; \(reps) runs"))
+        rows.append(
+            Row(
+                workload: "W2 tcfilter detach, \(size) endpoint\(size == 1 ? "" : "s") (\(d.description))", unit: "ms/endpoint",
+                sandnet: median(s),
+                floor: median(one), iproute2: median(ipOne), target: "< one-by-one floor", met: below,
+                note:
+                    "floor and iproute2 here delete taps one by one; by link group (one per pod) they take \(String(format: "%.2f", median(grp) / 1e6)) and \(String(format: "%.2f", median(ipGrp) / 1e6)) ms/endpoint; \(reps) runs"
+            ))
     }
     return rows
 }

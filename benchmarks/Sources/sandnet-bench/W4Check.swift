@@ -5,14 +5,23 @@ import Foundation
 func w4Check(_ o: Options) throws -> [Row] {
     let sandnet = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sandnet").path
     guard FileManager.default.isExecutableFile(atPath: sandnet) else { die("no sandnet binary next to sandnet-bench: \(sandnet)") }
-    _ = run([o.floor, "rusage", sandnet, "check"])   // warm-up (page cache)
-    var wall: [Double] = [], rss: [Double] = [], status = ""
+    _ = run([o.floor, "rusage", sandnet, "check"]) // warm-up (page cache)
+    var wall: [Double] = []
+    var rss: [Double] = []
+    var status = ""
     for _ in 0..<o.checkRuns {
         let out = run([o.floor, "rusage", sandnet, "check"]).stdout
-        wall.append(number(out, "total")); rss.append(number(out, "maxrss_kb")); status = field(out, "status") ?? "?"
+        wall.append(number(out, "total"))
+        rss.append(number(out, "maxrss_kb"))
+        status = field(out, "status") ?? "?"
     }
     let ms = median(wall)
-    return [Row(workload: "W4 sandnet check", unit: "ms/run", sandnet: ms, floor: nil, iproute2: nil,
-                target: "<100 ms", met: ms < 100e6,
-                note: "peak memory \(Int(median(rss)) / 1024) MB (maxrss, median of \(o.checkRuns)); exit status \(status) (1: this host lacks something a model needs)")]
+    return [
+        Row(
+            workload: "W4 sandnet check", unit: "ms/run", sandnet: ms, floor: nil, iproute2: nil,
+            target: "<100 ms", met: ms < 100e6,
+            note:
+                "peak memory \(Int(median(rss)) / 1024) MB (maxrss, median of \(o.checkRuns)); exit status \(status) (1: this host lacks something a model needs)"
+        )
+    ]
 }

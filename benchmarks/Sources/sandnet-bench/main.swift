@@ -7,7 +7,10 @@ func parse() -> Options {
     var o = Options()
     var args = CommandLine.arguments.dropFirst()
     while let a = args.popFirst() {
-        func value() -> String { guard let v = args.popFirst() else { die("\(a) needs a value") }; return v }
+        func value() -> String {
+            guard let v = args.popFirst() else { die("\(a) needs a value") }
+            return v
+        }
         func list() -> [Int] { value().split(separator: ",").compactMap { Int($0) } }
         switch a {
         case "--links": o.links = Int(value()) ?? o.links
@@ -20,11 +23,18 @@ func parse() -> Options {
         case "--floor": o.floor = value()
         case "--only": o.only = Set(value().split(separator: ",").map(String.init))
         case "--quick":
-            o.quick = true; o.runs = 5; o.cycles = 200; o.endpoints = 10; o.attachRuns = 1; o.detachSizes = [1, 10]
-            o.memoryLinks = [200, 1_000]; o.checkRuns = 2
+            o.quick = true
+            o.runs = 5
+            o.cycles = 200
+            o.endpoints = 10
+            o.attachRuns = 1
+            o.detachSizes = [1, 10]
+            o.memoryLinks = [200, 1_000]
+            o.checkRuns = 2
         case "--measure-memory": measureMemoryChild(value())
         case "-h", "--help":
-            print("""
+            print(
+                """
                 usage: sandnet-bench [--only w1,w2,w3,w4,memory] [--quick] [--links 500] [--runs 30] [--cycles 2000]
                                      [--endpoints 100] [--attach-runs 5] [--detach-sizes 1,10,100]
                                      [--memory-links 500,2000,5000] [--floor PATH]
@@ -39,17 +49,23 @@ func parse() -> Options {
 let options = parse()
 guard getuid() == 0 else { die("run as root: the benchmark creates network namespaces") }
 guard FileManager.default.isExecutableFile(atPath: options.floor) else { die("no floor binary at \(options.floor): run scripts/bench.sh") }
-signal(SIGINT) { _ in Namespaces.removeAll(); exit(130) }
+signal(SIGINT) { _ in
+    Namespaces.removeAll()
+    exit(130)
+}
 
 let workloads: [(id: String, run: (Options) throws -> [Row])] = [
-    ("w1", w1Scan), ("w2", w2AttachDetach), ("w3", w3Handles), ("w4", w4Check), ("memory", memoryGrowth),
+    ("w1", w1Scan), ("w2", w2AttachDetach), ("w3", w3Handles), ("w4", w4Check), ("memory", memoryGrowth)
 ]
 var rows: [Row] = []
 let started = now()
 for w in workloads where options.wants(w.id) {
     FileHandle.standardError.write(Data("\(w.id)...\n".utf8))
     let t = now()
-    do { rows += try w.run(options) } catch { Namespaces.removeAll(); die("\(w.id): \(error)") }
+    do { rows += try w.run(options) } catch {
+        Namespaces.removeAll()
+        die("\(w.id): \(error)")
+    }
     log("\(w.id) took \(String(format: "%.0f", Double(now() - t) / 1e9)) s")
 }
 Namespaces.removeAll()
@@ -66,9 +82,13 @@ print("| workload | unit | sandnet | floor (libmnl) | iproute2 | sandnet/floor |
 print("|---|---|---|---|---|---|---|---|")
 for r in rows {
     let target = r.target.isEmpty ? "" : "\(r.target) \(r.met == true ? "✓ met" : "✗ missed")"
-    print("| \(r.workload) | \(r.unit) | \(figure(r.sandnet, r.unit)) | \(figure(r.floor, r.unit)) | \(figure(r.iproute2, r.unit)) | \(ratio(r.sandnet, r.floor)) | \(ratio(r.sandnet, r.iproute2)) | \(target) |")
+    print(
+        "| \(r.workload) | \(r.unit) | \(figure(r.sandnet, r.unit)) | \(figure(r.floor, r.unit)) | \(figure(r.iproute2, r.unit)) | \(ratio(r.sandnet, r.floor)) | \(ratio(r.sandnet, r.iproute2)) | \(target) |"
+    )
 }
 print("")
 for r in rows where !r.note.isEmpty { print("- \(r.workload): \(r.note)") }
 let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-print("- whole run \(String(format: "%.0f", Double(now() - started) / 1e9)) s on \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average at the end \(load)")
+print(
+    "- whole run \(String(format: "%.0f", Double(now() - started) / 1e9)) s on \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average at the end \(load)"
+)

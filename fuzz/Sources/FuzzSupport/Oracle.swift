@@ -10,8 +10,10 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> [UInt8] {
 }
 
 /// `body`'s value, or nil when it threw `Expected`. Any other error stops the run.
-public func expecting<Expected: Error, T>(_: Expected.Type, _ what: @autoclosure () -> String,
-                                          _ body: () throws -> T) -> T? {
+public func expecting<Expected: Error, T>(
+    _: Expected.Type, _ what: @autoclosure () -> String,
+    _ body: () throws -> T
+) -> T? {
     do { return try body() } catch is Expected { return nil } catch {
         fatalError("\(what()) threw \(type(of: error)) (\(error)), not \(Expected.self)")
     }

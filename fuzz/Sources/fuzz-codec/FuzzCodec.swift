@@ -49,8 +49,10 @@ private func walk(_ attrs: [NetlinkAttribute]?, depth: Int) {
         // The view (offset into the datagram) must read the same as the copy.
         precondition(IPAddress(bytes: a.payloadSlice) == IPAddress(bytes: a.payload), "address view differs from its copy")
         use(MACAddress(bytes: a.payload).description)
-        var w = ByteWriter(); a.encode(into: &w)
-        precondition(Array(w.bytes.prefix(4 + a.payload.count)).dropFirst(4).elementsEqual(a.payload), "attribute did not survive a re-encode")
+        var w = ByteWriter()
+        a.encode(into: &w)
+        precondition(
+            Array(w.bytes.prefix(4 + a.payload.count)).dropFirst(4).elementsEqual(a.payload), "attribute did not survive a re-encode")
         walk(try? a.nested(), depth: depth + 1)
     }
 }

@@ -22,7 +22,9 @@ public func fuzzGuestDescription(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
 }
 
 private func decode(_ data: Data) -> GuestDescription? {
-    do { return try GuestDescription.decode(data) } catch is DecodingError { return nil } catch is GuestDescriptionError { return nil } catch {
+    do { return try GuestDescription.decode(data) } catch is DecodingError { return nil } catch is GuestDescriptionError {
+        return nil
+    } catch {
         fatalError("GuestDescription.decode threw \(type(of: error)) (\(error)), not DecodingError or GuestDescriptionError")
     }
 }

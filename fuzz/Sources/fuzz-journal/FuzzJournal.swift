@@ -24,15 +24,19 @@ public func fuzzJournal(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let path = store.path(of: sandbox)
     require(FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size)), "cannot write \(path)")
     guard let read = expecting(SandboxError.self, "JournalStore.read", { try store.read(sandbox: sandbox) }),
-          let journal = read else { return 0 }
+        let journal = read
+    else { return 0 }
     use(String(describing: journal))
     // Written back the way an attach writes it, with the steps' JSON spliced in...
     let steps = expecting(SandboxError.self, "encode steps") { try journal.steps.map { try JournalStore.encode(step: $0) } }
     let spliced = expecting(SandboxError.self, "encode journal") { try JournalStore.encode(journal, encodedSteps: steps) }
     let plain = expecting(SandboxError.self, "encode journal") { try JournalStore.encode(journal) }
     require(spliced != nil && plain != nil, "a journal that was read cannot be written")
-    let a = try? JSONDecoder().decode(SandboxJournal.self, from: spliced!), b = try? JSONDecoder().decode(SandboxJournal.self, from: plain!)
-    require(a == journal && b == journal, "journal does not survive a re-encode: read \(journal), spliced \(String(describing: a)), plain \(String(describing: b))")
+    let a = try? JSONDecoder().decode(SandboxJournal.self, from: spliced!)
+    let b = try? JSONDecoder().decode(SandboxJournal.self, from: plain!)
+    require(
+        a == journal && b == journal,
+        "journal does not survive a re-encode: read \(journal), spliced \(String(describing: a)), plain \(String(describing: b))")
     // ...and through the store's own write (temp file, fsync, rename) and read.
     _ = expecting(SandboxError.self, "JournalStore.write") { try store.write(journal, encodedSteps: steps) }
     let back = expecting(SandboxError.self, "JournalStore.read after write") { try store.read(sandbox: sandbox) }

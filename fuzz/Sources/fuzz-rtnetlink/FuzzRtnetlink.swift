@@ -24,7 +24,13 @@ public func fuzzRtnetlink(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// What a dump reader gets for this message (`failed`: a DecodeError; `none`: a type no
 /// typed decoder takes).
-private enum Typed { case link(Link), address(Address?), route(Route), neighbour(Neighbour), failed, none }
+private enum Typed {
+    case link(Link)
+    case address(Address?)
+    case route(Route)
+    case neighbour(Neighbour)
+    case failed, none
+}
 
 private func decodeTyped(_ m: NetlinkMessage) -> Typed {
     switch m.header.type {
@@ -58,10 +64,10 @@ private func decodeTyped(_ m: NetlinkMessage) -> Typed {
 private func check(_ event: NetworkEvent, against typed: Typed, type: UInt16) {
     let same: Bool
     switch (event, typed) {
-    case let (.linkAdded(e), .link(l)), let (.linkRemoved(e), .link(l)): same = e == l
-    case let (.addressAdded(e), .address(a?)), let (.addressRemoved(e), .address(a?)): same = e == a
-    case let (.routeAdded(e), .route(r)), let (.routeRemoved(e), .route(r)): same = e == r
-    case let (.neighbourAdded(e), .neighbour(n)), let (.neighbourRemoved(e), .neighbour(n)): same = e == n
+    case (.linkAdded(let e), .link(let l)), (.linkRemoved(let e), .link(let l)): same = e == l
+    case (.addressAdded(let e), .address(let a?)), (.addressRemoved(let e), .address(let a?)): same = e == a
+    case (.routeAdded(let e), .route(let r)), (.routeRemoved(let e), .route(let r)): same = e == r
+    case (.neighbourAdded(let e), .neighbour(let n)), (.neighbourRemoved(let e), .neighbour(let n)): same = e == n
     default: same = false
     }
     let added: Bool

@@ -23,7 +23,7 @@ public func fuzzTrafficControl(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
             exercise(q, "Qdisc.decode")
         case RTM.NEWTCLASS, RTM.DELTCLASS:
             guard let c = expecting(DecodeError.self, "TrafficClass.decode", { try TrafficClass.decode(m) }) else { continue }
-            if let h = c.htb { use((h.rateBits, h.ceilBits, h.burstBytes, h.cburstBytes)) }   // what `class list` prints
+            if let h = c.htb { use((h.rateBits, h.ceilBits, h.burstBytes, h.cburstBytes)) } // what `class list` prints
             use((c.classID.description, c.parent.description, c.leaf.description))
             exercise(c, "TrafficClass.decode")
         case RTM.NEWTFILTER, RTM.DELTFILTER:
@@ -53,8 +53,9 @@ private func check(_ f: Filter) {
     let again = expecting(DecodeError.self, "ActionCodec.decode of re-encoded actions") {
         try ActionCodec.decode(try NetlinkAttribute.decodeAll(w.bytes[...])[0])
     }
-    require(again?.map(\.action) == f.actions.map(\.action) && again?.map(\.order) == f.actions.indices.map { UInt16($0 + 1) },
-            "actions \(f.actions) re-encoded decode to \(String(describing: again))")
+    require(
+        again?.map(\.action) == f.actions.map(\.action) && again?.map(\.order) == f.actions.indices.map { UInt16($0 + 1) },
+        "actions \(f.actions) re-encoded decode to \(String(describing: again))")
 }
 
 private func checkRoundTrip(_ s: U32Selector) {
