@@ -10,6 +10,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 2
 fi
 
+# Formatting first: it takes seconds and says exactly which line (fix: swift format format -i -r Sources Tests ...).
+swift format lint --strict -r Sources Tests benchmarks examples fuzz Package.swift
+
 scripts/setup.sh
 # setup.sh made the static release `sandnet` (for the seed-failure guest): it must hold no lab.
 scripts/check-product.sh
