@@ -7,7 +7,9 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Codable {
         self.length = length
     }
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
+        // Empty pieces kept: "" and "198.51.100.2/" are no prefixes (an empty text once trapped
+        // on parts[0]; the journal fuzzer found it).
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let a = IPAddress(String(parts[0])) else { return nil }
         if parts.count == 2 {
             guard let l = Int(parts[1]), l >= 0, l <= a.bitLength else { return nil }
