@@ -74,9 +74,10 @@ public final class TestNamespace: Sendable {
     /// names carry the creator's pid (`PREFIX-PID-N-R`), and only such names are touched.
     private static let sweepOnce: Void = {
         for name in NetworkNamespace.listNamed() {
+            // The prefix may hold dashes itself (`sn-e2eprobe`): read the pid from the end.
             let parts = name.split(separator: "-")
-            guard parts.count == 4, parts[0].hasPrefix("sn"), let pid = Int32(parts[1]),
-                Int(parts[2]) != nil, Int(parts[3]) != nil, pid != getpid()
+            guard parts.count >= 4, parts[0].hasPrefix("sn"), let pid = Int32(parts[parts.count - 3]),
+                Int(parts[parts.count - 2]) != nil, Int(parts[parts.count - 1]) != nil, pid != getpid()
             else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH {
                 try? NetworkNamespace.delete(named: name)
