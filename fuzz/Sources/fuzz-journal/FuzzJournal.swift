@@ -22,7 +22,11 @@ let sandbox = "fuzz-sandbox"
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJournal(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let path = store.path(of: sandbox)
-    require(FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size)), "cannot write \(path)")
+    // 0600 and root's, as sandnet writes them: the store refuses any other journal before
+    // decoding it, and the decoder is what this target is for (StateTrustTests cover the refusal).
+    require(
+        FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size), attributes: [.posixPermissions: 0o600]),
+        "cannot write \(path)")
     guard let read = expecting(SandboxError.self, "JournalStore.read", { try store.read(sandbox: sandbox) }),
         let journal = read
     else { return 0 }
