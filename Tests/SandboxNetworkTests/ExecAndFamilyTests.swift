@@ -118,6 +118,8 @@ extension SandboxIntegration {
             .enabled(if: RefuseNetlinkShim.path != nil, "no C compiler to build the LD_PRELOAD shim"))
         func scanAndAttachWorkWhenXfrmAndNetfilterAreRefused() throws {
             let shim = try #require(RefuseNetlinkShim.path)
+            // Its only user: the shim's directory goes with this test.
+            defer { try? FileManager.default.removeItem(atPath: (shim as NSString).deletingLastPathComponent) }
             // The shim really refuses: python's socket() goes through the same libc call.
             let check = try TestEnvironment.run([
                 "env", "LD_PRELOAD=\(shim)", "python3", "-c",

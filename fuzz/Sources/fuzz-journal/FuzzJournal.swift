@@ -10,11 +10,15 @@ import SandboxNetwork
 
 /// A state directory of the fuzzer's own, on tmpfs when there is one: every input is
 /// written there, as a journal file, and read back through the store.
-let store: JournalStore = {
+let stateDirectory: String = {
     let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let dir = "\(base)/sandnet-fuzz-journal-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: "\(dir)/sandboxes", withIntermediateDirectories: true)
-    return JournalStore(directory: dir)
+    return "\(base)/sandnet-fuzz-journal-\(getpid())"
+}()
+let store: JournalStore = {
+    try? FileManager.default.createDirectory(atPath: "\(stateDirectory)/sandboxes", withIntermediateDirectories: true)
+    // libFuzzer ends a run with exit(): the directory goes with it (a crash leaves it for the reproducer).
+    atexit { try? FileManager.default.removeItem(atPath: stateDirectory) }
+    return JournalStore(directory: stateDirectory)
 }()
 /// Seeds carry this sandbox id: the reader checks the journal names the file it is in.
 let sandbox = "fuzz-sandbox"
