@@ -53,9 +53,7 @@ extension SandboxIntegration {
 
         @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
         func endpointDetailsMatchIproute2() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 try f.pod.ip("link", "set", "eth0", "mtu", "1450")
                 let e = try #require(try Discovery.scan(f.pod.namespace).endpoints.first)
                 let ip = try #require(try f.pod.ipJSON("link", "show", "eth0").first)

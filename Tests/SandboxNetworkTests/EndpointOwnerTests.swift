@@ -17,9 +17,7 @@ extension SandboxIntegration {
 
         @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), arguments: pairs)
         func aSecondSandboxCannotTakeAnAttachedEndpoint(_ pair: Pair) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
@@ -59,9 +57,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func theRefusalNamesTheHolder() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let attach = ["attach", "--netns", f.pod.namespace.path, "--model", "macvtap", "--vcpus", "1", "--state-dir", state.path]
                 let a = try SandnetBinary.run(attach + ["--sandbox", "pod-a"])

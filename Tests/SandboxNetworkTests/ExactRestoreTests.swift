@@ -58,9 +58,7 @@ extension SandboxIntegration {
 
         @Test(.enabled(if: ready, why))
         func routesOfEveryTableComeBack() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 // Policy routing: tables 100 and 1000 (above 255: only RTA_TABLE holds it) via the endpoint.
                 for table in ["100", "1000"] {
                     try f.pod.ip("route", "add", "203.0.113.64/28", "dev", "eth0", "table", table)

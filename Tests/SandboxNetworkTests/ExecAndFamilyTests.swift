@@ -64,9 +64,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"))
         func attachHoldsOnlyRouteNetlinkSockets() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let p = try ProcessRunner.spawn([
                     LabBinary.path, "fault-attach", "--stop-after", "3",
@@ -126,9 +124,7 @@ extension SandboxIntegration {
                 "import socket\nfor p in (6, 12):\n  try:\n    socket.socket(16, socket.SOCK_RAW, p); print('open', p)\n  except OSError as e: print('refused', p, e.errno)\nsocket.socket(16, socket.SOCK_RAW, 0); print('open 0')"
             ])
             #expect(check.stdout == "refused 6 93\nrefused 12 93\nopen 0\n", "\(check.stdout) \(check.stderr)")
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let env = ["LD_PRELOAD": shim]

@@ -37,6 +37,15 @@ final class PodFixture {
         return try body(f)
     }
 
+    /// A pod with one configured veth endpoint, `eth0`: where most tests start.
+    static func withEndpoint<T>(_ body: (PodFixture) throws -> T) throws -> T {
+        try with { f in
+            try f.addEndpoint("eth0", .veth, number: 0)
+            try f.configure("eth0", number: 0)
+            return try body(f)
+        }
+    }
+
     enum EndpointKind: String, CaseIterable, CustomStringConvertible {
         case veth, macvlan, ipvlan, vlan, vxlan
         var description: String { rawValue }

@@ -18,9 +18,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func gcFinishesADetachThatWasInterrupted() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
@@ -61,9 +59,7 @@ extension SandboxIntegration {
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
             .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"))
         func gcGivesUpOnASandboxHeldByAStuckAttachWithinABoundAndNamesTheHolder() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let stuck = try ProcessRunner.spawn([
@@ -102,9 +98,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces and device nodes"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func gcSweepsOrphanedTemporaryJournalsLockFilesAndDeviceNodes() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
                 _ = try SandboxAttach.attach(

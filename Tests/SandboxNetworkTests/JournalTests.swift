@@ -10,9 +10,7 @@ extension SandboxIntegration {
     @Suite(.serialized) struct JournalTests {
         @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
         func corruptedOrTruncatedJournalGivesAClearErrorAndTouchesNothing() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
                 _ = try SandboxAttach.attach(AttachSettings(sandbox: "j1", namespace: f.pod.namespace.path, model: .none), store: store)

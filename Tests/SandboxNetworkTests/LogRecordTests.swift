@@ -25,9 +25,7 @@ extension SandboxIntegration {
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
             arguments: [NetworkModel.tcfilter, .macvtap])
         func attachLogsOneRecordPerKernelChange(_ model: NetworkModel) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 try f.addEndpoint("eth1", .veth, number: 1)
                 try f.configure("eth1", number: 1)
                 let state = StateDirectory()

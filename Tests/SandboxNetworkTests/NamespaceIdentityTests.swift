@@ -16,9 +16,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func aRelativeNamespacePathIsUndoneFromAnotherDirectory() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let a = try TestEnvironment.run([

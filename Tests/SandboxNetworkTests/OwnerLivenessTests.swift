@@ -16,9 +16,7 @@ extension SandboxIntegration {
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
             arguments: [NetworkModel.tcfilter, .macvtap])
         func gcKeepsASandboxWhileAForkedChildHoldsItsQueues(_ model: NetworkModel) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 // Background jobs of sh inherit every descriptor sh has; only stdio is redirected

@@ -27,9 +27,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces and chowns files"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func aStateDirectoryMadeByNobodyWithAPlantedJournalIsRefusedAndNothingIsTouched() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let trusted = StateDirectory()
                 let store = JournalStore(directory: trusted.path)
                 _ = try SandboxAttach.attach(
@@ -70,9 +68,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces and chowns files"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"))
         func aJournalThatIsNotARootOwned0600RegularFileIsRefusedWithItsPathAndWhy() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
                 _ = try SandboxAttach.attach(

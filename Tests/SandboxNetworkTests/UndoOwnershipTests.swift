@@ -26,9 +26,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"))
         func rollbackLeavesAQdiscAnotherToolAddedDuringTheAttach() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 // Kernel changes 1 and 2 make the tap (create; up, mtu, group); the 3rd would be eth0's ingress qdisc.
@@ -72,9 +70,7 @@ extension SandboxIntegration {
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             arguments: [NetworkModel.tcfilter, .macvtap])
         func anEndpointRenamedWhileAttachedIsStillUndone(_ model: NetworkModel) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
@@ -99,9 +95,7 @@ extension SandboxIntegration {
         /// someone else stays, and detach says so and fails rather than claim it undid it.
         @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
         func aMACChangedByAnotherToolIsLeftAndReported() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
                 let r = try SandboxAttach.attach(

@@ -58,9 +58,7 @@ extension SandboxIntegration {
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
             arguments: [("eth9=macvtap", "no link eth9"), ("lo=none", "lo is not an endpoint")])
         func endpointModelForAnUnknownNameIsRefused(_ override: String, _ expected: String) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let r = try SandnetBinary.run([
@@ -87,9 +85,7 @@ extension SandboxIntegration {
                 (NSTemporaryDirectory(), "is a directory")
             ])
         func unwritableGuestDescriptionIsRefusedBeforeAnyChange(_ path: String, _ expected: String) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .veth, number: 0)
-                try f.configure("eth0", number: 0)
+            try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let r = try SandnetBinary.run([
