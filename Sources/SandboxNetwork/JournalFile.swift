@@ -18,17 +18,21 @@ enum JournalFile {
             throw SandboxError.journalIO(path, "open", errno: e)
         }
         defer { close(fd) }
+        return try read(fd, path: path)
+    }
+
+    /// Reads the open journal `fd` to its end. A path that is no regular file says what it is;
+    /// `trusted` also refuses one that is not the caller's 0600 file (the state directory's rule).
+    static func read(_ fd: Int32, path: String, trusted: Bool = false) throws -> Data {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SandboxError.journalIO(path, "stat", errno: errno) }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw SandboxError.journalNotAFile(path, kind: "a directory")
-        default: throw SandboxError.journalNotAFile(path, kind: "a special file (a FIFO, socket or device node)")
-        }
+        // Something else where a journal should be: say what it is (chown/chmod is no fix for it).
+        if let noun = FileTrust.noun(st) { throw SandboxError.journalNotAFile(path, kind: noun) }
+        if trusted, let why = FileTrust.untrustedFile(st) { throw SandboxError.untrustedJournal(path, why) }
         var data = Data()
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SandboxError.journalIO(path, "read", errno: errno)

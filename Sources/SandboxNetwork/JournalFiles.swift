@@ -80,22 +80,7 @@ extension JournalStore {
             throw SandboxError.journalIO(p, "open", errno: e)
         }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SandboxError.journalIO(p, "stat", errno: errno) }
-        // Something else where a journal should be: say what it is (chown/chmod is no fix for it).
-        if let noun = FileTrust.noun(st) { throw SandboxError.journalNotAFile(p, kind: noun) }
-        if let why = FileTrust.untrustedFile(st) { throw SandboxError.untrustedJournal(p, why) }
-        var data = Data()
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SandboxError.journalIO(p, "read", errno: errno)
-            }
-            if n == 0 { return data }
-            data.append(contentsOf: buf[0..<n])
-        }
+        return try JournalFile.read(fd, path: p, trusted: true)
     }
 
     /// The names in `dir`, without `.` and `..`.
