@@ -26,7 +26,7 @@ final class ChainRig {
         [[["subnet": "203.0.113.0/24"]]] + (ipv6 ? [[["subnet": "2001:db8:16::/64"]]] : [])
     }
 
-    init(host: TestNamespace, pod: TestNamespace, sandnet: [String: Any] = [:], ipv6: Bool = true) throws {
+    init(host: TestNamespace, pod: TestNamespace, sandnet: [String: Any] = [:], ipv6: Bool = true, main: String = "ptp") throws {
         self.host = host
         self.pod = pod
         directory = NSTemporaryDirectory() + "sandnet-cni-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -42,14 +42,18 @@ final class ChainRig {
         try host.ip("link", "set", "lo", "up")
         var sn: [String: Any] = ["type": "sandnet-cni", "stateDir": stateDirectory]
         sn.merge(sandnet) { $1 }
+        var first: [String: Any] = ["type": main, "ipMasq": false]
+        if main == "bridge" {
+            first["bridge"] = "sn-cnibr0"
+            first["isGateway"] = true
+        }
         plugins = [
-            [
-                "type": "ptp", "ipMasq": false,
+            first.merging([
                 "ipam": [
                     "type": "host-local", "dataDir": ipamDirectory, "ranges": Self.ranges(ipv6: ipv6),
                     "routes": [["dst": "0.0.0.0/0"]] + (ipv6 ? [["dst": "::/0"]] : [])
                 ] as [String: Any]
-            ],
+            ]) { $1 },
             sn
         ]
     }
@@ -157,10 +161,10 @@ final class ChainRig {
         return s
     }
 
-    static func with(sandnet: [String: Any] = [:], ipv6: Bool = true, _ body: (ChainRig) throws -> Void) throws {
+    static func with(sandnet: [String: Any] = [:], ipv6: Bool = true, main: String = "ptp", _ body: (ChainRig) throws -> Void) throws {
         try TestNamespace.with(prefix: "sn-cnich") { host in
             try TestNamespace.with(prefix: "sn-cnicp") { pod in
-                let rig = try ChainRig(host: host, pod: pod, sandnet: sandnet, ipv6: ipv6)
+                let rig = try ChainRig(host: host, pod: pod, sandnet: sandnet, ipv6: ipv6, main: main)
                 try body(rig)
             }
         }

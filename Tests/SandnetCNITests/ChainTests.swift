@@ -154,13 +154,14 @@ struct ChainTests {
         }
     }
 
-    /// IPv4 only: the macvtap model's restore of a ptp IPv6 address fails today (its routes
-    /// are re-added while the address is still tentative: "Invalid source address").
+    /// bridge + host-local, both families. (After ptp the macvtap model's exact restore fails
+    /// today: ptp's routes via the gateway come back as the kernel's own, see the report.)
     @Test func macvtapModelByConfigurationKey() throws {
-        try ChainRig.with(sandnet: ["model": "macvtap", "queues": 2], ipv6: false) { rig in
+        try ChainRig.with(sandnet: ["model": "macvtap", "queues": 2], main: "bridge") { rig in
             let afterPtp: [String: String]
             let ptp = try ChainRig.Run.require(try rig.invoke("ADD", rig.plugins[0], prevResult: nil))
-            afterPtp = try rig.snapshot()
+            // The pod only: the bridge's timers in the host namespace tick on their own.
+            afterPtp = try rig.snapshot().filter { $0.key.hasPrefix("pod ") }
             let added = try rig.invoke("ADD", rig.plugins[1], prevResult: ptp)
             if added.status != 0, added.object?["code"] as? Int == 100 {
                 Issue.record("kernel lacks macvtap: \(added.object?["msg"] ?? "")")
@@ -172,7 +173,7 @@ struct ChainTests {
             #expect((link["linkinfo"] as? [String: Any])?["info_kind"] as? String == "macvtap")
             #expect(try rig.invoke("CHECK", rig.plugins[1], prevResult: result).status == 0)
             #expect(try rig.invoke("DEL", rig.plugins[1], prevResult: nil).status == 0)
-            try expectSame(try rig.snapshot(), afterPtp)
+            try expectSame(try rig.snapshot().filter { $0.key.hasPrefix("pod ") }, afterPtp)
             try rig.delete(result)
             #expect(rig.allocations().isEmpty)
         }
