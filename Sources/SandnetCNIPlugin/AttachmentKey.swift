@@ -41,3 +41,8 @@ public struct AttachmentKey: Equatable, Sendable {
         return String(full.suffix(digits))
     }
 }
+
+extension AttachmentKey {
+    /// The hash itself, so a test can pin it against FNV-1a's published values.
+    public static func fnv1aForTests(_ s: String) -> UInt64 { fnv1a(s) }
+}

@@ -86,12 +86,15 @@ final class ChainRig {
         return c
     }
 
-    func invoke(_ command: String, _ plugin: [String: Any], prevResult: [String: Any]?, netns: String? = nil) throws -> Run {
+    func invoke(
+        _ command: String, _ plugin: [String: Any], prevResult: [String: Any]?, netns: String? = nil, interface: String = "eth0",
+        extra: [String: Any] = [:]
+    ) throws -> Run {
         let type = plugin["type"] as? String ?? "?"
-        let stdin = try JSONSerialization.data(withJSONObject: configuration(plugin, prevResult: prevResult))
+        let stdin = try JSONSerialization.data(withJSONObject: configuration(plugin, prevResult: prevResult).merging(extra) { $1 })
         let out = try ProcessRunner.run(
             ["ip", "netns", "exec", host.name, "\(pluginDirectory)/\(type)"], input: Array(stdin),
-            environment: .exactly(environment(command, netns: netns)), timeout: .seconds(60))
+            environment: .exactly(environment(command, interface: interface, netns: netns)), timeout: .seconds(60))
         return Run(status: out.termination.shellStatus, stdout: Data(out.stdout), stderr: out.stderrText)
     }
 
