@@ -99,8 +99,16 @@ struct ChainTests {
     @Test func deleteWithoutPrevResultLeavesNothing() throws {
         try ChainRig.with(sandnet: ["tapName": "sn-vm0"]) { rig in
             let before = try rig.snapshot()
-            let result = try rig.add()
+            let ptp = try ChainRig.Run.require(try rig.invoke("ADD", rig.plugins[0], prevResult: nil))
+            // A runtime with the queues capability passes runtimeConfig; it wins over the key.
+            let result = try ChainRig.Run.require(
+                try rig.invoke("ADD", rig.plugins[1], prevResult: ptp, extra: ["runtimeConfig": ["queues": 3], "queues": 1]))
             #expect(try rig.pod.ipJSON("link", "show", "dev", "sn-vm0").count == 1)
+            let journal = try #require(rig.journals().first)
+            let saved = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(rig.stateDirectory)/sandboxes/\(journal)")))
+            let endpoints = ((saved as? [String: Any])?["summary"] as? [String: Any])?["endpoints"] as? [[String: Any]]
+            #expect(endpoints?.first?["queues"] as? Int == 3)
             #expect((result["interfaces"] as? [[String: Any]])?.last?["name"] as? String == "sn-vm0")
             try rig.delete(nil)
             try expectSame(try rig.snapshot(), before)

@@ -59,6 +59,8 @@ struct GuestTests {
             var duringRun: [String] = []
             var attachedQueues: Int?
             var disabledQueues: Int?
+            var delWhileRunning: Int?
+            var tapAfterEarlyDel = 0
             var checkWhileRunning: [String: Any]? = ["msg": "not run"]
             var pinged: [String: Bool] = [:]
             let report = try GuestRunner.run(boot) { progress in
@@ -69,6 +71,10 @@ struct GuestTests {
                     attachedQueues = info?["numqueues"] as? Int
                     disabledQueues = info?["numdisabled"] as? Int
                     checkWhileRunning = try rig.check(result)
+                    // DEL while QEMU holds the tap's queues: refused with "try again later", nothing touched.
+                    let early = try rig.invoke("DEL", rig.plugins[1], prevResult: result)
+                    delWhileRunning = early.object?["code"] as? Int
+                    tapAfterEarlyDel = try rig.pod.ipJSON("link", "show", "dev", tapName).count
                     for address in guestAddresses { pinged[address] = Self.ping(address, from: rig.host.name) }
                 } catch {
                     duringRun.append("\(error)")
@@ -79,6 +85,8 @@ struct GuestTests {
                 attachedQueues == queues && disabledQueues == 0,
                 "the tap \(tapName) has \(attachedQueues.map { "\($0)" } ?? "no") queues attached, \(disabledQueues.map { "\($0)" } ?? "?") disabled"
             )
+            #expect(delWhileRunning == 11, "DEL with QEMU running answered code \(delWhileRunning.map { "\($0)" } ?? "none")")
+            #expect(tapAfterEarlyDel == 1)
             #expect(checkWhileRunning == nil, "CHECK with the guest running: \(checkWhileRunning ?? [:])")
             for address in guestAddresses { #expect(pinged[address] == true, "the host namespace got no echo reply from \(address)") }
             #expect(report.results.count == 1)

@@ -123,4 +123,24 @@ struct ProtocolTests {
             ProbeResult.self, from: Data(#"{"probe":"macvtap","outcome":"failed","operation":"ip link add type macvtap"}"#.utf8))
         #expect(KernelSupport.failure(model: .tcfilter, probes: [.macvtap: macvtap], cause: "") == nil)
     }
+
+    /// The documented conflist: ptp + host-local first, then sandnet-cni, whose keys it accepts
+    /// (ADD gets as far as asking for the prevResult a runtime would pass).
+    @Test func exampleConflistIsAcceptedByThePlugin() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/cni/10-sandnet-ptp.conflist").path
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let plugins = try #require(list["plugins"] as? [[String: Any]])
+        #expect(plugins.map { $0["type"] as? String } == ["ptp", "sandnet-cni"])
+        let ipam = try #require(plugins[0]["ipam"] as? [String: Any])
+        #expect((ipam["ranges"] as? [Any])?.count == 2)
+        var config = plugins[1]
+        config["cniVersion"] = list["cniVersion"]
+        config["name"] = list["name"]
+        config["runtimeConfig"] = ["queues": 4]
+        let stdin = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        let r = try run(attachment.merging(["CNI_COMMAND": "ADD"]) { $1 }, stdin)
+        #expect(r.object?["code"] as? Int == 7)
+        #expect((r.object?["msg"] as? String)?.contains("chained plugin") == true, "\(r.text)")
+    }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// sandnet as a CNI plugin: one invocation in, the specification's answer out. `main`
 /// prints `output` on stdout and exits with `status` (non-zero exactly when it is an error object).
-public enum SandnetCNI {
+public enum PluginInvocation {
     public struct Answer: Sendable {
         public var output: Data
         public var status: Int32
