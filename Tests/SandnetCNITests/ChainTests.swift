@@ -89,6 +89,10 @@ struct ChainTests {
             let msg = failure["msg"] as? String ?? ""
             #expect(msg.contains("the redirect eth0 -> \(tapName) is missing"), "\(msg)")
             #expect(failure["cniVersion"] as? String == "1.0.0")
+            // The tap's qdisc too (it takes the tap's redirect along).
+            try rig.pod.tc("qdisc", "del", "dev", tapName, "ingress")
+            let second = try #require(try rig.check(result))
+            #expect((second["msg"] as? String)?.contains("link \(tapName) has no ingress qdisc") == true, "\(second)")
             // DEL still restores everything (the missing filter is nothing to undo).
             try rig.delete(result)
             try expectSame(try rig.snapshot(), before)
@@ -183,6 +187,22 @@ struct ChainTests {
             #expect(try rig.invoke("DEL", rig.plugins[1], prevResult: nil).status == 0)
             try expectSame(try rig.snapshot().filter { $0.key.hasPrefix("pod ") }, afterPtp)
             try rig.delete(result)
+            #expect(rig.allocations().isEmpty)
+        }
+    }
+
+    /// The same chain spoken as 0.4.0 (the oldest version with CHECK): IPs keep "version".
+    @Test func theChainWorksInCNI040() throws {
+        try ChainRig.with { rig in
+            rig.cniVersion = "0.4.0"
+            let before = try rig.snapshot()
+            let result = try rig.add()
+            #expect(result["cniVersion"] as? String == "0.4.0")
+            let copies = (result["ips"] as? [[String: Any]] ?? []).filter { $0["interface"] as? Int == 3 }
+            #expect(copies.map { $0["version"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == ["4", "6"])
+            #expect(try rig.check(result) == nil)
+            try rig.delete(result)
+            try expectSame(try rig.snapshot(), before)
             #expect(rig.allocations().isEmpty)
         }
     }
