@@ -166,8 +166,7 @@ struct ChainTests {
         }
     }
 
-    /// bridge + host-local, both families. (After ptp the macvtap model's exact restore fails
-    /// today: ptp's routes via the gateway come back as the kernel's own, see the report.)
+    /// bridge + host-local, both families.
     @Test func macvtapModelByConfigurationKey() throws {
         try ChainRig.with(sandnet: ["model": "macvtap", "queues": 2], main: "bridge") { rig in
             let afterPtp: [String: String]
@@ -186,6 +185,21 @@ struct ChainTests {
             #expect(try rig.invoke("CHECK", rig.plugins[1], prevResult: result).status == 0)
             #expect(try rig.invoke("DEL", rig.plugins[1], prevResult: nil).status == 0)
             try expectSame(try rig.snapshot().filter { $0.key.hasPrefix("pod ") }, afterPtp)
+            try rig.delete(result)
+            #expect(rig.allocations().isEmpty)
+        }
+    }
+
+    /// After ptp, whose routes replace the kernel's prefix routes and name a source address.
+    @Test func macvtapAfterPtpRestoresExactly() throws {
+        try ChainRig.with(sandnet: ["model": "macvtap"]) { rig in
+            let ptp = try ChainRig.Run.require(try rig.invoke("ADD", rig.plugins[0], prevResult: nil))
+            let afterPtp = try rig.snapshot()
+            let result = try ChainRig.Run.require(try rig.invoke("ADD", rig.plugins[1], prevResult: ptp))
+            #expect(try rig.invoke("CHECK", rig.plugins[1], prevResult: result).status == 0)
+            let del = try rig.invoke("DEL", rig.plugins[1], prevResult: result)
+            #expect(del.status == 0, "\(String(decoding: del.stdout, as: UTF8.self))")
+            try expectSame(try rig.snapshot(), afterPtp)
             try rig.delete(result)
             #expect(rig.allocations().isEmpty)
         }
