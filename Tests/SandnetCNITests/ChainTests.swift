@@ -221,6 +221,25 @@ struct ChainTests {
         }
     }
 
+    /// A tapName another link already has: the attach rolls back, the error names the clash.
+    @Test func aTapNameClashRollsBackAndSaysWhy() throws {
+        try ChainRig.with(sandnet: ["tapName": "sn-taken"]) { rig in
+            let ptp = try ChainRig.Run.require(try rig.invoke("ADD", rig.plugins[0], prevResult: nil))
+            try rig.pod.ip("link", "add", "sn-taken", "type", "veth", "peer", "name", "sn-takenp")
+            let afterPtp = try rig.snapshot()
+            let r = try rig.invoke("ADD", rig.plugins[1], prevResult: ptp)
+            #expect(r.status != 0)
+            #expect(r.object?["code"] as? Int == 101, "\(String(decoding: r.stdout, as: UTF8.self))")
+            let msg = r.object?["msg"] as? String ?? ""
+            #expect(msg.contains("sn-taken") && msg.contains("every change made so far was undone"), "\(msg)")
+            try expectSame(try rig.snapshot(), afterPtp)
+            #expect(rig.journals().isEmpty)
+            try rig.pod.ip("link", "del", "sn-taken")
+            try rig.delete(nil)
+            #expect(rig.allocations().isEmpty)
+        }
+    }
+
     @Test func addWithoutPrevResultIsAnInvalidNetworkConfig() throws {
         try ChainRig.with { rig in
             let r = try rig.invoke("ADD", rig.plugins[1], prevResult: nil)
