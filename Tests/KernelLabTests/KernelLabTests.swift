@@ -22,14 +22,20 @@ struct KernelLabTests {
         case .unavailable: return
         }
         let r = try #require(results[name], "the lab printed no result for \(name)")
+        if let problem = Self.problem(r, hostHasIt: check.available(), listedAsNeither: NeitherKernel.checks[name] != nil) {
+            Issue.record(Comment(rawValue: problem))
+        }
+    }
+
+    /// What is wrong with a lab result, or nil: a failure, or a skip of a check the host skips
+    /// too (tested nowhere) that NeitherKernel does not list.
+    static func problem(_ r: ConformanceResult, hostHasIt: Bool, listedAsNeither: Bool) -> String? {
         switch r.outcome {
-        case .pass: break
-        case .fail: Issue.record("lab check \(name) failed in the Debian cloud kernel: \(r.message ?? "")")
+        case .pass: return nil
+        case .fail: return "lab check \(r.name) failed in the Debian cloud kernel: \(r.message ?? "")"
         case .skip:
-            // Tested nowhere is a failure, unless neither kernel can do it and that is written down.
-            if NeitherKernel.checks[name] == nil && !check.available() {
-                Issue.record("lab check \(name) skips on the host and in the lab (\(r.message ?? "")), and is not in NeitherKernel")
-            }
+            if hostHasIt || listedAsNeither { return nil }
+            return "lab check \(r.name) skips on the host and in the lab (\(r.message ?? "")), and is not in NeitherKernel"
         }
     }
 
