@@ -22,6 +22,17 @@ extension SandboxIntegration {
         }
         @Test(.enabled(if: KindProbe.has(.vxlan), KindProbe.reason(.vxlan))) func classifiesVxlan() throws { try classifies(.vxlan) }
 
+        // Attach and detach on the endpoint kinds this host may lack: the lab runs the same.
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan))) func tcfilterOnIpvlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.ipvlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet)
+        }
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func tcfilterOnVlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.vlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet)
+        }
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func macvtapOnVlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.vlan, model: .macvtap, vhost: KernelFeatureProbe.vhostNet)
+        }
+
         func classifies(_ k: PodFixture.EndpointKind) throws {
             try PodFixture.with { f in
                 try f.addEndpoint("eth0", k, number: 0)
