@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "sandnet", targets: ["sandnet"]),
         .executable(name: "sandnet-lab", targets: ["sandnet-lab"]),
         .executable(name: "sandnet-cni", targets: ["sandnet-cni"]),
+        .executable(name: "sandnet-conformance", targets: ["sandnet-conformance"]),
         // The library to depend on: `import Sandnet` (see Sources/Sandnet/Sandnet.swift).
         .library(name: "Sandnet", targets: ["Sandnet"]),
         .library(name: "SandnetCore", targets: ["SandnetCore"]),
@@ -102,6 +103,15 @@ let package = Package(
                 "SandnetCLI", "SandboxNetwork", "QemuWiring", "GuestLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
+        // The kernel lab (issue 13): the checks of kernel features the host may lack, shared by the
+        // host tests and `sandnet-conformance`, which runs them in the Debian cloud guest. Lab only.
+        .target(
+            name: "KernelConformance",
+            dependencies: [
+                "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork",
+                "QemuWiring", "ProcessRunner"
+            ]),
+        .executableTarget(name: "sandnet-conformance", dependencies: ["KernelConformance"]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.
         .executableTarget(
             name: "sandnet-bench",
@@ -125,7 +135,7 @@ let package = Package(
             name: "SandboxNetworkTests",
             dependencies: [
                 "SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                "ProcessRunner", "SandnetCLI", .product(name: "Logging", package: "swift-log")
+                "ProcessRunner", "SandnetCLI", "KernelConformance", .product(name: "Logging", package: "swift-log")
             ]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(
@@ -141,7 +151,11 @@ let package = Package(
                 "ProcessRunner"
             ]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
-        .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
+        .testTarget(
+            name: "RtnetlinkTests",
+            dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport", "KernelConformance"]),
+        // Boots the lab guest and reports each of its checks, then the feature x kernel matrix.
+        .testTarget(name: "KernelLabTests", dependencies: ["KernelConformance", "TestSupport", "ProcessRunner"]),
         // Runs each built example against a throwaway namespace and checks it with `ip -j`/`tc -j`.
         // (`swift build --build-tests` builds the examples next to the bundle, as it builds `sandnet`.)
         .testTarget(name: "ExamplesTests", dependencies: ["TestSupport"]),
@@ -149,7 +163,8 @@ let package = Package(
             name: "TrafficControlTests",
             dependencies: [
                 "SandnetCore",
-                "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport"
+                "TrafficControl", "TapDevices", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport",
+                "KernelConformance"
             ])
     ],
     swiftLanguageModes: [.v6]

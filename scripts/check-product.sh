@@ -11,7 +11,7 @@ if [ -z "$binary" ] || [ ! -x "$binary" ]; then
 fi
 found=0
 # Swift mangles a module name as <length><name>: these are the lab's modules.
-for module in GuestLab CNI sandnet_lab ProcessRunner CProcessRunner TestSupport; do
+for module in GuestLab CNI sandnet_lab ProcessRunner CProcessRunner TestSupport KernelConformance sandnet_conformance; do
     n=$(nm "$binary" 2>/dev/null | grep -c "${#module}${module}[A-Z0-9_]" || true)
     if [ "$n" -gt 0 ]; then echo "check-product: $binary links module $module ($n symbols)" >&2; found=1; fi
 done

@@ -18,3 +18,6 @@ scripts/guest/build-image.sh aarch64 >/dev/null
 # The seed-failure guest (HostCheckTests' SeedReproductionTests): builds the static sandnet
 # in .build-static first (~3 minutes on 2 cores), so the test itself only boots it.
 scripts/guest/build-check-image.sh >/dev/null
+# The kernel lab guest (Tests/KernelLabTests): Debian's iproute2 and a static sandnet-conformance
+# built in the same .build-static (only the lab's own modules are new).
+scripts/guest/build-lab-image.sh >/dev/null

@@ -25,9 +25,13 @@ swift build --build-tests
 # sandnet-cni runs on nodes too (docs/cni.md): the same rule.
 scripts/check-product.sh .build/debug/sandnet-cni
 status=0
+# Tests/KernelLabTests writes the kernel lab's feature x kernel matrix here; printed last.
+export SANDNET_LAB_MATRIX=${SANDNET_LAB_MATRIX:-/tmp/sandnet-kernel-lab-matrix-$$.md}
+rm -f "$SANDNET_LAB_MATRIX"
 # Everything but the leak checks, in parallel as Swift Testing runs them.
 swift test --skip-build --skip LeakChecks || status=$?
 # Suites named *LeakChecks count this process's descriptors and threads exactly: they run
 # in a process of their own, one test at a time (they skip anywhere else).
 SANDNET_LEAK_CHECKS=isolated swift test --skip-build --no-parallel --filter LeakChecks || status=$?
+scripts/lab-matrix.sh "$SANDNET_LAB_MATRIX"
 exit "$status"

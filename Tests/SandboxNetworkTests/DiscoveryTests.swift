@@ -1,4 +1,5 @@
 import Foundation
+import KernelConformance
 import NetlinkCodec
 import NetlinkSocket
 import SandboxNetwork
@@ -12,9 +13,25 @@ extension SandboxIntegration {
         @Test(.enabled(if: KindProbe.has(.macvlan), KindProbe.reason(.macvlan))) func classifiesMacvlan() throws {
             try classifies(.macvlan)
         }
-        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan))) func classifiesIpvlan() throws { try classifies(.ipvlan) }
-        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func classifiesVlan() throws { try classifies(.vlan) }
+        // The same checks the kernel lab runs in the Debian cloud guest (Sources/KernelConformance).
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan))) func classifiesIpvlan() throws {
+            try SandboxChecks.classifies(.ipvlan)
+        }
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func classifiesVlan() throws {
+            try SandboxChecks.classifies(.vlan)
+        }
         @Test(.enabled(if: KindProbe.has(.vxlan), KindProbe.reason(.vxlan))) func classifiesVxlan() throws { try classifies(.vxlan) }
+
+        // Attach and detach on the endpoint kinds this host may lack: the lab runs the same.
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan))) func tcfilterOnIpvlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.ipvlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet)
+        }
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func tcfilterOnVlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.vlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet)
+        }
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan))) func macvtapOnVlanAttachesAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.vlan, model: .macvtap, vhost: KernelFeatureProbe.vhostNet)
+        }
 
         func classifies(_ k: PodFixture.EndpointKind) throws {
             try PodFixture.with { f in

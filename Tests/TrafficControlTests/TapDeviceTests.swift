@@ -1,4 +1,5 @@
 import Foundation
+import KernelConformance
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
@@ -106,7 +107,18 @@ import TrafficControl
 
     @Test(.enabled(if: VhostNet.isAvailable, "kernel lacks vhost-net (/dev/vhost-net, CONFIG_VHOST_NET): opened and VHOST_SET_OWNER tried"))
     func vhostNetCanBeClaimed() throws {
-        #expect(VhostNet.unavailableReason() == nil)
+        // The same checks the kernel lab runs in the Debian cloud guest (Sources/KernelConformance).
+        try SandboxChecks.vhostNetCanBeClaimed()
+    }
+
+    @Test(.enabled(if: VhostNet.isAvailable, "kernel lacks vhost-net (/dev/vhost-net, CONFIG_VHOST_NET): opened and VHOST_SET_OWNER tried"))
+    func tcfilterModelHandsQemuVhostDescriptors() throws {
+        try SandboxChecks.attachAndDetach(.veth, model: .tcfilter, vhost: true)
+    }
+
+    @Test(.enabled(if: VhostNet.isAvailable, "kernel lacks vhost-net (/dev/vhost-net, CONFIG_VHOST_NET): opened and VHOST_SET_OWNER tried"))
+    func macvtapModelHandsQemuVhostDescriptors() throws {
+        try SandboxChecks.attachAndDetach(.veth, model: .macvtap, vhost: true)
     }
 
     /// Builds every kind of object in a fresh namespace, deletes them all with sandnet, and
