@@ -219,7 +219,10 @@ public enum HostCheck {
         }
 
         let evaluator = Evaluator(config: config, modules: modules, loading: loading, arch: arch, kata: kata, probes: probes)
-        let results = catalog.map(evaluator.evaluate)
+        var results = catalog.map(evaluator.evaluate)
+        if foreign, let i = results.firstIndex(where: { $0.id == "kvm" }), results[i].status == .pass {
+            results[i].summary += "; whether KVM is usable on the host that boots it cannot be told from a configuration"
+        }
 
         let checkedModels = options.models ?? kata?.model.map { [$0] } ?? NetworkModel.allCases
         logger.debug(

@@ -24,17 +24,19 @@ public struct KVMBootProbe: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// Console lines that show how far the guest got, in boot order.
-    static let markers = ["Linux version", "Run /init", "SANDNET-STAGE init"]
+    /// Console lines that show how far the guest got, in boot order: the x86 setup code's
+    /// early console (real mode, before the decompressor), the decompressed kernel, user space.
+    static let markers = ["Probing EDD", "Linux version", "Run /init", "SANDNET-STAGE init"]
+    static let userSpace = ["Run /init", "SANDNET-STAGE init"]
 
     public func run() -> KVMBootProbeResult {
         let serial = NSTemporaryDirectory() + "sandnet-kvm-boot-\(getpid()).serial"
         defer { unlink(serial) }
         let argv = [
-            qemu, "-M", machine, "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "256", "-display", "none",
+            qemu, "-M", machine, "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "512", "-vga", "none", "-display", "none",
             "-monitor", "none", "-serial", "file:\(serial)", "-no-reboot", "-nic", "none",
             "-kernel", imageDirectory + "/vmlinuz", "-initrd", imageDirectory + "/initrd.img",
-            "-append", "console=ttyS0 console=ttyAMA0 panic=-1"
+            "-append", machine == "q35" ? "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" : "console=ttyAMA0 panic=-1"
         ]
         var result = KVMBootProbeResult(
             command: argv, timeoutSeconds: timeoutSeconds, elapsedSeconds: 0, reached: [], booted: false, error: nil, consoleTail: "")
@@ -58,7 +60,7 @@ public struct KVMBootProbe: Sendable {
         while process.isRunning && Date().timeIntervalSince(start) < timeoutSeconds {
             usleep(200_000)
             console = String(decoding: readAll(serial), as: UTF8.self)
-            if console.contains(Self.markers[1]) || console.contains(Self.markers[2]) { break }
+            if Self.userSpace.contains(where: console.contains) { break }
         }
         if process.isRunning {
             process.terminate()
@@ -67,7 +69,7 @@ public struct KVMBootProbe: Sendable {
         result.elapsedSeconds = Date().timeIntervalSince(start)
         console = String(decoding: readAll(serial), as: UTF8.self).replacingOccurrences(of: "\r", with: "")
         result.reached = Self.markers.filter(console.contains)
-        result.booted = result.reached.contains(Self.markers[1]) || result.reached.contains(Self.markers[2])
+        result.booted = Self.userSpace.contains(where: result.reached.contains)
         result.consoleTail = console.split(separator: "\n").suffix(5).joined(separator: "\n")
         if !result.booted, process.terminationReason == .exit, process.terminationStatus != 0 {
             let stderr = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
