@@ -9,7 +9,7 @@ import Foundation
 /// user space. It sees what the small probe cannot (a whole kernel's boot path, QEMU's own
 /// KVM use); it costs seconds and needs QEMU and an image on the node.
 public struct KVMBootProbe: Sendable {
-    /// Holds `vmlinuz` and `initrd.img` (scripts/guest/build-image.sh makes such an image).
+    /// Holds `vmlinuz` and `initrd.img` (the test lab's guest images are such directories).
     public var imageDirectory: String
     public var qemu: String
     public var machine: String
@@ -41,7 +41,8 @@ public struct KVMBootProbe: Sendable {
         var result = KVMBootProbeResult(
             command: argv, timeoutSeconds: timeoutSeconds, elapsedSeconds: 0, reached: [], booted: false, error: nil, consoleTail: "")
         for f in ["vmlinuz", "initrd.img"] where !FileManager.default.isReadableFile(atPath: "\(imageDirectory)/\(f)") {
-            result.error = "no guest image: \(imageDirectory)/\(f) is missing (scripts/guest/build-image.sh builds one)"
+            result.error =
+                "no guest image: \(imageDirectory)/\(f) is missing (give --kvm-boot-image a directory with a kernel, vmlinuz, and an initrd, initrd.img)"
             return result
         }
         let process = Process()
