@@ -75,4 +75,13 @@ struct KVMProbeTests {
             #expect(NodeFeatureFile.labels(for: report).contains { $0 == ("\(NodeFeatureFile.namespace)/kvm-verdict", "unusable") })
         }
     }
+
+    @Test("the boot probe without an image says so and starts nothing")
+    func bootProbeWithoutImage() {
+        let dir = NSTemporaryDirectory() + "sandnet-no-image-\(getpid())"
+        let b = KVMBootProbe(imageDirectory: dir, arch: "x86_64", timeoutSeconds: 5).run()
+        #expect(b.error?.contains("no guest image: \(dir)/vmlinuz is missing") == true, "\(b.error ?? "no error")")
+        #expect(!b.booted && b.reached.isEmpty && b.elapsedSeconds == 0)
+        #expect(b.command.contains("-accel") && b.command.contains("kvm"))
+    }
 }
