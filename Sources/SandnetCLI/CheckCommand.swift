@@ -115,6 +115,7 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
                     print(
                         "\(NodeFeatureFile.rfc3339(Date())) wrote \(nfd): "
                             + labels.map { "\($0.0.split(separator: "/").last!)=\($0.1)" }.joined(separator: " "))
+                    fflush(nil) // a pod's log is a pipe: one line per run, when it happens
                 } catch {
                     // The old labels expire on their own: that is the point of the expiry.
                     Output.printError("\(error)")
