@@ -56,10 +56,17 @@ public struct RequirementResult: Sendable, Codable, Equatable {
 
 /// What the check was told and found about the host itself.
 public struct HostFacts: Sendable, Codable, Equatable {
+    /// The running kernel's `uname -r`; for a configuration checked offline, the version in
+    /// its header ("unknown" without one), never the running kernel's.
     public var kernelRelease: String
+    /// `uname -m`, or for an offline configuration its architecture's spelling of it.
     public var machine: String
-    /// nil: not an architecture sandnet assesses.
+    /// nil: not an architecture sandnet assesses (or an offline configuration that does not say).
     public var architecture: Architecture?
+    /// How the architecture was told: "uname -m", "--arch", "CONFIG_ARM64=y", "its header (Linux/arm64)".
+    public var architectureSource: String?
+    /// The QEMU machine the architecture's VMs use (`q35`, `virt`) and its PCIe root ports.
+    public var qemuMachine: String?
     public var kernelConfig: String?
     public var kernelConfigError: String?
     /// The configuration checked is not the running kernel's (`--kernel-config`): no live
@@ -89,7 +96,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
     public var kataError: String?
     public var models: [ModelVerdict]
     public var requirements: [RequirementResult]
-    /// Everything required by the checked models passes.
+    /// Whether QEMU can use KVM here (live probes only).
+    public var kvm: KVMUsability?
+    /// Every checked model is ready: everything it requires is met (unknown is not met).
     public var passed: Bool
 }
 
@@ -111,6 +120,10 @@ public struct CheckOptions: Sendable {
     public var moduleRoot: String
     /// Whether the kernel can autoload modules, when not the running kernel's (tests).
     public var autoloadOverride: Bool?
+    /// The architecture to judge for, over what the configuration (or uname) says.
+    public var arch: Architecture?
+    /// Also boot a real guest under `-accel kvm` (`--kvm-boot-probe`).
+    public var kvmBootProbe: KVMBootProbe?
 
     public init(
         kernelConfigPath: String? = nil, kataConfigPath: String? = nil, kataDefaultLookup: Bool = true,
@@ -154,6 +167,13 @@ public enum HostCheck {
         do {
             config = try options.kernelConfigPath.map(KernelConfig.load(path:)) ?? KernelConfig.loadRunning(release: release)
         } catch { configError = "\(error)" }
+        // An offline configuration is judged as what it is: its own architecture and version.
+        let offline = foreign ? config?.architecture : nil
+        let arch = options.arch ?? (foreign ? offline?.0 : Architecture(parsing: machine))
+        let archSource =
+            options.arch != nil ? "--arch" : (foreign ? offline?.evidence : (Architecture(parsing: machine) != nil ? "uname -m" : nil))
+        let shownRelease = foreign ? (config?.headerVersion ?? "unknown") : release
+        let shownMachine = foreign ? (arch?.unameMachine ?? "unknown") : machine
         if let config { logger.debug("kernel configuration read", metadata: ["source": "\(config.source)", "release": "\(release)"]) }
         if let configError { logger.debug("no kernel configuration", metadata: ["error": "\(configError)"]) }
 
@@ -183,18 +203,26 @@ public enum HostCheck {
             logger.debug("kata configuration", metadata: ["path": "\(path)", "error": "\(kataError ?? "none")"])
         }
 
-        let arch = Architecture(parsing: machine)
+        if var k = kata, let arch, let m = k.machineType, m.split(separator: ",").first.map(String.init) != expectedMachine(arch) {
+            k.problems.append(
+                "[hypervisor.\(k.hypervisor ?? "qemu")] machine_type = \"\(m)\" is not a machine for \(arch): "
+                    + "use \"\(expectedMachine(arch))\" (\(qemuMachine(for: arch)))")
+            kata = k
+        }
         let catalog = Requirements.catalog(arch: arch)
         let probesWanted = options.liveProbes && !foreign
         var probes: [ProbeID: ProbeResult] = [:]
         if probesWanted {
-            probes = LiveProbes.run(Set(catalog.compactMap(\.probe)))
+            probes = LiveProbes.run(Set(catalog.compactMap(\.probe)), bootProbe: options.kvmBootProbe)
         } else {
             logger.debug("live probes skipped", metadata: ["reason": "\(foreign ? "foreign kernel" : "turned off")"])
         }
 
         let evaluator = Evaluator(config: config, modules: modules, loading: loading, arch: arch, kata: kata, probes: probes)
-        let results = catalog.map(evaluator.evaluate)
+        var results = catalog.map(evaluator.evaluate)
+        if foreign, let i = results.firstIndex(where: { $0.id == "kvm" }), results[i].status == .pass {
+            results[i].summary += "; whether KVM is usable on the host that boots it cannot be told from a configuration"
+        }
 
         let checkedModels = options.models ?? kata?.model.map { [$0] } ?? NetworkModel.allCases
         logger.debug(
@@ -207,7 +235,8 @@ public enum HostCheck {
         let verdicts = NetworkModel.allCases.map { m -> ModelVerdict in
             let mine = results.filter { $0.models.contains(m) }
             let failed = mine.filter { $0.status == .fail && $0.importance == .required }.map(\.id)
-            let unknown = mine.filter { $0.status == .unknown && $0.importance == .required }.map(\.id)
+            // Unknown is not a pass: neither is a requirement nothing could assess.
+            let unknown = mine.filter { ($0.status == .unknown || $0.status == .notAssessed) && $0.importance == .required }.map(\.id)
             let warnings = mine.filter { $0.status == .warn || ($0.status == .fail && $0.importance == .recommended) }.map(\.id)
             let status: Status = !failed.isEmpty ? .fail : (!unknown.isEmpty ? .unknown : .pass)
             logger.debug(
@@ -220,10 +249,11 @@ public enum HostCheck {
                 model: m, status: status, checked: checkedModels.contains(m), failed: failed, warnings: warnings, unknown: unknown)
         }
         let kataBroken = !(kata?.problems.isEmpty ?? true) || kataError != nil
-        let passed = verdicts.filter(\.checked).allSatisfy { $0.status != .fail } && !kataBroken
+        let passed = verdicts.filter(\.checked).allSatisfy { $0.status == .pass } && !kataBroken
 
         let facts = HostFacts(
-            kernelRelease: release, machine: machine, architecture: arch, kernelConfig: config?.source,
+            kernelRelease: shownRelease, machine: shownMachine, architecture: arch, architectureSource: archSource,
+            qemuMachine: arch.map(qemuMachine(for:)), kernelConfig: config?.source,
             kernelConfigError: configError, foreignKernel: foreign, moduleLoading: loading,
             liveProbes: probesWanted,
             liveProbesSkipReason: foreign
@@ -231,7 +261,17 @@ public enum HostCheck {
                 : (!options.liveProbes ? "live probes were turned off" : LiveProbes.rootSkipReason))
         return CheckReport(
             schemaVersion: CheckReport.schemaVersion, host: facts, kata: kata, kataError: kataError,
-            models: verdicts, requirements: results, passed: passed)
+            models: verdicts, requirements: results, kvm: probes[.devKVM]?.kvm, passed: passed)
+    }
+
+    static func expectedMachine(_ arch: Architecture) -> String { arch == .x86_64 ? "q35" : "virt" }
+
+    /// The machine type Kata's QEMU uses for `arch`, and where the NICs' root ports sit.
+    public static func qemuMachine(for arch: Architecture) -> String {
+        switch arch {
+        case .x86_64: return "q35 (NICs on pcie-root-port devices on pcie.0)"
+        case .arm64: return "virt (NICs on pcie-root-port devices on the generic PCIe host bridge, pcie.0)"
+        }
     }
 }
 
@@ -304,6 +344,17 @@ struct Evaluator {
         if r.options.isEmpty, probe == nil, config != nil {
             result.status = .pass
             result.summary = "always present in Linux"
+        }
+        if let k = probe?.kvm {
+            // Opening /dev/kvm is not the verdict: what the guest code did is.
+            result.summary = "\(k.verdict.rawValue): \(k.reason)"
+            if k.verdict == .unknown { result.status = .unknown }
+            if k.verdict == .unusable {
+                fix.notes.append(KVMUsability.consequence)
+                fix.notes.append(
+                    "for KVM, run the node on bare metal or in a VM whose hypervisor exposes VT-x/AMD-V (nested virtualization)"
+                        + (k.vendorModule == "kvm_pvm" ? "; kvm_pvm runs only PVM-enabled guest kernels at speed" : ""))
+            }
         }
         if result.status == .fail && result.importance == .recommended { result.status = .warn }
         if result.status != .pass, !fix.isEmpty { result.fix = fix }

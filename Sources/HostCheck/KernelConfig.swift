@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import SandnetCore
 
 /// How a kernel option is set in a `.config`.
 public enum OptionValue: String, Sendable, Codable, Equatable {
@@ -21,17 +22,28 @@ public struct KernelConfig: Sendable, Equatable {
     /// Where it was read from (a path, or a description for a config given as text).
     public var source: String
 
-    public init(values: [String: String], source: String) {
+    /// From the `# Linux/<arch> <version> Kernel Configuration` line `make` writes: `x86`
+    /// (both widths), `arm64`...
+    public var headerArchitecture: String?
+    public var headerVersion: String?
+
+    public init(values: [String: String], source: String, headerArchitecture: String? = nil, headerVersion: String? = nil) {
         self.values = values
         self.source = source
+        self.headerArchitecture = headerArchitecture
+        self.headerVersion = headerVersion
     }
 
     /// Parses `.config` text. Lines that are neither assignments nor "is not set"
     /// comments are ignored, as Kconfig itself does.
     public init(text: String, source: String) {
         var values: [String: String] = [:]
+        var header: (String, String)?
         for line in text.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("CONFIG_"), let eq = line.firstIndex(of: "=") {
+            if header == nil, line.hasPrefix("# Linux/"), line.hasSuffix(" Kernel Configuration") {
+                let words = line.dropFirst(8).split(separator: " ")
+                if words.count >= 3 { header = (String(words[0]), String(words[1])) }
+            } else if line.hasPrefix("CONFIG_"), let eq = line.firstIndex(of: "=") {
                 let name = line[line.index(line.startIndex, offsetBy: 7)..<eq]
                 values[String(name)] = String(line[line.index(after: eq)...])
             } else if line.hasPrefix("# CONFIG_"), line.hasSuffix(" is not set") {
@@ -39,7 +51,16 @@ public struct KernelConfig: Sendable, Equatable {
                 values[String(name)] = "n"
             }
         }
-        self.init(values: values, source: source)
+        self.init(values: values, source: source, headerArchitecture: header?.0, headerVersion: header?.1)
+    }
+
+    /// The architecture the kernel is built for, and how that was told: its options first
+    /// (the header says `x86` for both widths), then the header.
+    public var architecture: (Architecture, evidence: String)? {
+        if self["ARM64"] == .builtIn { return (.arm64, "CONFIG_ARM64=y") }
+        if self["X86_64"] == .builtIn { return (.x86_64, "CONFIG_X86_64=y") }
+        if let h = headerArchitecture, let a = Architecture(parsing: h) { return (a, "its header (Linux/\(h))") }
+        return nil
     }
 
     /// `CONFIG_NAME` as y/m/n. Accepts the name with or without `CONFIG_`.
@@ -78,6 +99,7 @@ public struct KernelConfig: Sendable, Equatable {
 public enum KernelConfigError: Error, CustomStringConvertible, Equatable {
     case notFound(tried: [String])
     case unreadable(path: String, reason: String)
+    case notAKernelConfiguration(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -86,6 +108,9 @@ public enum KernelConfigError: Error, CustomStringConvertible, Equatable {
                 + "or enable CONFIG_IKCONFIG_PROC (for /proc/config.gz), or install the kernel's config in /boot"
         case .unreadable(let path, let reason):
             return "cannot read kernel configuration \(path): \(reason)"
+        case .notAKernelConfiguration(let path, let reason):
+            return "\(path) is not a kernel configuration: \(reason). Fix: pass the kernel's .config (or /proc/config.gz, "
+                + "or /boot/config-RELEASE)"
         }
     }
 }
@@ -99,17 +124,25 @@ extension KernelConfig {
 
     /// Reads a configuration file, gzip-compressed (detected by its magic bytes) or plain.
     public static func load(path: String) throws -> KernelConfig {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw KernelConfigError.unreadable(path: path, reason: "it is a directory")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KernelConfigError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
-        let bytes = [UInt8](data)
-        let text: String
-        if bytes.count >= 2, bytes[0] == 0x1f, bytes[1] == 0x8b {
-            text = String(decoding: try gunzip(bytes, path: path), as: UTF8.self)
-        } else {
-            text = String(decoding: bytes, as: UTF8.self)
+        var bytes = [UInt8](data)
+        if bytes.count >= 2, bytes[0] == 0x1f, bytes[1] == 0x8b { bytes = try gunzip(bytes, path: path) }
+        if bytes.contains(0) {
+            throw KernelConfigError.notAKernelConfiguration(path: path, reason: "it holds binary data (NUL bytes)")
         }
-        return KernelConfig(text: text, source: path)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let config = KernelConfig(text: text, source: path)
+        if config.values.isEmpty {
+            throw KernelConfigError.notAKernelConfiguration(
+                path: path, reason: "it has no CONFIG_NAME=value or \"# CONFIG_NAME is not set\" line")
+        }
+        return config
     }
 
     /// The running kernel's configuration from the first candidate path that exists.

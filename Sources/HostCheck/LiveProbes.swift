@@ -26,6 +26,8 @@ public struct ProbeResult: Sendable, Codable, Equatable {
     public var culprit: String?
     /// One sentence: why skipped, or what failed.
     public var detail: String?
+    /// The KVM usability probe's findings (probe dev-kvm only).
+    public var kvm: KVMUsability?
 
     static func passed(_ p: ProbeID, _ op: String) -> ProbeResult {
         ProbeResult(probe: p, outcome: .passed, operation: op)
@@ -50,7 +52,10 @@ public enum LiveProbes {
     }
 
     /// `namespaceName`: the throwaway namespace's name (default: unique per call).
-    public static func run(_ probes: Set<ProbeID> = Set(ProbeID.allCases), namespaceName: String? = nil) -> [ProbeID: ProbeResult] {
+    /// `bootProbe`: also boot a real guest under `-accel kvm` (slow; `--kvm-boot-probe`).
+    public static func run(
+        _ probes: Set<ProbeID> = Set(ProbeID.allCases), namespaceName: String? = nil, bootProbe: KVMBootProbe? = nil
+    ) -> [ProbeID: ProbeResult] {
         var results: [ProbeID: ProbeResult] = [:]
         let families = probes.compactMap(Requirements.family(of:))
         for f in NetlinkProtocol.probe(families) {
@@ -76,8 +81,7 @@ public enum LiveProbes {
             case .devTun: results[p] = openDevice("/dev/net/tun", probe: p, option: "CONFIG_TUN (module tun)")
             case .devVhostNet: results[p] = openDevice("/dev/vhost-net", probe: p, option: "CONFIG_VHOST_NET (module vhost_net)")
             case .devVhostVsock: results[p] = openDevice("/dev/vhost-vsock", probe: p, option: "CONFIG_VHOST_VSOCK (module vhost_vsock)")
-            case .devKVM:
-                results[p] = openDevice("/dev/kvm", probe: p, option: "CONFIG_KVM and its vendor module (kvm_intel or kvm_amd) on x86_64")
+            case .devKVM: results[p] = kvmProbe(bootProbe: bootProbe)
             default: break
             }
         }
@@ -101,8 +105,41 @@ public enum LiveProbes {
         case .devTun: return "open /dev/net/tun"
         case .devVhostNet: return "open /dev/vhost-net"
         case .devVhostVsock: return "open /dev/vhost-vsock"
-        case .devKVM: return "open /dev/kvm"
+        case .devKVM: return "run a throwaway KVM guest: real mode, long mode with paging, LAPIC timer interrupts, a compute loop"
         }
+    }
+
+    /// /dev/kvm opening is not enough: the probe runs guest code (and, when asked, boots a guest).
+    static func kvmProbe(bootProbe: KVMBootProbe?) -> ProbeResult {
+        let p = ProbeID.devKVM
+        var k = KVMProbe.run()
+        if let bootProbe, k.verdict == .usable || k.verdict == .unusable {
+            let b = bootProbe.run()
+            k.bootProbe = b
+            k.ran.append(
+                "boot probe: \(b.command.joined(separator: " ")): "
+                    + (b.error
+                        ?? "reached \(b.reached.isEmpty ? "nothing" : b.reached.joined(separator: ", ")) in \(Int(b.elapsedSeconds)) s"))
+            if b.error == nil, !b.booted, k.verdict == .usable {
+                k.verdict = .unusable
+                k.reason =
+                    "the probe guest ran at host speed, but a Linux guest did not reach user space under -accel kvm within "
+                    + "\(Int(b.timeoutSeconds)) s"
+            }
+        }
+        var result: ProbeResult
+        switch k.verdict {
+        case .usable: result = .passed(p, operation(of: p))
+        case .unknown: result = .skipped(p, operation(of: p), k.reason)
+        case .absent:
+            result = .failed(
+                p, "open /dev/kvm", errno: ENOENT, kernelMessage: nil,
+                culprit: "CONFIG_KVM and its vendor module (kvm_intel or kvm_amd on x86_64)", detail: k.reason)
+        case .unusable:
+            result = .failed(p, operation(of: p), errno: nil, kernelMessage: nil, culprit: nil, detail: k.reason)
+        }
+        result.kvm = k
+        return result
     }
 
     static func openDevice(_ path: String, probe: ProbeID, option: String) -> ProbeResult {

@@ -88,6 +88,14 @@ enum SeedGuest {
         return String(console[begin.upperBound..<end.lowerBound])
     }
 
+    /// The NFD feature file between `SANDNET-NFD-BEGIN name` and `SANDNET-NFD-END name`.
+    static func nfd(_ name: String, in console: String) -> String? {
+        guard let begin = console.range(of: "SANDNET-NFD-BEGIN \(name)\n"),
+            let end = console.range(of: "SANDNET-NFD-END \(name)", range: begin.upperBound..<console.endIndex)
+        else { return nil }
+        return String(console[begin.upperBound..<end.lowerBound])
+    }
+
     /// The report between `SANDNET-CHECK-BEGIN name` and `SANDNET-CHECK-END name exit=N`.
     static func run(_ name: String, in console: String) throws -> Run {
         let lines = console.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -178,7 +186,14 @@ struct SeedReproductionTests {
             #expect(Set(v.failed).subtracting(["kvm"]) == ["netlink-netfilter", "netlink-xfrm"], "\(m) failed: \(v.failed)")
         }
         #expect(before.exitStatus == 1)
+        // A TCG guest has no /dev/kvm: absent, said so, and what it means.
+        let kvm = try #require(b.kvm, "no KVM verdict in the guest")
+        print("SeedReproductionTests: KVM in the TCG guest: \(kvm.verdict.rawValue): \(kvm.reason); ran: \(kvm.ran)")
+        #expect(kvm.verdict == .absent)
+        #expect(kvm.ran.contains { $0.hasPrefix("open /dev/kvm") })
+        #expect(b.requirement("kvm")?.status == .fail)
         let textBefore = try #require(SeedGuest.text("before-insmod", in: console), "no human report before insmod")
+        #expect(textBefore.contains("KVM: ABSENT: /dev/kvm does not exist"), "\(textBefore)")
         #expect(textBefore.contains("✗ NETLINK_NETFILTER sockets") && textBefore.contains("✗ NETLINK_XFRM sockets"), "\(textBefore)")
         #expect(textBefore.contains("      modprobe nfnetlink\n") && textBefore.contains("      modprobe xfrm_user\n"), "\(textBefore)")
 
@@ -204,6 +219,19 @@ struct SeedReproductionTests {
         #expect(!textAfter.contains("Fixes:\n  NETLINK") && !textAfter.contains("      modprobe "), "\(textAfter)")
         for m in [NetworkModel.tcfilter, .macvtap] {
             #expect(Set(a.model(m).failed).subtracting(["kvm"]).isEmpty, "\(m) still fails: \(a.model(m).failed)")
+        }
+
+        // The guest's NFD files: valid, expiring, and saying what the reports say.
+        let ns = NodeFeatureFile.namespace
+        for (run, report) in [("before-insmod", b), ("after-insmod", a)] {
+            let file = try #require(SeedGuest.nfd(run, in: console), "no NFD file \(run)")
+            print("SeedReproductionTests: NFD feature file in the guest, \(run):\n\(file)")
+            let lines = file.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("# +expiry-time=") == true)
+            for line in lines { #expect(NFDRules.problem(line: line) == nil, "\(line)") }
+            #expect(lines.contains("\(ns)/kvm-verdict=absent"))
+            #expect(lines.contains("\(ns)/ready=false"))
+            #expect(lines.contains("\(ns)/netlink-xfrm=\(report.requirement("netlink-xfrm")?.status == .pass)"))
         }
     }
 }

@@ -62,4 +62,46 @@ int sandnet_pipe_cloexec(int fds[2]);
 int sandnet_netns_cookie(int fd, uint64_t *cookie);
 int sandnet_probe_socket(void);                       // AF_UNIX datagram, CLOEXEC
 int sandnet_copy_descriptor(pid_t pid, int fd);       // pidfd_getfd: CLOEXEC copy of another process's fd
+// The KVM usability probe (kvm_probe.c): a throwaway VM and vCPU running the guest code of
+// kvm_probe_guest_x86_64.S, bounded by timeout_ms. Host-side stages, in order:
+enum {
+    SANDNET_KVM_NOTHING = 0,
+    SANDNET_KVM_OPENED = 1,       // /dev/kvm opened, API version 12
+    SANDNET_KVM_VM_CREATED = 2,   // KVM_CREATE_VM (+ TSS, in-kernel irqchip)
+    SANDNET_KVM_MEMORY = 3,       // guest memory mapped and registered
+    SANDNET_KVM_VCPU_CREATED = 4, // vCPU, kvm_run, CPUID, registers, signal mask
+    SANDNET_KVM_RAN = 5           // KVM_RUN entered at least once
+};
+// Guest-side stages, as the guest reports them on its I/O port.
+enum {
+    SANDNET_KVM_GUEST_REAL_MODE = 1,
+    SANDNET_KVM_GUEST_PROTECTED_MODE = 2,
+    SANDNET_KVM_GUEST_LONG_MODE = 3,
+    SANDNET_KVM_GUEST_TIMER_ARMED = 4,
+    SANDNET_KVM_GUEST_INTERRUPT = 5,
+    SANDNET_KVM_GUEST_TICKS = 6,    // three timer interrupts
+    SANDNET_KVM_GUEST_DONE = 7      // the compute loop finished
+};
+// Iterations of the compute loop, in the guest and natively (keep in step with the .S file).
+#define SANDNET_KVM_LOOP 0x400000
+struct sandnet_kvm_probe_result {
+    int stage;               // host-side stage reached
+    int guest_stage;         // furthest guest stage reported (0: none)
+    int failed_errno;        // of failed_call, when one failed
+    char failed_call[48];    // the call that failed ("" none)
+    uint32_t exit_reason;    // the last KVM exit (KVM_EXIT_*)
+    int timed_out;           // the watchdog stopped the vCPU
+    uint32_t ticks;          // timer interrupts the guest handled
+    uint32_t runs;           // KVM_RUN calls
+    uint64_t guest_rip;      // at an unexpected exit
+    uint64_t elapsed_us;
+    uint64_t stage_us[16];   // when each guest stage was reported, from KVM_RUN's start
+    uint64_t native_loop_us; // the compute loop on the host
+    int unexpected_exit;     // an exit the probe did not ask for ended the run
+};
+// 0 when the guest ran (see the result for how far), -1 when setting it up failed.
+int sandnet_kvm_probe(int timeout_ms, struct sandnet_kvm_probe_result *result);
+// 1 when this build has a probe for the host architecture.
+int sandnet_kvm_probe_supported(void);
+
 #endif
