@@ -118,7 +118,7 @@ let package = Package(
             name: "NetlinkSocketTests",
             dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
-        .testTarget(name: "GuestChannelTests", dependencies: ["SandnetCore", "SandboxNetwork", "Qmp"]),
+        .testTarget(name: "GuestChannelTests", dependencies: ["SandnetCore", "SandboxNetwork", "Qmp", "QemuWiring"]),
         .testTarget(name: "QmpTests", dependencies: ["SandnetCore", "Qmp", "TapDevices", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(
             name: "SandboxNetworkTests",

@@ -1,4 +1,5 @@
 import Foundation
+import QemuWiring
 import SandnetCore
 
 /// A change to a running guest's network, sent over the guest channel (docs/guest-channel.md):
@@ -60,7 +61,7 @@ public enum GuestChannelReply: Equatable, Sendable {
 public enum GuestChannelCodec {
     public static let version = 1
     /// The virtio-serial port name the guest looks for.
-    public static let portName = "org.sandnet.guest.0"
+    public static let portName = GuestChannelDevice.portName
 
     private struct Wire: Codable {
         var version: Int

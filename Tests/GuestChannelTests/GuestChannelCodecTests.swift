@@ -1,4 +1,5 @@
 import Foundation
+import QemuWiring
 import SandboxNetwork
 import SandnetCore
 import Testing
@@ -66,5 +67,18 @@ import Testing
         }
         #expect(throws: GuestChannelError.self) { try GuestChannelCodec.decodeChange(Data(#"{"version":1,"op":"reboot","seq":1}"#.utf8)) }
         #expect(throws: GuestChannelError.self) { try GuestChannelCodec.decodeChange(Data("not json".utf8)) }
+    }
+}
+
+/// The QEMU arguments of the channel's port.
+@Suite struct GuestChannelDeviceTests {
+    @Test func virtioSerialPortNamedForTheGuestWithAListeningChardev() {
+        #expect(
+            GuestChannelDevice.arguments(socketPath: "/run/sandnet/a,b/guest.sock") == [
+                "-device", "virtio-serial-pci,id=sn-vser0",
+                "-chardev", "socket,id=sandnet0,path=/run/sandnet/a,,b/guest.sock,server=on,wait=off",
+                "-device", "virtserialport,chardev=sandnet0,name=org.sandnet.guest.0"
+            ])
+        #expect(GuestChannelCodec.portName == GuestChannelDevice.portName)
     }
 }
