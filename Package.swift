@@ -131,7 +131,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                "ProcessRunner"
+                "ProcessRunner", "Qmp", "TapDevices"
             ]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),
