@@ -21,6 +21,7 @@ struct LiveHotplugTests {
         var deviceDeletedSeconds: Double?
         var lateRefusal: String?
         var pinged = false
+        var enumerated: QmpPciDevice?
     }
 
     func run(_ arch: Architecture) throws {
@@ -64,6 +65,8 @@ struct LiveHotplugTests {
             #expect(lines.count == 3, "\(lines)")
             #expect(lines.first?.contains("status=ok name=net1 addrs=203.0.113.2/24") == true, "\(lines)")
             #expect(outcome.pinged)
+            #expect(outcome.enumerated?.vendorID == 0x1af4)
+            #expect((outcome.enumerated?.bus ?? 0) > 0, "\(String(describing: outcome.enumerated))")
             #expect(outcome.lateRefusal?.contains("no NIC with MAC 02:5e:10:00:00:42") == true, "\(outcome.lateRefusal ?? "none")")
             let seconds = try #require(outcome.deviceDeletedSeconds)
             print(
@@ -80,9 +83,11 @@ struct LiveHotplugTests {
         try qmp.getfd(name: "sn-q0", descriptor: queue)
         try qmp.netdevAdd(QmpTapNetdev(id: "sn-nd0", queueFdNames: ["sn-q0"]))
         try qmp.deviceAdd(QmpVirtioNetDevice(id: "sn-nic0", netdev: "sn-nd0", mac: interface.mac, bus: "sn-rp0", queues: 1))
-        outcome.steps.append("device_add done")
+        let added = ContinuousClock.now
         try channel.send(.addInterface(interface), timeout: .seconds(60))
-        outcome.steps.append("add-interface acknowledged")
+        outcome.steps.append("device_add to add-interface acknowledged \(String(format: "%.2f", seconds(ContinuousClock.now - added))) s")
+        // The guest enumerated it: query-pci shows the NIC (virtio vendor 0x1af4) behind the port.
+        outcome.enumerated = try enumeratedDevice("sn-nic0", qmp)
         // Traffic on the hot-added NIC: the namespace's end of the tap pings the guest's address.
         let ping = try TestEnvironment.run(
             ["ip", "netns", "exec", ns.name, "busybox", "ping", "-c", "2", "-W", "3", "203.0.113.2"], timeout: .seconds(30))
@@ -93,8 +98,7 @@ struct LiveHotplugTests {
         try qmp.deviceDel(id: "sn-nic0")
         let asked = ContinuousClock.now
         try qmp.waitForDeviceDeleted(id: "sn-nic0", timeout: .seconds(60))
-        let waited = ContinuousClock.now - asked
-        outcome.deviceDeletedSeconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+        outcome.deviceDeletedSeconds = seconds(ContinuousClock.now - asked)
         try qmp.netdevDel(id: "sn-nd0")
         #expect(try qmp.peripheralDeviceIDs()["sn-nic0"] == nil)
         do {
@@ -109,4 +113,13 @@ struct LiveHotplugTests {
 
     @Test(.enabled(if: GuestImage.unavailableReason(.arm64) == nil, "\(GuestImage.unavailableReason(.arm64) ?? "")"))
     func aarch64GuestOnVirt() throws { try run(.arm64) }
+}
+
+private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// The device `id` as query-pci shows it, nil when firmware or the guest has not enumerated it.
+private func enumeratedDevice(_ id: String, _ qmp: QmpClient) throws -> QmpPciDevice? {
+    let all: [QmpPciDevice]
+    do { all = try qmp.pciDevices() } catch { throw error }
+    return all.first(where: { $0.qdevID == id })
 }
