@@ -12,8 +12,8 @@ import Testing
 /// run's token from the peer on the second network too.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: namespaces, CNI bridges and taps"))
 struct GuestChannelBootTests {
-    static let x86Unavailable = GuestImage.unavailableReason(.x86_64)
-    static let armUnavailable = GuestImage.unavailableReason(.arm64)
+    static let x86Unavailable = ChannelImage.unavailableReason(.x86_64)
+    static let armUnavailable = ChannelImage.unavailableReason(.arm64)
 
     func run(_ arch: Architecture) throws {
         var options = EndToEnd.Options(architecture: arch, model: .tcfilter, nics: 2)

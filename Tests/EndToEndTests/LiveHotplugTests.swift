@@ -108,10 +108,13 @@ struct LiveHotplugTests {
         }
     }
 
-    @Test(.enabled(if: GuestImage.unavailableReason(.x86_64) == nil, "\(GuestImage.unavailableReason(.x86_64) ?? "")"))
+    static let x86Unavailable = ChannelImage.unavailableReason(.x86_64)
+    static let armUnavailable = ChannelImage.unavailableReason(.arm64)
+
+    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"))
     func x86_64GuestOnQ35() throws { try run(.x86_64) }
 
-    @Test(.enabled(if: GuestImage.unavailableReason(.arm64) == nil, "\(GuestImage.unavailableReason(.arm64) ?? "")"))
+    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"))
     func aarch64GuestOnVirt() throws { try run(.arm64) }
 }
 
