@@ -31,7 +31,7 @@ final class ScriptedQmpServer: Sendable {
             let c = accept(fd, nil, nil)
             guard c >= 0 else { return }
             defer { close(c) }
-            func say(_ s: String) { _ = (s + "\r\n").withCString { write(c, $0, strlen($0)) } }
+            func say(_ s: String) { _ = (s + "\r\n").withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
             say(Self.greeting)
             var line = [UInt8]()
             var byte: UInt8 = 0
