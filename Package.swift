@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
         .library(name: "QemuWiring", targets: ["QemuWiring"]),
+        .library(name: "Qmp", targets: ["Qmp"]),
         .library(name: "SandboxNetwork", targets: ["SandboxNetwork"]),
         .library(name: "CNI", targets: ["CNI"]),
         .library(name: "TrafficControl", targets: ["TrafficControl"]),
@@ -45,12 +46,14 @@ let package = Package(
         .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
         .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
+        // QEMU's monitor protocol (QMP) over its Unix socket: codec, client, descriptor passing.
+        .target(name: "Qmp", dependencies: ["SandnetCore", "NetlinkSocket", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
         .target(
             name: "SandboxNetwork",
             dependencies: [
                 "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
-                .product(name: "Logging", package: "swift-log")
+                "Qmp", .product(name: "Logging", package: "swift-log")
             ]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI", dependencies: ["ProcessRunner"]),
@@ -131,6 +134,8 @@ let package = Package(
             name: "NetlinkSocketTests",
             dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
+        .testTarget(name: "GuestChannelTests", dependencies: ["SandnetCore", "SandboxNetwork", "Qmp", "QemuWiring"]),
+        .testTarget(name: "QmpTests", dependencies: ["SandnetCore", "Qmp", "TapDevices", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(
             name: "SandboxNetworkTests",
             dependencies: [
@@ -148,7 +153,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                "ProcessRunner"
+                "ProcessRunner", "Qmp", "TapDevices"
             ]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(

@@ -36,7 +36,10 @@ let package = Package(
             path: "Sources/fuzz-journal", swiftSettings: fuzzer),
         .executableTarget(
             name: "fuzz-guest", dependencies: ["FuzzSupport", product("SandboxNetwork")],
-            path: "Sources/fuzz-guest", swiftSettings: fuzzer)
+            path: "Sources/fuzz-guest", swiftSettings: fuzzer),
+        .executableTarget(
+            name: "fuzz-channel", dependencies: ["FuzzSupport", product("Qmp"), product("SandboxNetwork")],
+            path: "Sources/fuzz-channel", swiftSettings: fuzzer)
     ],
     swiftLanguageModes: [.v6]
 )

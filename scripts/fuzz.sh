@@ -2,14 +2,14 @@
 # Builds the libFuzzer targets of fuzz/Package.swift (swift build --sanitize fuzzer
 # --sanitize address) and runs each for its share of a bounded time.
 # Usage: scripts/fuzz.sh [seconds] [target...]   (default 60 s over all targets)
-# Targets: codec rtnetlink tc journal guest (fuzz/README.md says what each one covers).
+# Targets: codec rtnetlink tc journal guest channel (fuzz/README.md says what each one covers).
 # Exit status is non-zero when any target finds a crash; inputs are in fuzz-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec rtnetlink tc journal guest)
+[ ${#targets[@]} -gt 0 ] || targets=(codec rtnetlink tc journal guest channel)
 out=fuzz-out
 build="${SANDNET_FUZZ_BUILD:-.build-fuzz}"
 
@@ -34,7 +34,7 @@ share=$(( seconds / ${#targets[@]} )); [ "$share" -ge 1 ] || share=1
 failed=()
 for t in "${targets[@]}"; do
     case "$t" in
-        journal|guest) seeds=(fuzz/corpus-$t); dict=() ;;
+        journal|guest|channel) seeds=(fuzz/corpus-$t); dict=() ;;
         *) seeds=(fuzz/corpus); dict=(-dict=fuzz/netlink.dict) ;;
     esac
     # New inputs go to fuzz-out/T/corpus; the committed seeds are only read.

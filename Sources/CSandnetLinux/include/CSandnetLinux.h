@@ -104,4 +104,9 @@ int sandnet_kvm_probe(int timeout_ms, struct sandnet_kvm_probe_result *result);
 // 1 when this build has a probe for the host architecture.
 int sandnet_kvm_probe_supported(void);
 
+// Unix stream sockets (unix.c), for QMP and the guest channel. Return -1 with errno.
+// Connects a SOCK_STREAM|SOCK_CLOEXEC socket to `path` (ENAMETOOLONG when it does not fit).
+int sandnet_unix_connect(const char *path);
+// sendmsg with MSG_NOSIGNAL; when fd >= 0 it travels as SCM_RIGHTS ancillary data.
+ssize_t sandnet_send_with_fd(int sock, const void *buf, size_t len, int fd);
 #endif
