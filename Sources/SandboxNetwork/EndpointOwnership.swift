@@ -41,6 +41,7 @@ extension SandboxJournal {
             case .addIngressQdisc(let link, _, _): return link == name
             case .setMAC(let link, _, _, _): return link == name
             case .removeAddresses(let link, _): return link == name
+            case .addRateQdisc(let link, _, _, _), .addRateClass(let link, _, _, _, _): return link == name
             case .createLink, .addRedirect: return false
             }
         }

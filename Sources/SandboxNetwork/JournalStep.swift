@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+import TrafficControl
 
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +31,11 @@ public enum JournalStep: Codable, Equatable, Sendable {
     case setMAC(link: String, original: MACAddress, replacement: MACAddress, ifindex: Int32? = nil)
     /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
     case removeAddresses(link: String, saved: SavedEndpointState)
+    /// A root htb qdisc (`handle`, sandnet's major) shaping a link's egress for a rate limit.
+    /// `added` once the kernel accepted it: without it the qdisc there may be another tool's.
+    case addRateQdisc(link: String, ifindex: Int32?, handle: UInt32, added: Bool? = nil)
+    /// The htb class under that qdisc holding the cap (`rate` bits per second).
+    case addRateClass(link: String, ifindex: Int32?, classID: UInt32, rate: UInt64, added: Bool? = nil)
 
     /// The case's name, as the journal's JSON spells it (log records carry it as `step`).
     var kind: String {
@@ -39,6 +45,8 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .addRedirect: return "addRedirect"
         case .setMAC: return "setMAC"
         case .removeAddresses: return "removeAddresses"
+        case .addRateQdisc: return "addRateQdisc"
+        case .addRateClass: return "addRateClass"
         }
     }
 
@@ -49,6 +57,9 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .addRedirect(let f, let t, _, _, _, _): return "redirect \(f) -> \(t)"
         case .setMAC(let l, let o, let r, _): return "set MAC of \(l) \(o) -> \(r)"
         case .removeAddresses(let l, let s): return "remove \(s.addresses.count) addresses of \(l)"
+        case .addRateQdisc(let l, _, let h, _): return "add htb qdisc \(TcHandle(rawValue: h)) on \(l)"
+        case .addRateClass(let l, _, let c, let r, _):
+            return "add htb class \(TcHandle(rawValue: c)) rate \(TcRate.text(bitsPerSecond: r)) on \(l)"
         }
     }
 }

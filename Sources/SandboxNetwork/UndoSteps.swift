@@ -3,6 +3,7 @@ import Logging
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import TrafficControl
 
 #if canImport(Glibc)
     import Glibc
@@ -54,6 +55,21 @@ extension SandboxDetach {
             case .setMAC(let link, let original, let replacement, let ifindex):
                 undo.attemptChecked("set MAC \(original)", .link(link, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV]) {
                     try OwnedObjects.restoreMAC(link: link, original: original, replacement: replacement, ifindex: ifindex, rt: rt)
+                }
+            case .addRateQdisc(let link, let ifindex, let handle, let added):
+                undo.attemptChecked(
+                    "delete", .qdisc("htb \(TcHandle(rawValue: handle))", on: link, ifindex: ifindex), step: step, number: number,
+                    ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
+                    try OwnedObjects.deleteRateQdisc(link: link, ifindex: ifindex, handle: handle, added: added, rollback: rollback, rt: rt)
+                }
+            case .addRateClass(let link, let ifindex, let classID, let rate, let added):
+                undo.attemptChecked(
+                    "delete", .qdisc("htb class \(TcHandle(rawValue: classID))", on: link, ifindex: ifindex), step: step,
+                    number: number, ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
+                    try OwnedObjects.deleteRateClass(
+                        link: link, ifindex: ifindex, classID: classID, rate: rate, added: added, rollback: rollback, rt: rt)
                 }
             case .removeAddresses:
                 continue // given back last, below
