@@ -20,6 +20,17 @@ public enum EndToEnd {
         /// Appended to QEMU's arguments (a bad one shows how a QEMU that fails to start is reported).
         public var extraQemuArguments: [String] = []
         public var timeoutSeconds: Double = 180
+        /// The VM's vCPUs (QEMU -smp) and NIC queue pairs (nil: one per vCPU).
+        public var vcpus: Int = 1
+        public var queues: Int?
+        /// Rate limits by endpoint name (eth0, eth1 ...).
+        public var rateLimits: [String: RateLimit] = [:]
+        /// The dual-stack pod (`Lab.addDualStack`) on the first network.
+        public var dualStack: DualStackPlan?
+        /// Appended to the guest kernel's command line (`ipv6.disable=1`).
+        public var extraKernelArguments: [String] = []
+        /// Bytes the guest uploads to every peer after its download (0: no upload).
+        public var uploadBytes: Int = 0
 
         public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
             self.architecture = architecture
@@ -39,6 +50,10 @@ public enum EndToEnd {
         /// What was checked after teardown, each found clean.
         public var checked: [String]
         public var kept: Lab?
+        /// What the guest printed and counted (queues, ip -j output, pings).
+        public var guest: GuestReport? = nil
+        public var guestDescription: GuestDescription? = nil
+        public var qemuArguments: [String] = []
     }
 
     public enum Event: Sendable {
@@ -56,11 +71,15 @@ public enum EndToEnd {
         var failure: Error?
         var report: Report?
         do {
+            if let plan = options.dualStack { try lab.addDualStack(plan) }
+            if options.uploadBytes > 0 { try lab.startUploadReceiver(bytes: options.uploadBytes) }
             let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
             progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
-            let settings = AttachSettings(
-                sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: 1,
+            var settings = AttachSettings(
+                sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: options.vcpus,
                 architecture: options.architecture)
+            settings.queues = options.queues
+            settings.endpointRateLimits = options.rateLimits
             let attach = try SandboxAttach.attach(settings, store: store)
             attached = true
             defer { attach.closeDescriptors() }
@@ -74,6 +93,13 @@ public enum EndToEnd {
             boot.qemuBinary = options.qemuBinary
             boot.extraArguments = options.extraQemuArguments
             boot.timeoutSeconds = options.timeoutSeconds
+            boot.cpus = options.vcpus
+            boot.extraKernelArguments = options.extraKernelArguments
+            if options.uploadBytes > 0 {
+                boot.uploadPort = Lab.uploadPort
+                boot.uploadBytes = options.uploadBytes
+            }
+            if let plan = options.dualStack { boot.pingTargets = [String(lab.probeTargets[0].split(separator: ":")[0]), plan.peerIPv6] }
             progress(.step("booting \(options.architecture.qemuBinary) -M \(options.architecture.machineType) -accel tcg"))
             let guest = try GuestRunner.run(boot) { progress(.guest($0)) }
             for target in lab.probeTargets {
@@ -86,7 +112,8 @@ public enum EndToEnd {
             report = Report(
                 architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
                 nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
-                token: lab.token, checked: [], kept: options.keep ? lab : nil)
+                token: lab.token, checked: [], kept: options.keep ? lab : nil, guest: guest,
+                guestDescription: attach.guestDescription, qemuArguments: plan.arguments)
             if options.keep { return report! }
             progress(.step("sandnet detach --sandbox \(sandbox)"))
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
@@ -117,7 +144,7 @@ public enum EndToEnd {
         if let failure { throw failure }
         report!.checked = [
             "namespaces \(lab.hostNamespace), \(lab.podNamespace), \(lab.peerNamespace) removed",
-            "pod links, addresses, routes and qdiscs identical before attach and after detach",
+            "pod links, addresses, routes, qdiscs and classes identical before attach and after detach",
             "no CNI address allocations", "no sandnet journals", "peer web server stopped",
             "machine namespace links and qdiscs unchanged"
         ]
@@ -132,6 +159,8 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
     var addresses: [String]
     var routes: [String]
     var qdiscs: [String]
+    /// htb classes per link (tc prints them as text only).
+    var classes: [String]
 
     /// `namespace` nil: the machine's own namespace.
     init(namespace: String?) throws {
@@ -160,9 +189,14 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
         qdiscs = try json(["tc"] + n + ["-j", "qdisc", "show"]).map { q in
             "\(q["dev"] ?? "?") \(q["kind"] ?? "?") \(q["handle"] ?? "-") \(q["parent"] ?? "root")"
         }.sorted()
+        // The pod's only: the machine's own links are others' business (and other runs').
+        let links = namespace == nil ? [] : try json(["ip"] + n + ["-j", "link", "show"]).compactMap { $0["ifname"] as? String }
+        classes = try links.flatMap { dev in
+            try TestCommand.run(["tc"] + n + ["class", "show", "dev", dev]).split(separator: "\n").map { "\(dev) \($0)" }
+        }.sorted()
     }
 
     var description: String {
-        "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))]"
+        "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))] classes [\(classes.joined(separator: "; "))]"
     }
 }

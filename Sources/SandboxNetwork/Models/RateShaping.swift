@@ -12,10 +12,11 @@ enum RateShaping {
     static let qdiscHandle = TcHandle(major: 0x534e, minor: 0)
     static let classID = TcHandle(major: 0x534e, minor: 1)
 
-    /// 10 ms of traffic at the cap (at least one frame): smaller bursts undershoot the rate
-    /// when the host's timers are coarse; larger ones let a short transfer exceed it.
+    /// 50 ms of traffic at the cap (at least one frame): a TCP flow through a smaller bucket
+    /// settles well below the cap (a guest's 64 KiB GSO frames each overdraw it); a larger
+    /// one lets a short transfer run above it for longer.
     static func burst(bitsPerSecond rate: UInt64) -> UInt32 {
-        max(HtbClassSpec.defaultBurst, UInt32(clamping: rate / 8 / 100))
+        max(HtbClassSpec.defaultBurst, UInt32(clamping: rate / 8 / 20))
     }
     /// htb warns of quanta above 200000 bytes; one class needs no fairness, just a sane quantum.
     static func quantum(bitsPerSecond rate: UInt64) -> UInt32 { min(200_000, max(1_514, UInt32(clamping: rate / 8 / 10))) }
