@@ -31,6 +31,8 @@ public enum EndToEnd {
         public var extraKernelArguments: [String] = []
         /// Bytes the guest uploads to every peer after its download (0: no upload).
         public var uploadBytes: Int = 0
+        /// One more endpoint, a vlan or ipvlan the way their CNI plugins make it (`Lab.addLowerDeviceEndpoint`).
+        public var lowerDeviceEndpoint: LowerDeviceEndpoint?
 
         public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
             self.architecture = architecture
@@ -73,6 +75,8 @@ public enum EndToEnd {
         do {
             if let plan = options.dualStack { try lab.addDualStack(plan) }
             if options.uploadBytes > 0 { try lab.startUploadReceiver(bytes: options.uploadBytes) }
+            var targets = lab.probeTargets
+            if let kind = options.lowerDeviceEndpoint { targets.append(try lab.addLowerDeviceEndpoint(kind, name: "eth\(options.nics)")) }
             let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
             progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
             var settings = AttachSettings(
@@ -88,7 +92,7 @@ public enum EndToEnd {
             }
             var boot = GuestBoot(
                 image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
-                guestDescription: try attach.guestDescription.encoded(), probeTargets: lab.probeTargets)
+                guestDescription: try attach.guestDescription.encoded(), probeTargets: targets)
             boot.skipModules = options.skipModules
             boot.qemuBinary = options.qemuBinary
             boot.extraArguments = options.extraQemuArguments
@@ -102,7 +106,7 @@ public enum EndToEnd {
             if let plan = options.dualStack { boot.pingTargets = [String(lab.probeTargets[0].split(separator: ":")[0]), plan.peerIPv6] }
             progress(.step("booting \(options.architecture.qemuBinary) -M \(options.architecture.machineType) -accel tcg"))
             let guest = try GuestRunner.run(boot) { progress(.guest($0)) }
-            for target in lab.probeTargets {
+            for target in targets {
                 let address = String(target.split(separator: ":")[0])
                 guard let r = guest.results.first(where: { $0.target == address }) else {
                     throw GuestLabError.missingResult(target: target)

@@ -170,3 +170,52 @@ enum GuestState {
             })
     }
 }
+
+/// Whether this kernel makes vlan and ipvlan links (this host: neither; the kernel lab: both).
+enum LowerDeviceProbe {
+    static func unavailableReason(_ kind: LowerDeviceEndpoint) -> String? {
+        guard TestEnvironment.isRoot else { return "needs root" }
+        do {
+            return try TestNamespace.with(prefix: "snlwp") { ns -> String? in
+                try ns.ip("link", "add", "lw0", "type", "veth", "peer", "name", "lw1")
+                switch kind {
+                case .vlan: try ns.ip("link", "add", "link", "lw0", "name", "lw0v", "type", "vlan", "id", "100")
+                case .ipvlan: try ns.ip("link", "add", "link", "lw0", "name", "lw0i", "type", "ipvlan", "mode", "l2")
+                }
+                return nil
+            }
+        } catch {
+            return
+                "this kernel cannot create \(kind) links (\(kind == .vlan ? "CONFIG_VLAN_8021Q, module 8021q" : "CONFIG_IPVLAN, module ipvlan")); the kernel lab runs this test"
+        }
+    }
+}
+
+/// A vlan endpoint and an ipvlan endpoint, made as their CNI plugins make them, reaching the
+/// peer from a guest (4 queues on 1 vCPU, tcfilter), next to the CNI veth. Kernel lab only here.
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: namespaces, CNI bridges and taps"))
+struct LowerDeviceEndToEndTests {
+    static let x86 = GuestImage.unavailableReason(.x86_64)
+    static let vlan = LowerDeviceProbe.unavailableReason(.vlan)
+    static let ipvlan = LowerDeviceProbe.unavailableReason(.ipvlan)
+
+    func run(_ kind: LowerDeviceEndpoint) throws {
+        var o = EndToEnd.Options(architecture: .x86_64, model: .tcfilter, nics: 1)
+        o.queues = 4
+        o.lowerDeviceEndpoint = kind
+        o.timeoutSeconds = 420
+        let r = try EndToEnd.run(o, image: try #require(GuestImage.cached(.x86_64)))
+        #expect(r.results.count == 2)
+        #expect(r.results.contains { $0.target == LowerDeviceEndpoint.peerAddress && $0.token == r.token }, "the peer over the \(kind)")
+        #expect(r.guestDescription?.interfaces.count == 2)
+        print(
+            "e2e-\(kind) x86_64: \(r.results.map { "\($0.target) \($0.throughputKbps) kbit/s" }), kernel \(ProcessInfo.processInfo.operatingSystemVersionString)"
+        )
+    }
+
+    @Test(.enabled(if: x86 == nil, "\(x86 ?? "")"), .enabled(if: vlan == nil, "\(vlan ?? "")"))
+    func vlanEndpointReachesItsPeerFromAGuest() throws { try run(.vlan) }
+
+    @Test(.enabled(if: x86 == nil, "\(x86 ?? "")"), .enabled(if: ipvlan == nil, "\(ipvlan ?? "")"))
+    func ipvlanEndpointReachesItsPeerFromAGuest() throws { try run(.ipvlan) }
+}
