@@ -2,6 +2,7 @@ import Foundation
 import NetlinkSocket
 import QemuWiring
 import SandboxNetwork
+import SandnetCLI
 import SandnetCore
 import TestSupport
 import Testing
@@ -203,6 +204,47 @@ extension SandboxIntegration {
                 _ = try SandboxDetach.detach(sandbox: "r4", store: store)
                 #expect(try f.pod.ip("link", "show", "type", "ifb").isEmpty)
                 #expect(try f.snapshot() == before)
+            }
+        }
+    }
+}
+
+extension SandboxIntegration.QueueAndRateTests {
+    /// `sandnet attach` flags over a Kata configuration: --endpoint-queues beats network_queues,
+    /// --rx-rate beats rx_rate_limiter_max_rate, tx_rate_limiter_max_rate applies as it is.
+    @Test func attachFlagsOverKataConfiguration() throws {
+        try PodFixture.withEndpoint { f in
+            let state = StateDirectory()
+            let kata = state.path + ".toml"
+            defer { try? FileManager.default.removeItem(atPath: kata) }
+            try Data(
+                """
+                [hypervisor.qemu]
+                network_queues = 3
+                rx_rate_limiter_max_rate = 10000000
+                tx_rate_limiter_max_rate = 20000000
+                [runtime]
+                internetworking_model = "tcfilter"
+
+                """.utf8
+            ).write(to: URL(fileURLWithPath: kata))
+            let before = try f.snapshot()
+            let o = try AttachOptions.parse([
+                "--netns", f.pod.namespace.path, "--sandbox", "cli", "--state-dir", state.path, "--kata-config", kata,
+                "--endpoint-queues", "eth0=2", "--rx-rate", "40mbit", "--json"
+            ])
+            try o.run()
+            let store = JournalStore(directory: state.path)
+            let summary = try #require(try store.read(sandbox: "cli")?.summary)
+            #expect(summary.endpoints.first?.queues == 2)
+            #expect(summary.qemuArguments.contains { $0.contains("vectors=6,") })
+            let tap = try #require(summary.endpoints.first?.device)
+            #expect(try f.pod.tc("class", "show", "dev", tap).contains("rate 40Mbit ceil 40Mbit"))
+            #expect(try f.pod.tc("class", "show", "dev", "eth0").contains("rate 20Mbit ceil 20Mbit"))
+            _ = try SandboxDetach.detach(sandbox: "cli", store: store)
+            #expect(try f.snapshot() == before)
+            #expect(throws: (any Error).self) {
+                _ = try AttachOptions.parse(["--netns", f.pod.namespace.path, "--sandbox", "cli", "--tx-rate", "50xbit"])
             }
         }
     }
