@@ -212,7 +212,8 @@ public enum SandboxAttach {
             endpoints: zip(endpoints, outputs).map { e, o in
                 AttachSummary.Endpoint(
                     name: e.name, linkClass: e.linkClass, model: settings.model(for: e.name), device: o.device,
-                    guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty)
+                    guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty,
+                    rateLimit: settings.rateLimit(for: e.name).isUnlimited ? nil : settings.rateLimit(for: e.name))
             },
             skipped: Dictionary(scan.links.filter { !$0.isEndpoint }.map { ($0.name, $0.reason ?? "") }, uniquingKeysWith: { a, _ in a }),
             qemuArguments: plan?.arguments ?? [], kernelChanges: changes)

@@ -237,6 +237,7 @@ extension SandboxIntegration.QueueAndRateTests {
             let store = JournalStore(directory: state.path)
             let summary = try #require(try store.read(sandbox: "cli")?.summary)
             #expect(summary.endpoints.first?.queues == 2)
+            #expect(summary.endpoints.first?.rateLimit == RateLimit(receive: 40_000_000, transmit: 20_000_000))
             #expect(summary.qemuArguments.contains { $0.contains("vectors=6,") })
             let tap = try #require(summary.endpoints.first?.device)
             #expect(try f.pod.tc("class", "show", "dev", tap).contains("rate 40Mbit ceil 40Mbit"))
