@@ -117,8 +117,35 @@ struct QueuesRatesDualStackTests {
         )
     }
 
+    /// macvtap: receive shaped through the sandbox's ifb, transmit on the macvtap itself; eth0 unlimited next to it.
+    func runMacvtapLimits(_ arch: Architecture) throws {
+        var o = EndToEnd.Options(architecture: arch, model: .macvtap, nics: 2)
+        o.queues = 2
+        o.rateLimits = ["eth1": RateLimit(receive: Self.limit, transmit: 20_000_000)]
+        o.uploadBytes = 2 * Self.blob
+        o.timeoutSeconds = 420
+        let r = try EndToEnd.run(o, image: try #require(GuestImage.cached(arch)))
+        #expect(r.results.count == 2)
+        let free = r.results[0]
+        let limited = r.results[1]
+        for l in r.guest?.console ?? [] where l.contains("SANDNET-RESULT") { print("guest: \(l)") }
+        for (what, kbps, bits) in [("receive", limited.throughputKbps, Self.limit), ("transmit", limited.uploadKbps ?? 0, 20_000_000)] {
+            let want = Double(bits / 1000)
+            #expect(
+                abs(Double(kbps) - want) <= 0.15 * want,
+                "macvtap eth1 \(what) over a \(bits / 1_000_000) Mbit/s limit measured \(kbps) kbit/s")
+        }
+        print(
+            "e2e-rate \(arch.unameMachine) macvtap (ifb for receive): unlimited eth0 rx \(free.throughputKbps) tx \(free.uploadKbps ?? -1) kbit/s; "
+                + "eth1 (50/20 Mbit/s) rx \(limited.throughputKbps) tx \(limited.uploadKbps ?? -1) kbit/s")
+    }
+
     static let x86 = GuestImage.unavailableReason(.x86_64)
     static let arm = GuestImage.unavailableReason(.arm64)
+    static let ifb = EndToEndIfbProbe.unavailableReason
+
+    @Test(.enabled(if: x86 == nil, "\(x86 ?? "")"), .enabled(if: ifb == nil, "\(ifb ?? "")"))
+    func x86_64MacvtapRateLimitsThroughTheSandboxesIfb() throws { try runMacvtapLimits(.x86_64) }
 
     @Test(.enabled(if: x86 == nil, "\(x86 ?? "")"))
     func x86_64FourQueuesOneVCPURateLimitAndDualStack() throws { try runLimitedDualStack(.x86_64) }
@@ -218,4 +245,17 @@ struct LowerDeviceEndToEndTests {
 
     @Test(.enabled(if: x86 == nil, "\(x86 ?? "")"), .enabled(if: ipvlan == nil, "\(ipvlan ?? "")"))
     func ipvlanEndpointReachesItsPeerFromAGuest() throws { try run(.ipvlan) }
+}
+
+/// Whether this kernel makes ifb links (the macvtap receive limit goes through one).
+enum EndToEndIfbProbe {
+    static let unavailableReason: String? = {
+        guard TestEnvironment.isRoot else { return "needs root" }
+        do {
+            try TestNamespace.with(prefix: "snifbe") { ns in _ = try ns.ip("link", "add", "ifbprobe", "type", "ifb") }
+            return nil
+        } catch {
+            return "this kernel cannot create ifb links (CONFIG_IFB, module ifb); the kernel lab runs this test"
+        }
+    }()
 }
