@@ -23,6 +23,19 @@ public enum EndToEnd {
         /// The last N NICs are left out of the boot-time guest description and sent as
         /// add-interface changes over the guest channel once the guest listens on it.
         public var channelNICs = 0
+        /// The VM's vCPUs (QEMU -smp) and NIC queue pairs (nil: one per vCPU).
+        public var vcpus: Int = 1
+        public var queues: Int?
+        /// Rate limits by endpoint name (eth0, eth1 ...).
+        public var rateLimits: [String: RateLimit] = [:]
+        /// The dual-stack pod (`Lab.addDualStack`) on the first network.
+        public var dualStack: DualStackPlan?
+        /// Appended to the guest kernel's command line (`ipv6.disable=1`).
+        public var extraKernelArguments: [String] = []
+        /// Bytes the guest uploads to every peer after its download (0: no upload).
+        public var uploadBytes: Int = 0
+        /// One more endpoint, a vlan or ipvlan the way their CNI plugins make it (`Lab.addLowerDeviceEndpoint`).
+        public var lowerDeviceEndpoint: LowerDeviceEndpoint?
 
         public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
             self.architecture = architecture
@@ -44,6 +57,10 @@ public enum EndToEnd {
         public var kept: Lab?
         /// The guest's SANDNET-CHANNEL lines for the changes it acknowledged.
         public var channelLines: [String] = []
+        /// What the guest printed and counted (queues, ip -j output, pings).
+        public var guest: GuestReport? = nil
+        public var guestDescription: GuestDescription? = nil
+        public var qemuArguments: [String] = []
     }
 
     public enum Event: Sendable {
@@ -61,11 +78,17 @@ public enum EndToEnd {
         var failure: Error?
         var report: Report?
         do {
+            if let plan = options.dualStack { try lab.addDualStack(plan) }
+            if options.uploadBytes > 0 { try lab.startUploadReceiver(bytes: options.uploadBytes) }
+            var targets = lab.probeTargets
+            if let kind = options.lowerDeviceEndpoint { targets.append(try lab.addLowerDeviceEndpoint(kind, name: "eth\(options.nics)")) }
             let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
             progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
-            let settings = AttachSettings(
-                sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: 1,
+            var settings = AttachSettings(
+                sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: options.vcpus,
                 architecture: options.architecture)
+            settings.queues = options.queues
+            settings.endpointRateLimits = options.rateLimits
             let attach = try SandboxAttach.attach(settings, store: store)
             attached = true
             defer { attach.closeDescriptors() }
@@ -77,7 +100,8 @@ public enum EndToEnd {
             description.interfaces.removeLast(channelInterfaces.count)
             var boot = GuestBoot(
                 image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
-                guestDescription: try description.encoded(), probeTargets: Array(lab.probeTargets.dropLast(channelInterfaces.count)))
+                guestDescription: try description.encoded(),
+                probeTargets: targets.filter { !lab.probeTargets.suffix(channelInterfaces.count).contains($0) })
             var channel = ChannelDelivery(interfaces: channelInterfaces, socket: "\(lab.stateDirectory)/guest-channel.sock")
             if !channelInterfaces.isEmpty {
                 boot.channelSocket = channel.socket
@@ -88,13 +112,20 @@ public enum EndToEnd {
             boot.qemuBinary = options.qemuBinary
             boot.extraArguments = options.extraQemuArguments
             boot.timeoutSeconds = options.timeoutSeconds
+            boot.cpus = options.vcpus
+            boot.extraKernelArguments = options.extraKernelArguments
+            if options.uploadBytes > 0 {
+                boot.uploadPort = Lab.uploadPort
+                boot.uploadBytes = options.uploadBytes
+            }
+            if let plan = options.dualStack { boot.pingTargets = [String(lab.probeTargets[0].split(separator: ":")[0]), plan.peerIPv6] }
             progress(.step("booting \(options.architecture.qemuBinary) -M \(options.architecture.machineType) -accel tcg"))
             let guest = try GuestRunner.run(boot) { p in
                 progress(.guest(p))
                 channel.observe(p) { progress(.step($0)) }
             }
             if let failure = channel.failure { throw failure }
-            for target in lab.probeTargets {
+            for target in targets {
                 let address = String(target.split(separator: ":")[0])
                 guard let r = guest.results.first(where: { $0.target == address }) else {
                     throw GuestLabError.missingResult(target: target)
@@ -105,7 +136,8 @@ public enum EndToEnd {
                 architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
                 nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
                 token: lab.token, checked: [], kept: options.keep ? lab : nil,
-                channelLines: guest.console.filter { $0.contains("SANDNET-CHANNEL") })
+                channelLines: guest.console.filter { $0.contains("SANDNET-CHANNEL") }, guest: guest,
+                guestDescription: attach.guestDescription, qemuArguments: plan.arguments)
             if options.keep { return report! }
             progress(.step("sandnet detach --sandbox \(sandbox)"))
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
@@ -136,7 +168,7 @@ public enum EndToEnd {
         if let failure { throw failure }
         report!.checked = [
             "namespaces \(lab.hostNamespace), \(lab.podNamespace), \(lab.peerNamespace) removed",
-            "pod links, addresses, routes and qdiscs identical before attach and after detach",
+            "pod links, addresses, routes, qdiscs and classes identical before attach and after detach",
             "no CNI address allocations", "no sandnet journals", "peer web server stopped",
             "machine namespace links and qdiscs unchanged"
         ]
@@ -151,6 +183,8 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
     var addresses: [String]
     var routes: [String]
     var qdiscs: [String]
+    /// htb classes per link (tc prints them as text only).
+    var classes: [String]
 
     /// `namespace` nil: the machine's own namespace.
     init(namespace: String?) throws {
@@ -179,9 +213,14 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
         qdiscs = try json(["tc"] + n + ["-j", "qdisc", "show"]).map { q in
             "\(q["dev"] ?? "?") \(q["kind"] ?? "?") \(q["handle"] ?? "-") \(q["parent"] ?? "root")"
         }.sorted()
+        // The pod's only: the machine's own links are others' business (and other runs').
+        let links = namespace == nil ? [] : try json(["ip"] + n + ["-j", "link", "show"]).compactMap { $0["ifname"] as? String }
+        classes = try links.flatMap { dev in
+            try TestCommand.run(["tc"] + n + ["class", "show", "dev", dev]).split(separator: "\n").map { "\(dev) \($0)" }
+        }.sorted()
     }
 
     var description: String {
-        "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))]"
+        "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))] classes [\(classes.joined(separator: "; "))]"
     }
 }

@@ -25,6 +25,14 @@ public struct GuestBoot: Sendable {
     /// Runs QEMU through this command (`ip netns exec POD`, for a VMM that opens its tap by
     /// name in the pod's namespace); it must exec QEMU in its own process.
     public var launcher: [String] = []
+    /// Appended to the kernel command line (`ipv6.disable=1`).
+    public var extraKernelArguments: [String] = []
+    /// TCP port on every probe target that reads `uploadBytes` and answers "received":
+    /// the guest times its upload to it (nil: no upload).
+    public var uploadPort: Int?
+    public var uploadBytes: Int = 0
+    /// Addresses the guest only pings (either family), reported as SANDNET-PING.
+    public var pingTargets: [String] = []
     public var timeoutSeconds: Double = 180
     /// The guest channel's chardev socket (docs/guest-channel.md); nil: no channel device.
     public var channelSocket: String?
@@ -46,6 +54,7 @@ public struct GuestBoot: Sendable {
     public var kernelCommandLine: String {
         var s = "console=\(architecture.serialConsole) quiet panic=-1"
         if !skipModules.isEmpty { s += " sandnet.skip_modules=\(skipModules.joined(separator: ","))" }
+        for a in extraKernelArguments { s += " \(a)" }
         return s
     }
 
@@ -53,6 +62,8 @@ public struct GuestBoot: Sendable {
     public var probeScript: String {
         var s = "targets=\"\(probeTargets.joined(separator: " "))\"\ntoken_path=/token\nblob_path=/blob\n"
         if channelChanges > 0 { s += "channel_changes=\(channelChanges)\nchannel_targets=\"\(channelTargets.joined(separator: " "))\"\n" }
+        if let uploadPort { s += "upload_port=\(uploadPort)\nupload_bytes=\(uploadBytes)\n" }
+        if !pingTargets.isEmpty { s += "ping_targets=\"\(pingTargets.joined(separator: " "))\"\n" }
         return s
     }
 
@@ -86,6 +97,18 @@ public struct PeerProbeResult: Sendable, Equatable {
     public var rttMilliseconds: Double
     public var bytes: Int
     public var throughputKbps: Int
+    /// The upload to the target (bytes, kbit/s), when the boot asked for one.
+    public var uploadBytes: Int? = nil
+    public var uploadKbps: Int? = nil
+}
+
+/// What the guest's kernel showed for one NIC.
+public struct GuestNICEvidence: Sendable, Equatable {
+    /// Entries of /sys/class/net/DEV/queues/rx-* and tx-*.
+    public var rxQueues: Int
+    public var txQueues: Int
+    /// `ip -j addr|route4|route6|neigh show dev DEV` as the guest printed it, by what.
+    public var json: [String: String] = [:]
 }
 
 /// What a finished guest run showed.
@@ -96,6 +119,10 @@ public struct GuestReport: Sendable {
     public var guestUptimeAtNetworkMilliseconds: Int
     public var results: [PeerProbeResult]
     public var console: [String]
+    /// By guest interface name.
+    public var nics: [String: GuestNICEvidence] = [:]
+    /// Ping-only targets that answered, with their RTT in ms.
+    public var pings: [String: Double] = [:]
 }
 
 /// What the runner reports while the guest boots.

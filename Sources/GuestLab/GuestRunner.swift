@@ -22,6 +22,8 @@ public enum GuestRunner {
         var stage = "starting QEMU"
         var networkUp: (Double, Int)?
         var results: [PeerProbeResult] = []
+        var nics: [String: GuestNICEvidence] = [:]
+        var pings: [String: Double] = [:]
         var guestError: GuestLabError?
         var done = false
 
@@ -49,9 +51,24 @@ public enum GuestRunner {
                         target: marker.fields["target"] ?? "?", token: marker.fields["token"] ?? "",
                         rttMilliseconds: Double(marker.fields["rtt_ms"] ?? "") ?? 0,
                         bytes: Int(marker.fields["bytes"] ?? "") ?? 0,
-                        throughputKbps: Int(marker.fields["tput_kbps"] ?? "") ?? 0)
+                        throughputKbps: Int(marker.fields["tput_kbps"] ?? "") ?? 0,
+                        uploadBytes: marker.fields["tx_bytes"].flatMap { Int($0) }, uploadKbps: marker.fields["tx_kbps"].flatMap { Int($0) }
+                    )
                     results.append(r)
                     progress(.result(r))
+                case "QUEUES":
+                    if let dev = marker.fields["dev"], let rx = Int(marker.fields["rx"] ?? ""), let tx = Int(marker.fields["tx"] ?? "") {
+                        nics[dev, default: GuestNICEvidence(rxQueues: rx, txQueues: tx)].rxQueues = rx
+                        nics[dev]?.txQueues = tx
+                    }
+                case "PING":
+                    if let t = marker.fields["target"] { pings[t] = Double(marker.fields["rtt_ms"] ?? "") ?? 0 }
+                case "JSON":
+                    // what=W dev=D, then the JSON itself (no spaces in ip -j output, but keep whatever follows).
+                    let parts = marker.text.split(separator: " ", maxSplits: 2)
+                    if parts.count == 3, let what = marker.fields["what"], let dev = marker.fields["dev"] {
+                        nics[dev, default: GuestNICEvidence(rxQueues: 0, txQueues: 0)].json[what] = String(parts[2])
+                    }
                 case "ERROR":
                     guestError = guestError ?? marker.error
                 case "DONE":
@@ -68,7 +85,7 @@ public enum GuestRunner {
                 }
                 return GuestReport(
                     bootToNetworkSeconds: networkUp.0, guestUptimeAtNetworkMilliseconds: networkUp.1,
-                    results: results, console: console)
+                    results: results, console: console, nics: nics, pings: pings)
             }
             if Date() > deadline {
                 if let guestError { throw guestError }

@@ -31,6 +31,7 @@ public final class Lab: Sendable {
         var podResults: [CNIResult] = []
         var peerResults: [CNIResult] = []
         var httpd: RunningProcess?
+        var receiver: RunningProcess?
         var namespaces: [String] = []
     }
 
@@ -129,6 +130,31 @@ public final class Lab: Sendable {
         throw LabError.peer("busybox httpd did not start listening on port \(Self.peerPort)")
     }
 
+    /// TCP port of the peer's upload receiver (`startUploadReceiver`).
+    public static let uploadPort = 9000
+
+    /// busybox nc in the peer namespace, one shell per connection (-ll -e): it reads `bytes`
+    /// bytes and answers "received", so the guest can time its upload end to end.
+    public func startUploadReceiver(bytes: Int) throws {
+        let script = "\(stateDirectory)/receive.sh"
+        try Data("#!/bin/sh\nbusybox head -c \(bytes) >/dev/null\necho received\n".utf8).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o755)
+        let p = try ProcessRunner.spawn([
+            "ip", "netns", "exec", peerNamespace, "busybox", "nc", "-ll", "-p", "\(Self.uploadPort)", "-e", script
+        ])
+        made.withLock { $0.receiver = p }
+        for _ in 0..<100 {
+            if let out = try? TestCommand.run(["ip", "netns", "exec", peerNamespace, "busybox", "netstat", "-ltn"]),
+                out.contains(":\(Self.uploadPort) ")
+            {
+                return
+            }
+            if let ended = p.termination { throw LabError.peer("busybox nc -ll \(ended)") }
+            usleep(50_000)
+        }
+        throw LabError.peer("busybox nc did not start listening on port \(Self.uploadPort)")
+    }
+
     /// Stops the peer, releases every CNI attachment with DEL, removes the namespaces and
     /// the state directory. Returns what could not be undone (empty when all went well).
     public func teardown() -> [String] {
@@ -141,6 +167,7 @@ public final class Lab: Sendable {
         }
         // SIGKILL: the peer holds nothing that needs a graceful stop.
         undo.httpd?.kill()
+        undo.receiver?.kill()
         for (i, net) in networks.enumerated() {
             if i < undo.peerResults.count {
                 do { try cni.delete(net, peerAttachment(i), previous: undo.peerResults[i]) } catch { problems.append("\(error)") }
@@ -163,6 +190,7 @@ public final class Lab: Sendable {
         for ns in [hostNamespace, podNamespace, peerNamespace] where named.contains(ns) { found.append("namespace \(ns)") }
         for net in networks { found += net.allocatedAddresses().map { "CNI allocation \($0) in \(net.name)" } }
         if let httpd = made.withLock({ $0.httpd }), httpd.isRunning { found.append("peer web server pid \(httpd.pid)") }
+        if let r = made.withLock({ $0.receiver }), r.isRunning { found.append("peer upload receiver pid \(r.pid)") }
         let journals = (try? FileManager.default.contentsOfDirectory(atPath: "\(journalDirectory)/sandboxes")) ?? []
         found += journals.map { "sandnet journal \($0)" }
         return found

@@ -15,6 +15,12 @@ public struct KataSettings: Sendable, Codable, Equatable {
     public var disableVhostNet: Bool
     public var machineType: String?
     public var pcieRootPort: Int?
+    /// `network_queues` (runtime-rs): queue pairs per NIC; nil when absent or 0 (one per vCPU).
+    public var networkQueues: Int? = nil
+    /// `rx_rate_limiter_max_rate` / `tx_rate_limiter_max_rate`: bits per second into and out
+    /// of the VM; nil when absent or 0 (unlimited).
+    public var rxRateLimiterMaxRate: UInt64? = nil
+    public var txRateLimiterMaxRate: UInt64? = nil
     /// What is wrong with the configuration itself, one sentence each.
     public var problems: [String]
 
@@ -90,6 +96,23 @@ extension KataSettings {
             } else {
                 problems.append("[hypervisor.\(name ?? "?")] pcie_root_port must be a non-negative integer")
             }
+        }
+        let section = "hypervisor.\(name ?? "?")"
+        if let v = hv?["network_queues"] {
+            if let n = v.int, (0...256).contains(n) {
+                s.networkQueues = n == 0 ? nil : n
+            } else {
+                problems.append("[\(section)] network_queues must be an integer from 0 (one per vCPU) to 256")
+            }
+        }
+        for key in ["rx_rate_limiter_max_rate", "tx_rate_limiter_max_rate"] {
+            guard let v = hv?[key] else { continue }
+            guard let n = v.int, n >= 0 else {
+                problems.append("[\(section)] \(key) must be a non-negative integer (bits per second, 0 for unlimited)")
+                continue
+            }
+            let rate = n == 0 ? nil : UInt64(n)
+            if key.hasPrefix("rx") { s.rxRateLimiterMaxRate = rate } else { s.txRateLimiterMaxRate = rate }
         }
         if let m = s.internetworkingModel, NetworkModel(rawValue: m.lowercased()) == nil {
             problems.append(

@@ -20,8 +20,10 @@ public struct QemuNIC: Sendable, Equatable, Codable {
     }
 
     public var queues: Int { queueFDs.count }
-    /// MSI-X vectors: one per RX and TX queue, one for config, one for the control queue.
-    public var vectors: Int { 2 * queues + 2 }
+    /// What the descriptors amount to; nil when they fit no layout (`QemuNetworkPlan` refuses such a NIC).
+    public var layout: QueueLayout? { QueueLayout.of(queueFDs: queueFDs.count, vhostFDs: vhostFDs.count) }
+    /// MSI-X vectors (see `QueueLayout.vectors`).
+    public var vectors: Int { layout?.vectors ?? 2 * queues + 2 }
 }
 
 /// A NIC placed on its root port, with the arguments that create it.
@@ -59,6 +61,9 @@ public struct QemuNetworkPlan: Sendable, Equatable, Codable {
                 throw QemuWiringError.invalidNIC(
                     n.id, "\(n.vhostFDs.count) vhost descriptors for \(n.queueFDs.count) queues; they must match")
             }
+            guard n.layout != nil else {
+                throw QemuWiringError.invalidNIC(n.id, "\(n.queueFDs.count) queues; a NIC takes \(QueueLayout.allowedQueues)")
+            }
             guard !n.id.isEmpty, n.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
                 n.id.first!.isLetter
             else {
@@ -83,12 +88,15 @@ public enum QemuWiringError: Error, Equatable, CustomStringConvertible, Sendable
     case invalidTopology(String)
     case invalidNIC(String, String)
     case exec(path: String, errno: Int32, reason: String)
+    case invalidQueues(Int)
 
     public var description: String {
         switch self {
         case .invalidTopology(let r): return "cannot lay out the VM's PCIe topology: \(r)"
         case .invalidNIC(let id, let r): return "cannot wire NIC \(id) into QEMU: \(r)"
         case .exec(let path, _, let r): return "cannot exec \(path): \(r)"
+        case .invalidQueues(let n):
+            return "\(n) queues per NIC is not possible: a tap takes 1 to \(QueueLayout.maximumQueues) queues (--queues)"
         }
     }
 }

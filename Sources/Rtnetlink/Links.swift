@@ -25,6 +25,8 @@ public enum LinkKindSpec: Sendable, Equatable {
     case veth(peerName: String, peerNamespace: NetworkNamespace? = nil)
     case dummy
     case bridge
+    /// An intermediate functional block: what a mirred redirect sends it comes back as received, so its egress qdisc can shape another link's ingress.
+    case ifb
     case macvlan(parent: LinkReference, mode: MacvlanMode)
     case macvtap(parent: LinkReference, mode: MacvlanMode)
     case ipvlan(parent: LinkReference, mode: IpvlanMode, flags: UInt16 = 0)
@@ -38,6 +40,7 @@ public enum LinkKindSpec: Sendable, Equatable {
         case .veth: return "veth"
         case .dummy: return "dummy"
         case .bridge: return "bridge"
+        case .ifb: return "ifb"
         case .macvlan: return "macvlan"
         case .macvtap: return "macvtap"
         case .ipvlan: return "ipvlan"
@@ -213,7 +216,7 @@ extension Rtnetlink {
                     if let l = learning { d.add(IFLA_VXLAN.LEARNING, u8: l ? 1 : 0) }
                     d.add(IFLA_VXLAN.PORT, be16: port ?? 4789)
                 }
-            case .dummy, .bridge:
+            case .dummy, .bridge, .ifb:
                 break
             }
         }

@@ -39,6 +39,8 @@ struct ModelOutput {
     var vhostFDs: [Int32] = []
     /// A macvtap whose queues are still to be opened (see `MacvtapModel.openQueues`).
     var macvtapIndex: Int32? = nil
+    /// Queue pairs to open there.
+    var queues: Int = 0
 }
 
 public enum SandboxAttach {
@@ -54,7 +56,7 @@ public enum SandboxAttach {
         try JournalStore.validate(sandbox: settings.sandbox)
         try Privilege.requireNetAdmin(for: "sandnet attach")
         guard settings.vcpus >= 1, settings.vcpus <= 256 else {
-            throw SandboxError.invalidArgument("--vcpus must be between 1 and 256 (one queue per vCPU), not \(settings.vcpus)")
+            throw SandboxError.invalidArgument("--vcpus must be between 1 and 256, not \(settings.vcpus)")
         }
         // The journal must name the namespace the same way from any directory and process.
         let ns = try NetworkNamespace.parse(settings.namespace).canonical()
@@ -95,7 +97,8 @@ public enum SandboxAttach {
                 try EndpointOwnership.check(endpoints, sandbox: settings.sandbox, identity: identity, store: store)
                 let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
                 let ingress = try ModelContext.linksWithIngress(
-                    rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter })
+                    rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter || NoneModel.needsIngress($0, settings) }
+                )
                 var journal = SandboxJournal(
                     sandbox: settings.sandbox, namespacePath: ns.path, identity: identity, cookie: cookie, linkGroup: group)
                 if cookie == nil { journal.namespaceIdentityNote = NamespaceCookie.unavailableNote }
@@ -107,7 +110,7 @@ public enum SandboxAttach {
                     "attach started",
                     metadata: [
                         "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))",
-                        "vcpus": "\(settings.vcpus)"
+                        "vcpus": "\(settings.vcpus)", "queues": "\(settings.queues.map(String.init) ?? "per vCPU")"
                     ])
                 let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
                 let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group, linksWithIngress: ingress)
@@ -119,7 +122,7 @@ public enum SandboxAttach {
                         switch settings.model(for: e.name) {
                         case .tcfilter: outputs.append(try TcFilterModel.attach(e, number: i, ctx))
                         case .macvtap: outputs.append(try MacvtapModel.attach(e, number: i, ctx))
-                        case .none: outputs.append(ModelOutput(device: nil, guestMAC: e.mac ?? MACAddress.randomLocal()))
+                        case .none: outputs.append(try NoneModel.attach(e, number: i, ctx))
                         }
                     }
                     failingStep = "open macvtap queues"
@@ -209,7 +212,8 @@ public enum SandboxAttach {
             endpoints: zip(endpoints, outputs).map { e, o in
                 AttachSummary.Endpoint(
                     name: e.name, linkClass: e.linkClass, model: settings.model(for: e.name), device: o.device,
-                    guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty)
+                    guestMAC: o.guestMAC, queues: o.queueFDs.count, vhost: !o.vhostFDs.isEmpty,
+                    rateLimit: settings.rateLimit(for: e.name).isUnlimited ? nil : settings.rateLimit(for: e.name))
             },
             skipped: Dictionary(scan.links.filter { !$0.isEndpoint }.map { ($0.name, $0.reason ?? "") }, uniquingKeysWith: { a, _ in a }),
             qemuArguments: plan?.arguments ?? [], kernelChanges: changes)

@@ -55,6 +55,8 @@ public struct AttachSummary: Codable, Equatable, Sendable {
         public var guestMAC: MACAddress
         public var queues: Int
         public var vhost: Bool
+        /// The endpoint's rate limit, when it has one (absent in journals written before limits existed).
+        public var rateLimit: RateLimit? = nil
     }
     public var sandbox: String
     public var namespace: String

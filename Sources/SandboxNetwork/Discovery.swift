@@ -100,7 +100,7 @@ public enum Discovery {
     }
 
     /// The class of a link, and a reason when sandnet cannot attach it.
-    static func classify(_ link: Link) -> (LinkClass, String?) {
+    public static func classify(_ link: Link) -> (LinkClass, String?) {
         if link.isLoopback { return (.loopback, nil) }
         guard let kind = link.kind else {
             // IFLA_PARENT_DEV_BUS_NAME names the bus (pci, virtio, ...) of a real NIC. sysfs

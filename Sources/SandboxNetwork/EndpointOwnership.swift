@@ -42,6 +42,7 @@ extension SandboxJournal {
             case .setMAC(let link, _, _, _): return link == name
             case .removeAddresses(let link, _): return link == name
             case .setTxQueueLength(let link, _, _, _): return link == name
+            case .addRateQdisc(let link, _, _, _), .addRateClass(let link, _, _, _, _): return link == name
             case .createLink, .addRedirect: return false
             }
         }

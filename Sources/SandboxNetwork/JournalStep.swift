@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
 import SandnetCore
+import TrafficControl
 
 #if canImport(Glibc)
     import Glibc
@@ -34,6 +35,11 @@ public enum JournalStep: Codable, Equatable, Sendable {
     /// to it (a veth made with txqlen 0, as the CNI ptp plugin makes them). Recorded before
     /// the ingress qdisc is added; put back only while it is still `replacement`.
     case setTxQueueLength(link: String, ifindex: Int32, original: UInt32, replacement: UInt32)
+    /// A root htb qdisc (`handle`, sandnet's major) shaping a link's egress for a rate limit.
+    /// `added` once the kernel accepted it: without it the qdisc there may be another tool's.
+    case addRateQdisc(link: String, ifindex: Int32?, handle: UInt32, added: Bool? = nil)
+    /// The htb class under that qdisc holding the cap (`rate` bits per second).
+    case addRateClass(link: String, ifindex: Int32?, classID: UInt32, rate: UInt64, added: Bool? = nil)
 
     /// The case's name, as the journal's JSON spells it (log records carry it as `step`).
     var kind: String {
@@ -44,6 +50,8 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .setMAC: return "setMAC"
         case .removeAddresses: return "removeAddresses"
         case .setTxQueueLength: return "setTxQueueLength"
+        case .addRateQdisc: return "addRateQdisc"
+        case .addRateClass: return "addRateClass"
         }
     }
 
@@ -55,6 +63,9 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .setMAC(let l, let o, let r, _): return "set MAC of \(l) \(o) -> \(r)"
         case .removeAddresses(let l, let s): return "remove \(s.addresses.count) addresses of \(l)"
         case .setTxQueueLength(let l, _, let o, let r): return "txqueuelen of \(l) \(o) -> \(r) (by the qdisc add)"
+        case .addRateQdisc(let l, _, let h, _): return "add htb qdisc \(TcHandle(rawValue: h)) on \(l)"
+        case .addRateClass(let l, _, let c, let r, _):
+            return "add htb class \(TcHandle(rawValue: c)) rate \(TcRate.text(bitsPerSecond: r)) on \(l)"
         }
     }
 }

@@ -69,6 +69,22 @@ public enum SandboxVerification {
             if link.address != replacement {
                 return "endpoint \(link.name) has MAC \(link.address.map { "\($0)" } ?? "none"), not the \(replacement) sandnet set"
             }
+        case .addRateQdisc(let name, let ifindex, let handle, _):
+            guard let link = try OwnedObjects.find(name, ifindex, rt) else { return "link \(name) (with sandnet's rate limit) is gone" }
+            let h = TcHandle(rawValue: handle)
+            if !(try rt.qdiscs(device: .index(link.index)).contains { $0.isRoot && $0.handle == h && $0.kind == "htb" }) {
+                return "link \(link.name) has no htb root qdisc \(h) for its rate limit (tc qdisc show dev \(link.name))"
+            }
+        case .addRateClass(let name, let ifindex, let classID, let rate, _):
+            guard let link = try OwnedObjects.find(name, ifindex, rt) else { return "link \(name) (with sandnet's rate limit) is gone" }
+            let id = TcHandle(rawValue: classID)
+            guard let c = try rt.classes(device: .index(link.index)).first(where: { $0.classID == id }), let info = c.htb else {
+                return "link \(link.name) has no htb class \(id) for its rate limit (tc class show dev \(link.name))"
+            }
+            if info.rateBytesPerSecond != rate / 8 {
+                return "the htb class \(id) on \(link.name) shapes to \(TcRate.text(bitsPerSecond: info.rateBits)), "
+                    + "not the \(TcRate.text(bitsPerSecond: rate)) sandnet set"
+            }
         case .removeAddresses, .setTxQueueLength:
             return nil
         }

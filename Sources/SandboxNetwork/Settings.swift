@@ -8,8 +8,16 @@ public struct AttachSettings: Sendable {
     public var model: NetworkModel
     /// Per-endpoint model, by endpoint name; overrides `model`.
     public var modelOverrides: [String: NetworkModel]
-    /// Queues per NIC: one per vCPU.
+    /// vCPUs of the VM: the queue count of every NIC unless `queues` says otherwise.
     public var vcpus: Int
+    /// Queue pairs per NIC for every endpoint, independent of the vCPUs (nil: one per vCPU).
+    public var queues: Int?
+    /// Per-endpoint queue pairs, by endpoint name; overrides `queues`.
+    public var endpointQueues: [String: Int] = [:]
+    /// Bandwidth cap of every endpoint (per endpoint, not shared).
+    public var rateLimit: RateLimit = .unlimited
+    /// Per-endpoint caps, by endpoint name; each direction given overrides `rateLimit`'s.
+    public var endpointRateLimits: [String: RateLimit] = [:]
     public var architecture: Architecture
     public var sparePorts: Int
     /// resolv.conf text to put into the guest description.
@@ -53,4 +61,7 @@ public struct AttachSettings: Sendable {
         }
         return scan.endpoints.filter { only.contains($0.name) }
     }
+    /// Queue pairs of the endpoint's NIC.
+    public func queues(for endpoint: String) -> Int { endpointQueues[endpoint] ?? queues ?? vcpus }
+    public func rateLimit(for endpoint: String) -> RateLimit { rateLimit.overridden(by: endpointRateLimits[endpoint]) }
 }

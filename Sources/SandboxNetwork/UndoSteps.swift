@@ -3,6 +3,7 @@ import Logging
 import NetlinkCodec
 import NetlinkSocket
 import Rtnetlink
+import TrafficControl
 
 #if canImport(Glibc)
     import Glibc
@@ -61,6 +62,21 @@ extension SandboxDetach {
                 ) {
                     try OwnedObjects.restoreTxQueueLength(
                         link: link, ifindex: ifindex, original: original, replacement: replacement, rt: rt)
+                }
+            case .addRateQdisc(let link, let ifindex, let handle, let added):
+                undo.attemptChecked(
+                    "delete", .qdisc("htb \(TcHandle(rawValue: handle))", on: link, ifindex: ifindex), step: step, number: number,
+                    ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
+                    try OwnedObjects.deleteRateQdisc(link: link, ifindex: ifindex, handle: handle, added: added, rollback: rollback, rt: rt)
+                }
+            case .addRateClass(let link, let ifindex, let classID, let rate, let added):
+                undo.attemptChecked(
+                    "delete", .qdisc("htb class \(TcHandle(rawValue: classID))", on: link, ifindex: ifindex), step: step,
+                    number: number, ignoring: [ENODEV, ENOENT, EINVAL]
+                ) {
+                    try OwnedObjects.deleteRateClass(
+                        link: link, ifindex: ifindex, classID: classID, rate: rate, added: added, rollback: rollback, rt: rt)
                 }
             case .removeAddresses:
                 continue // given back last, below

@@ -44,6 +44,7 @@ public struct AttachOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: "Journal directory (default /run/sandnet, or $SANDNET_STATE_DIR).")
     var stateDir: String?
     @Flag(name: .customLong("exec"), help: "Exec the QEMU command line given after `--`.") var exec = false
+    @OptionGroup var tuning: AttachTuningOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var log: LogOptions
     @Argument(parsing: .postTerminator, help: "QEMU command line (with --exec).") var qemu: [String] = []
@@ -88,10 +89,11 @@ public struct AttachOptions: ParsableArguments {
             }
         }
         let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
-        let settings = AttachSettings(
+        var settings = AttachSettings(
             sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
             modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,
             sparePorts: sparePorts, resolvConf: resolv, ownedByProcess: exec)
+        try tuning.apply(to: &settings)
         let store = JournalStore(directory: stateDir)
         let result = try SandboxAttach.attach(
             settings, store: store, logger: Logger(label: "sandnet.attach"),

@@ -82,3 +82,28 @@ struct KataConfigTests {
         #expect(!(try run(kataTOML(model: "tcfilter", disableNewNetns: true))).passed)
     }
 }
+
+@Suite("Kata configuration: network queues and rate limiters")
+struct KataNetworkTuningTests {
+    @Test func readsNetworkQueuesAndRateLimiters() throws {
+        let t = kataTOML().replacingOccurrences(
+            of: "default_vcpus = 1\n",
+            with: "default_vcpus = 1\nnetwork_queues = 4\nrx_rate_limiter_max_rate = 50000000\ntx_rate_limiter_max_rate = 0\n")
+        let s = try KataSettings.parse(t, path: "t.toml")
+        #expect(s.networkQueues == 4)
+        #expect(s.rxRateLimiterMaxRate == 50_000_000)
+        #expect(s.txRateLimiterMaxRate == nil, "0 is unlimited in Kata")
+        #expect(s.problems.isEmpty)
+    }
+
+    @Test func absentKeysAreNoTuningAndBadValuesAreProblems() throws {
+        let plain = try KataSettings.parse(kataTOML(), path: "t.toml")
+        #expect(plain.networkQueues == nil && plain.rxRateLimiterMaxRate == nil && plain.txRateLimiterMaxRate == nil)
+        let bad = try KataSettings.parse(
+            kataTOML().replacingOccurrences(
+                of: "default_vcpus = 1\n", with: "default_vcpus = 1\nnetwork_queues = 999\nrx_rate_limiter_max_rate = \"50mbit\"\n"),
+            path: "t.toml")
+        #expect(bad.problems.contains { $0.contains("network_queues") })
+        #expect(bad.problems.contains { $0.contains("rx_rate_limiter_max_rate") })
+    }
+}

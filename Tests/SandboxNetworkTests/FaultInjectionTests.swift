@@ -15,6 +15,24 @@ extension SandboxIntegration {
             .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"),
             arguments: [NetworkModel.tcfilter, .macvtap])
         func gcUndoesAnAttachKilledAfterEveryKernelChange(_ model: NetworkModel) throws {
+            // tcfilter: 2 per tap + 4 per endpoint's filters; macvtap: addresses, routes, MAC, macvtap.
+            try killAfterEveryChange(model, extra: [], minimum: 8)
+        }
+
+        /// The same with rate limits both ways and 3 queues: htb qdiscs and classes, and the
+        /// ifbs of macvtap and none, each killed after and undone by gc.
+        @Test(
+            .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
+            .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
+            .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"),
+            .enabled(if: IfbProbe.unavailableReason == nil, "\(IfbProbe.unavailableReason ?? "")"),
+            arguments: NetworkModel.allCases)
+        func gcUndoesARateLimitedAttachKilledAfterEveryKernelChange(_ model: NetworkModel) throws {
+            // Two endpoints, each with two htb qdiscs and classes (and for macvtap/none an ifb, ingress and redirect).
+            try killAfterEveryChange(model, extra: ["--queues", "3", "--rx-rate", "30mbit", "--tx-rate", "20mbit"], minimum: 8)
+        }
+
+        func killAfterEveryChange(_ model: NetworkModel, extra: [String], minimum: Int) throws {
             try PodFixture.with { f in
                 try f.addEndpoint("eth0", .veth, number: 0)
                 try f.addEndpoint("eth1", .macvlan, number: 1)
@@ -22,12 +40,13 @@ extension SandboxIntegration {
                 try f.configure("eth1", number: 1)
                 let before = try f.snapshot()
                 let state = StateDirectory()
-                let attach = [
-                    "fault-attach", "--netns", f.pod.namespace.path, "--sandbox", "fault", "--model", model.rawValue,
-                    "--vcpus", "2", "--state-dir", state.path, "--json"
-                ]
+                let attach =
+                    [
+                        "fault-attach", "--netns", f.pod.namespace.path, "--sandbox", "fault", "--model", model.rawValue,
+                        "--vcpus", "2", "--state-dir", state.path, "--json"
+                    ] + extra
                 var killedAt: [Int] = []
-                for n in 1...40 {
+                for n in 1...80 {
                     let r = try LabBinary.run(attach + ["--kill-after", "\(n)"])
                     if !r.killedBySignal {
                         // Fewer than n changes: the attach completed. Detach it and stop.
@@ -50,8 +69,11 @@ extension SandboxIntegration {
                     #expect(after == before, "killed after change \(n): \(firstDifference(before, after))")
                     #expect(!FileManager.default.fileExists(atPath: JournalStore(directory: state.path).path(of: "fault")))
                 }
-                // tcfilter: 2 per tap + 4 per endpoint's filters; macvtap: addresses, routes, MAC, macvtap.
-                #expect(killedAt.count >= 8, "only \(killedAt.count) kernel changes were exercised")
+                #expect(killedAt.count >= minimum, "only \(killedAt.count) kernel changes were exercised")
+                #expect(killedAt.count < 80, "the attach did not complete within 80 kernel changes")
+                print(
+                    "fault-attach \(model) \(extra.joined(separator: " ")): killed after each of \(killedAt.count) kernel changes, gc restored the pod every time"
+                )
             }
         }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the sandnet test guest for one architecture from Debian packages: the Debian
-# cloud kernel, busybox-static, the modules virtio-net over PCI needs, and scripts/guest/init.
+# cloud kernel, busybox-static, Debian's iproute2 with its libraries (scripts/guest/iproute2.sh:
+# the guest applies the whole description with it, IPv6 neighbours included), the modules
+# virtio-net over PCI needs, and scripts/guest/init.
 #
 #   scripts/guest/build-image.sh x86_64|aarch64      prints the image directory last
 #
@@ -33,6 +35,7 @@ flock 9
 
 log() { echo "build-image($arch): $*" >&2; }
 . "$here/pack-image.sh"
+. "$here/iproute2.sh"
 
 # On an amd64 host, arm64 packages need the foreign architecture and its package lists.
 native=$(dpkg --print-architecture)
@@ -90,7 +93,12 @@ inputs=$(
     echo "arch=$arch"
     extract "$kpkg"
     extract busybox-static
-    sha256sum "$here/init" "$here/json-flatten.awk" "$here/build-image.sh" "$here/pack-image.sh" | sed "s|$here/||"
+    # ethtool sets the NIC's channels to what the device offers (virtio-net enables one queue
+    # pair per vCPU); OpenBSD nc sends in 16 KiB writes, fast enough to time an upload under TCG.
+    extract ethtool
+    extract netcat-openbsd
+    echo "iproute2=$(apt-cache policy "iproute2$suffix" | sed -n 's/^ *Candidate: //p')"
+    sha256sum "$here/init" "$here/json-flatten.awk" "$here/build-image.sh" "$here/pack-image.sh" "$here/iproute2.sh" | sed "s|$here/||"
 )
 kroot=$pkgroot/$kpkg
 [ -f "$kroot/lib/modules/$kver/modules.dep" ] || depmod -b "$kroot" "$kver"
@@ -130,6 +138,20 @@ for m in "${wanted[@]}"; do
 done
 echo "$kver" >"$stage/etc/sandnet/kernel"
 
+stage_iproute2 "$debarch" "$stage" >/dev/null
+install -m 0755 "$pkgroot/ethtool/sbin/ethtool" "$stage/bin/ethtool"
+install -m 0755 "$pkgroot/netcat-openbsd/bin/nc.openbsd" "$stage/bin/nc.openbsd"
+# They link libraries iproute2 brought along, or glibc's own (libresolv) from the libc6 it
+# unpacked: refuse an image where one would not start.
+for b in ethtool nc.openbsd; do
+    for so in $(readelf -d "$stage/bin/$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        ls "$stage"/lib/*-linux-gnu/"$so" >/dev/null 2>&1 && continue
+        lib=""
+        for f in "$pkgroot"/libc6/lib/*-linux-gnu/"$so" "$pkgroot"/libc6/usr/lib/*-linux-gnu/"$so"; do [ -e "$f" ] && lib=$f && break; done
+        [ -n "$lib" ] || { log "$b needs $so, which neither the image nor libc6 has"; exit 1; }
+        install -m 0644 "$(readlink -f "$lib")" "$stage/lib/$(basename "$(dirname "$lib")")/$so"
+    done
+done
 install -m 0755 "$here/init" "$stage/init"
 install -m 0644 "$here/json-flatten.awk" "$stage/etc/sandnet/json-flatten.awk"
 pack_image "$stage" 9

@@ -1,5 +1,6 @@
 import NetlinkCodec
 import NetlinkSocket
+import QemuWiring
 import Rtnetlink
 import SandnetCore
 import TapDevices
@@ -41,8 +42,13 @@ enum MacvtapModel {
             tx.changed("set link group \(ctx.group)", .link(name, ifindex: link.index))
             return link.index
         }
+        // The guest transmits what the macvtap transmits (QEMU writes into its queues), and
+        // receives what reaches the macvtap's ingress hook before its queues.
+        let limit = ctx.settings.rateLimit(for: e.name)
+        if let tx = limit.transmit { try RateShaping.shapeEgress(name, ifindex: index, rate: tx, ctx) }
+        if let rx = limit.receive { try RateShaping.shapeIngress(name, ifindex: index, rate: rx, number: number, ctx) }
         // Queues are opened by `openQueues` once every endpoint is plumbed: one sysfs visit for all.
-        return ModelOutput(device: name, guestMAC: original, macvtapIndex: index)
+        return ModelOutput(device: name, guestMAC: original, macvtapIndex: index, queues: try ctx.queueLayout(for: e).queues)
     }
 
     /// Opens the queues (and vhost descriptors) of every macvtap in `outputs`, reading
@@ -65,13 +71,14 @@ enum MacvtapModel {
         let nodeDirectory = try ctx.tx.store.deviceNodeDirectory()
         for i in pending {
             guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
+            let layout = try QueueLayout(queues: outputs[i].queues, vhost: VhostNet.isAvailable)
             let queues = try Macvtap.openQueues(
-                name: device, index: index, number: number, count: ctx.settings.vcpus,
+                name: device, index: index, number: number, count: layout.queueDescriptors,
                 nodeDirectory: nodeDirectory)
             if let path = queues.devicePath, path.hasPrefix(nodeDirectory + "/") { unlink(path) }
             outputs[i].queueFDs = queues.takeDescriptors()
             outputs[i].macvtapIndex = nil
-            outputs[i].vhostFDs = try VhostDescriptors.open(count: outputs[i].queueFDs.count)
+            outputs[i].vhostFDs = try VhostDescriptors.open(layout)
         }
     }
 }

@@ -1,5 +1,6 @@
 import NetlinkCodec
 import NetlinkSocket
+import QemuWiring
 import Rtnetlink
 import TapDevices
 import TrafficControl
@@ -27,13 +28,17 @@ enum TcFilterModel {
                 model: "tcfilter", endpoint: e.name,
                 reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
+        if ctx.settings.rateLimit(for: e.name).transmit != nil {
+            try RateShaping.requireDefaultRoot(e.name, ifindex: e.index, model: "tcfilter", rt: rt)
+        }
         let tapName = ctx.settings.deviceNames[e.name] ?? "sn\(ctx.tag)t\(number)"
+        let layout = try ctx.queueLayout(for: e)
         // TapQueues is non-copyable, so the step hands back the tap's index and its queues
         // taken out of it; on a throw inside, `q` closes its queues as it goes.
         let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName, kind: "tun")) { tx -> (Int32, [Int32]) in
             let q = try TunTap.create(
                 TapSpec(
-                    name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true,
+                    name: tapName, queues: layout.queueDescriptors, vnetHeader: true, persistent: true,
                     owner: ctx.settings.tapOwner, group: ctx.settings.tapGroup),
                 in: ctx.namespace)
             try tx.amendLast(.createLink(name: tapName, kind: "tun", ifindex: q.index))
@@ -46,7 +51,7 @@ enum TcFilterModel {
         var fds = taken
         var vhost: [Int32] = []
         do {
-            vhost = try VhostDescriptors.open(count: fds.count)
+            vhost = try VhostDescriptors.open(layout)
             // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
             // A qdisc on a link with txqueuelen 0 makes the kernel set it to 1000: given back on detach.
             if try rt.link(.index(e.index)).txQueueLength == 0 {
@@ -54,24 +59,12 @@ enum TcFilterModel {
                 try ctx.tx.step(step) { _ in }
             }
             for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
-                try ctx.tx.step(.addIngressQdisc(link: from, ifindex: fromIndex)) { tx in
-                    try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress))
-                    try tx.amendLast(.addIngressQdisc(link: from, ifindex: fromIndex, added: true))
-                    tx.changed("add qdisc", .qdisc("ingress", on: from, ifindex: fromIndex))
-                }
-                let prio = RedirectFilter.priority
-                try ctx.tx.step(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio)) { tx in
-                    try rt.filterAdd(
-                        FilterSpec(
-                            device: .index(fromIndex), parent: .ingressQdisc, priority: prio,
-                            kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
-                    // u32 picks the handle: learnt so the undo deletes exactly this filter.
-                    let handle = try RedirectFilter.handle(on: fromIndex, to: toIndex, rt: rt)
-                    try tx.amendLast(
-                        .addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio, handle: handle))
-                    tx.changed("add filter", .filter("u32 pref 1 ingress redirect to \(to)", on: from, ifindex: fromIndex))
-                }
+                try redirect(from: from, fromIndex: fromIndex, to: to, toIndex: toIndex, ctx)
             }
+            // The guest receives what the tap transmits, and transmits what the endpoint then sends.
+            let limit = ctx.settings.rateLimit(for: e.name)
+            if let rx = limit.receive { try RateShaping.shapeEgress(tapName, ifindex: tapIndex, rate: rx, ctx) }
+            if let tx = limit.transmit { try RateShaping.shapeEgress(e.name, ifindex: e.index, rate: tx, ctx) }
         } catch {
             for fd in fds + vhost { close(fd) }
             fds = []
@@ -79,15 +72,37 @@ enum TcFilterModel {
         }
         return ModelOutput(device: tapName, guestMAC: mac, queueFDs: fds, vhostFDs: vhost)
     }
+
+    /// An ingress qdisc on `from` and a u32 match-all filter redirecting all it receives to
+    /// `to`'s egress, each journaled first.
+    static func redirect(from: String, fromIndex: Int32, to: String, toIndex: Int32, _ ctx: ModelContext) throws {
+        let rt = ctx.rt
+        try ctx.tx.step(.addIngressQdisc(link: from, ifindex: fromIndex)) { tx in
+            try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress))
+            try tx.amendLast(.addIngressQdisc(link: from, ifindex: fromIndex, added: true))
+            tx.changed("add qdisc", .qdisc("ingress", on: from, ifindex: fromIndex))
+        }
+        let prio = RedirectFilter.priority
+        try ctx.tx.step(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio)) { tx in
+            try rt.filterAdd(
+                FilterSpec(
+                    device: .index(fromIndex), parent: .ingressQdisc, priority: prio,
+                    kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, .egress, to: toIndex))])))
+            // u32 picks the handle: learnt so the undo deletes exactly this filter.
+            let handle = try RedirectFilter.handle(on: fromIndex, to: toIndex, rt: rt)
+            try tx.amendLast(
+                .addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio, handle: handle))
+            tx.changed("add filter", .filter("u32 pref 1 ingress redirect to \(to)", on: from, ifindex: fromIndex))
+        }
+    }
 }
 
 /// /dev/vhost-net descriptors, one per queue, when the device exists (it need not: no
 /// vhost-net here means QEMU does virtio in userspace, slower but the same to the guest).
 enum VhostDescriptors {
-    static func open(count: Int) throws -> [Int32] {
-        guard VhostNet.isAvailable else { return [] }
+    static func open(_ layout: QueueLayout) throws -> [Int32] {
         var fds: [Int32] = []
-        for _ in 0..<count {
+        for _ in 0..<layout.vhostDescriptors {
             let fd = Glibc.open(VhostNet.path, O_RDWR | O_CLOEXEC)
             if fd < 0 {
                 let e = errno
