@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "Rtnetlink", targets: ["Rtnetlink"]),
         .library(name: "QemuWiring", targets: ["QemuWiring"]),
+        .library(name: "Qmp", targets: ["Qmp"]),
         .library(name: "SandboxNetwork", targets: ["SandboxNetwork"]),
         .library(name: "CNI", targets: ["CNI"]),
         .library(name: "TrafficControl", targets: ["TrafficControl"]),
@@ -43,6 +44,8 @@ let package = Package(
         .target(name: "Rtnetlink", dependencies: ["SandnetCore", "NetlinkCodec", "NetlinkSocket"]),
         // QEMU arguments for a sandbox's NICs (pure) and the exec that hands QEMU its descriptors.
         .target(name: "QemuWiring", dependencies: ["SandnetCore", "CSandnetLinux"]),
+        // QEMU's monitor protocol (QMP) over its Unix socket: codec, client, descriptor passing.
+        .target(name: "Qmp", dependencies: ["SandnetCore", "NetlinkSocket", "CSandnetLinux"]),
         // Endpoint discovery, the tcfilter/macvtap/none models, journal, attach/detach, guest description.
         .target(
             name: "SandboxNetwork",
@@ -115,6 +118,7 @@ let package = Package(
             name: "NetlinkSocketTests",
             dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
+        .testTarget(name: "QmpTests", dependencies: ["SandnetCore", "Qmp", "TapDevices", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(
             name: "SandboxNetworkTests",
             dependencies: [

@@ -62,4 +62,9 @@ int sandnet_pipe_cloexec(int fds[2]);
 int sandnet_netns_cookie(int fd, uint64_t *cookie);
 int sandnet_probe_socket(void);                       // AF_UNIX datagram, CLOEXEC
 int sandnet_copy_descriptor(pid_t pid, int fd);       // pidfd_getfd: CLOEXEC copy of another process's fd
+// Unix stream sockets (unix.c), for QMP and the guest channel. Return -1 with errno.
+// Connects a SOCK_STREAM|SOCK_CLOEXEC socket to `path` (ENAMETOOLONG when it does not fit).
+int sandnet_unix_connect(const char *path);
+// sendmsg with MSG_NOSIGNAL; when fd >= 0 it travels as SCM_RIGHTS ancillary data.
+ssize_t sandnet_send_with_fd(int sock, const void *buf, size_t len, int fd);
 #endif
