@@ -22,13 +22,6 @@ public struct PlugResult: Sendable {
         closer = DescriptorCloser(queueFDs + vhostFDs)
     }
 
-    /// The QMP arguments for this NIC, with the `getfd` names `HotplugNIC.fdNames` gives.
-    public var hotplugNIC: HotplugNIC {
-        let names = HotplugNIC.fdNames(id: plugged.nicID, queues: queueFDs.count, vhost: !vhostFDs.isEmpty)
-        return HotplugNIC(
-            id: plugged.nicID, mac: guestInterface.mac, rootPort: rootPort.id, queueFDNames: names.queues, vhostFDNames: names.vhost)
-    }
-
     /// Closes the descriptors once; later calls do nothing.
     public func closeDescriptors() { closer.close() }
 }
