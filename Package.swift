@@ -51,7 +51,7 @@ let package = Package(
             name: "SandboxNetwork",
             dependencies: [
                 "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "QemuWiring", "TapDevices", "TrafficControl",
-                .product(name: "Logging", package: "swift-log")
+                "Qmp", .product(name: "Logging", package: "swift-log")
             ]),
         // Runs CNI plugins per the specification (end-to-end labs build pod namespaces with them).
         .target(name: "CNI", dependencies: ["ProcessRunner"]),
@@ -118,6 +118,7 @@ let package = Package(
             name: "NetlinkSocketTests",
             dependencies: ["SandnetCore", "NetlinkSocket", "NetlinkCodec", "CSandnetLinux", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "QemuWiringTests", dependencies: ["SandnetCore", "QemuWiring", "ProcessRunner"]),
+        .testTarget(name: "GuestChannelTests", dependencies: ["SandnetCore", "SandboxNetwork", "Qmp", "QemuWiring"]),
         .testTarget(name: "QmpTests", dependencies: ["SandnetCore", "Qmp", "TapDevices", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(
             name: "SandboxNetworkTests",

@@ -20,6 +20,9 @@ public enum EndToEnd {
         /// Appended to QEMU's arguments (a bad one shows how a QEMU that fails to start is reported).
         public var extraQemuArguments: [String] = []
         public var timeoutSeconds: Double = 180
+        /// The last N NICs are left out of the boot-time guest description and sent as
+        /// add-interface changes over the guest channel once the guest listens on it.
+        public var channelNICs = 0
 
         public init(architecture: Architecture, model: NetworkModel, nics: Int = 1) {
             self.architecture = architecture
@@ -39,6 +42,8 @@ public enum EndToEnd {
         /// What was checked after teardown, each found clean.
         public var checked: [String]
         public var kept: Lab?
+        /// The guest's SANDNET-CHANNEL lines for the changes it acknowledged.
+        public var channelLines: [String] = []
     }
 
     public enum Event: Sendable {
@@ -67,15 +72,28 @@ public enum EndToEnd {
             guard let plan = attach.plan else {
                 throw LabError.invalidArgument("model \(options.model) gives QEMU no NICs; the demo needs tcfilter or macvtap")
             }
+            var description = attach.guestDescription
+            let channelInterfaces = Array(description.interfaces.suffix(options.channelNICs))
+            description.interfaces.removeLast(channelInterfaces.count)
             var boot = GuestBoot(
                 image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
-                guestDescription: try attach.guestDescription.encoded(), probeTargets: lab.probeTargets)
+                guestDescription: try description.encoded(), probeTargets: Array(lab.probeTargets.dropLast(channelInterfaces.count)))
+            var channel = ChannelDelivery(interfaces: channelInterfaces, socket: "\(lab.stateDirectory)/guest-channel.sock")
+            if !channelInterfaces.isEmpty {
+                boot.channelSocket = channel.socket
+                boot.channelChanges = channelInterfaces.count
+                boot.channelTargets = Array(lab.probeTargets.suffix(channelInterfaces.count))
+            }
             boot.skipModules = options.skipModules
             boot.qemuBinary = options.qemuBinary
             boot.extraArguments = options.extraQemuArguments
             boot.timeoutSeconds = options.timeoutSeconds
             progress(.step("booting \(options.architecture.qemuBinary) -M \(options.architecture.machineType) -accel tcg"))
-            let guest = try GuestRunner.run(boot) { progress(.guest($0)) }
+            let guest = try GuestRunner.run(boot) { p in
+                progress(.guest(p))
+                channel.observe(p) { progress(.step($0)) }
+            }
+            if let failure = channel.failure { throw failure }
             for target in lab.probeTargets {
                 let address = String(target.split(separator: ":")[0])
                 guard let r = guest.results.first(where: { $0.target == address }) else {
@@ -86,7 +104,8 @@ public enum EndToEnd {
             report = Report(
                 architecture: options.architecture, machine: options.architecture.machineType, model: options.model,
                 nics: options.nics, bootToNetworkSeconds: guest.bootToNetworkSeconds, results: guest.results,
-                token: lab.token, checked: [], kept: options.keep ? lab : nil)
+                token: lab.token, checked: [], kept: options.keep ? lab : nil,
+                channelLines: guest.console.filter { $0.contains("SANDNET-CHANNEL") })
             if options.keep { return report! }
             progress(.step("sandnet detach --sandbox \(sandbox)"))
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)

@@ -23,6 +23,11 @@ public struct GuestBoot: Sendable {
     public var qemuBinary: String?
     public var extraArguments: [String] = []
     public var timeoutSeconds: Double = 180
+    /// The guest channel's chardev socket (docs/guest-channel.md); nil: no channel device.
+    public var channelSocket: String?
+    /// Guest channel changes the guest init serves after NET-UP, then the peers it probes after them.
+    public var channelChanges = 0
+    public var channelTargets: [String] = []
 
     public init(image: GuestImage, networkArguments: [String], inheritedFDs: [Int32], guestDescription: Data, probeTargets: [String]) {
         self.image = image
@@ -42,7 +47,11 @@ public struct GuestBoot: Sendable {
     }
 
     /// The probe instructions, shell assignments the guest init sources.
-    public var probeScript: String { "targets=\"\(probeTargets.joined(separator: " "))\"\ntoken_path=/token\nblob_path=/blob\n" }
+    public var probeScript: String {
+        var s = "targets=\"\(probeTargets.joined(separator: " "))\"\ntoken_path=/token\nblob_path=/blob\n"
+        if channelChanges > 0 { s += "channel_changes=\(channelChanges)\nchannel_targets=\"\(channelTargets.joined(separator: " "))\"\n" }
+        return s
+    }
 
     /// QEMU's argv after the binary. TCG only (no KVM here), no default devices, serial on
     /// stdio, no reboot: the guest's poweroff ends QEMU.
@@ -59,7 +68,8 @@ public struct GuestBoot: Sendable {
             "-fw_cfg", "name=opt/sandnet/guest.json,string=\(Self.escapeOption(String(decoding: guestDescription, as: UTF8.self)))",
             "-fw_cfg", "name=opt/sandnet/probe,string=\(Self.escapeOption(probeScript))"
         ]
-        return a + networkArguments + extraArguments
+        let channel = channelSocket.map { GuestChannelDevice.arguments(socketPath: $0) } ?? []
+        return a + networkArguments + channel + extraArguments
     }
 
     /// QEMU option values escape a comma by doubling it.

@@ -20,12 +20,18 @@ final class PausedQemu: Sendable {
         return found ? nil : "\(binary) is not installed: run scripts/setup.sh"
     }
 
-    init(binary: String = "qemu-system-x86_64", machine: [String] = ["-machine", "q35"], devices: [String]) throws {
+    enum Machine: String, Sendable, CustomStringConvertible {
+        case q35, virt
+        var binary: String { self == .q35 ? "qemu-system-x86_64" : "qemu-system-aarch64" }
+        var description: String { rawValue }
+    }
+
+    init(machine: Machine = .q35, devices: [String]) throws {
         directory = "/tmp/sandnet-qmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         qmpPath = "\(directory)/qmp.sock"
-        var argv = [binary] + machine + ["-accel", "tcg", "-nodefaults", "-display", "none", "-S", "-m", "64"]
+        var argv = [machine.binary, "-machine", machine.rawValue, "-accel", "tcg", "-nodefaults", "-display", "none", "-S", "-m", "64"]
         argv += ["-qmp", "unix:\(qmpPath),server=on,wait=off"]
         for d in devices { argv += ["-device", d] }
         process = try ProcessRunner.spawn(argv)

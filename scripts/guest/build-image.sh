@@ -104,7 +104,7 @@ fi
 # Modules for virtio-net over PCI and for reading the guest description from fw_cfg, in
 # load order with their dependencies (modprobe --show-depends reads modules.dep; built-in
 # ones are reported as "builtin" and need nothing).
-wanted=(virtio_pci virtio_net qemu_fw_cfg)
+wanted=(virtio_pci virtio_net qemu_fw_cfg virtio_console)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,etc/sandnet,lib/modules/"$kver"}

@@ -1,0 +1,43 @@
+import Foundation
+import GuestLab
+import SandnetCore
+import TestSupport
+import Testing
+
+/// A guest learns a second NIC over the guest channel (docs/guest-channel.md), not from
+/// its boot-time description: it boots knowing only eth0, sandnet sends add-interface for
+/// eth1 on the virtio-serial port, the guest applies it and acknowledges, then fetches the
+/// run's token from the peer on the second network too.
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: namespaces, CNI bridges and taps"))
+struct GuestChannelBootTests {
+    static let x86Unavailable = GuestImage.unavailableReason(.x86_64)
+    static let armUnavailable = GuestImage.unavailableReason(.arm64)
+
+    func run(_ arch: Architecture) throws {
+        var options = EndToEnd.Options(architecture: arch, model: .tcfilter, nics: 2)
+        options.channelNICs = 1
+        options.timeoutSeconds = 300
+        let report = try EndToEnd.run(options, image: try #require(GuestImage.cached(arch)))
+        let line = try #require(report.channelLines.first, "the guest printed no SANDNET-CHANNEL line")
+        #expect(report.channelLines.count == 1)
+        #expect(line.contains("op=add-interface"), "\(line)")
+        #expect(line.contains("status=ok"), "\(line)")
+        #expect(line.contains("name=eth1"), "\(line)")
+        // The second CNI network is 198.51.100.0/24 (Lab): the address came from the channel.
+        #expect(line.contains("addrs=198.51.100."), "\(line)")
+        #expect(report.results.count == 2)
+        #expect(Set(report.results.map(\.token)) == [report.token])
+        #expect(ownLabNamespaces().isEmpty)
+        print("guest channel \(arch.unameMachine): \(line)")
+    }
+
+    @Test(
+        .enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    func x86_64GuestAppliesAnAddInterfaceFromTheChannel() throws { try run(.x86_64) }
+
+    @Test(
+        .enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"),
+        .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
+    func aarch64GuestAppliesAnAddInterfaceFromTheChannel() throws { try run(.arm64) }
+}
