@@ -114,10 +114,10 @@ extension SandboxIntegration {
                 #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil)
                 // A burst the smallest receive buffer cannot hold, with the new endpoint in the middle of it.
                 var batch = ""
-                for i in 0..<150 { batch += "link add d\(i) type dummy\n" }
+                for i in 0..<150 { batch += "link add v\(i) type veth peer name w\(i)\n" }
                 try f.addEndpoint("eth1", .veth, number: 1)
                 try f.configure("eth1", number: 1)
-                for i in 150..<300 { batch += "link add d\(i) type dummy\n" }
+                for i in 150..<300 { batch += "link add v\(i) type veth peer name w\(i)\n" }
                 let file = "\(state.path)-batch"
                 try batch.write(toFile: file, atomically: true, encoding: .utf8)
                 defer { unlink(file) }

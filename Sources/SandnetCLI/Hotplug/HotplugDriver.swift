@@ -11,10 +11,13 @@ struct HotplugDriver: Sendable {
     let sandbox: String
     let store: JournalStore
     let qmp: QmpClient
-    let guest: (any GuestChangeSender)?
+    /// The guest channel (docs/guest-channel.md); nil: the guest is not told.
+    let guest: GuestChannelSender?
     let logger: Logger
     /// How long unplug waits for the guest to release the NIC (DEVICE_DELETED).
     var unplugTimeout: Duration = .seconds(10)
+    /// How long the guest has to acknowledge a channel change.
+    var channelTimeout: Duration = .seconds(10)
 
     struct Plugged: Sendable {
         var endpoint: String
@@ -73,7 +76,7 @@ struct HotplugDriver: Sendable {
         try SandboxPlug.mark(sandbox: sandbox, endpoint: p.endpoint, state: .inGuest, store: store)
         log.info("plugged", metadata: ["device": "\(names.device)", "rootPort": "\(wired.rootPort.id)", "queues": "\(names.queues.count)"])
         if let guest {
-            do { try guest.interfaceAdded(wired.guestInterface) } catch {
+            do { try guest.send(.addInterface(wired.guestInterface), timeout: channelTimeout) } catch {
                 // The NIC is in the guest but unconfigured: take it out again rather than leave it half there.
                 log.notice("guest channel refused the change; unplugging", metadata: ["error": "\(error)"])
                 try unplug(endpoint: p.endpoint, announce: false)
@@ -102,8 +105,8 @@ struct HotplugDriver: Sendable {
         let present = try qmp.peripheralDeviceIDs()[device] != nil
         if present {
             if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
-            if announce, let guest {
-                do { try guest.interfaceRemoved(name: endpoint, mac: p.guestMAC) } catch {
+            if announce, let guest, let mac = p.guestMAC {
+                do { try guest.send(.removeInterface(name: endpoint, mac: mac), timeout: channelTimeout) } catch {
                     // The NIC goes anyway: a guest that cannot hear it loses the interface all the same.
                     log.notice("guest channel did not take the removal", metadata: ["error": "\(error)"])
                 }
