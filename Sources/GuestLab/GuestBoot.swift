@@ -28,6 +28,9 @@ public struct GuestBoot: Sendable {
     /// Guest channel changes the guest init serves after NET-UP, then the peers it probes after them.
     public var channelChanges = 0
     public var channelTargets: [String] = []
+    /// Changes the guest serves after its probes (a remove-interface before a hot-unplug);
+    /// it then waits for the removed NIC to go and prints `SANDNET-STAGE unplugged`.
+    public var channelAfterChanges = 0
 
     public init(image: GuestImage, networkArguments: [String], inheritedFDs: [Int32], guestDescription: Data, probeTargets: [String]) {
         self.image = image
@@ -50,6 +53,7 @@ public struct GuestBoot: Sendable {
     public var probeScript: String {
         var s = "targets=\"\(probeTargets.joined(separator: " "))\"\ntoken_path=/token\nblob_path=/blob\n"
         if channelChanges > 0 { s += "channel_changes=\(channelChanges)\nchannel_targets=\"\(channelTargets.joined(separator: " "))\"\n" }
+        if channelAfterChanges > 0 { s += "channel_after=\(channelAfterChanges)\n" }
         return s
     }
 
