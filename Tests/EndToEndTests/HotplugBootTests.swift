@@ -47,4 +47,7 @@ struct HotplugBootTests {
 
     @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
     func aarch64TcfilterWatcherPlugsASecondNetwork() throws { try run(.arm64, .tcfilter) }
+
+    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
+    func aarch64MacvtapWatcherPlugsASecondNetwork() throws { try run(.arm64, .macvtap) }
 }
