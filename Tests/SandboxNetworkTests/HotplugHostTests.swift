@@ -1,5 +1,6 @@
 import Foundation
 import NetlinkSocket
+import QemuWiring
 import SandboxNetwork
 import SandnetCore
 import TestSupport
@@ -88,6 +89,28 @@ extension SandboxIntegration {
                 let after = try SandboxPlug.journal(sandbox: "hp", store: store)
                 #expect(after.plugged?.isEmpty == true && after.rootPorts?.map(\.endpoint) == ["eth0", nil, nil])
                 #expect(after.endpoints?.map(\.name) == ["eth0"])
+            }
+        }
+
+        @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"))
+        func tooManySparePortsAreRefusedBeforeTouchingAnything() throws {
+            try PodFixture.withEndpoint { f in
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                let before = try f.snapshot()
+                #expect(throws: QemuWiringError.self) {
+                    try SandboxAttach.attach(
+                        AttachSettings(sandbox: "hp", namespace: f.pod.namespace.path, architecture: .x86_64, sparePorts: 120), store: store
+                    )
+                }
+                #expect(try f.snapshot() == before)
+                #expect(try store.read(sandbox: "hp") == nil)
+                // The limit itself is taken: 1 NIC and 119 spare ports on q35.
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "hp", namespace: f.pod.namespace.path, architecture: .x86_64, sparePorts: 119), store: store)
+                r.closeDescriptors()
+                #expect(try store.read(sandbox: "hp")?.rootPorts?.count == 120)
+                _ = try SandboxDetach.detach(sandbox: "hp", store: store, force: true)
             }
         }
 
