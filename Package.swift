@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "sandnet", targets: ["sandnet"]),
         .executable(name: "sandnet-lab", targets: ["sandnet-lab"]),
+        .executable(name: "sandnet-cni", targets: ["sandnet-cni"]),
         // The library to depend on: `import Sandnet` (see Sources/Sandnet/Sandnet.swift).
         .library(name: "Sandnet", targets: ["Sandnet"]),
         .library(name: "SandnetCore", targets: ["SandnetCore"]),
@@ -92,6 +93,11 @@ let package = Package(
             ]),
         // The product: what runs on a node. No lab, no fault switch.
         .executableTarget(name: "sandnet", dependencies: ["SandnetCLI"]),
+        // sandnet as a chained CNI plugin (issue 16, docs/cni.md): runs on nodes, so no lab module.
+        .target(
+            name: "SandnetCNIPlugin",
+            dependencies: ["SandnetCore", "NetlinkSocket", "Rtnetlink", "SandboxNetwork", "HostCheck"]),
+        .executableTarget(name: "sandnet-cni", dependencies: ["SandnetCNIPlugin"]),
         // The test lab: the demo (the README's main job) and the fault-injection harness.
         .executableTarget(
             name: "sandnet-lab",
@@ -128,10 +134,16 @@ let package = Package(
             ]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(
+            name: "SandnetCNITests",
+            dependencies: [
+                "SandnetCNIPlugin", "CNI", "GuestLab", "SandboxNetwork", "SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport",
+                "ProcessRunner"
+            ]),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "SandnetCore", "GuestLab", "CNI", "SandboxNetwork", "QemuWiring", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                "ProcessRunner"
+                "ProcessRunner", "Qmp", "TapDevices"
             ]),
         .testTarget(name: "HostCheckTests", dependencies: ["SandnetCore", "HostCheck", "NetlinkSocket", "TestSupport", "ProcessRunner"]),
         .testTarget(name: "RtnetlinkTests", dependencies: ["SandnetCore", "Rtnetlink", "NetlinkSocket", "NetlinkCodec", "TestSupport"]),

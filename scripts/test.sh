@@ -22,6 +22,8 @@ if [ -x scripts/fuzz.sh ]; then
 fi
 
 swift build --build-tests
+# sandnet-cni runs on nodes too (docs/cni.md): the same rule.
+scripts/check-product.sh .build/debug/sandnet-cni
 status=0
 # Everything but the leak checks, in parallel as Swift Testing runs them.
 swift test --skip-build --skip LeakChecks || status=$?

@@ -22,6 +22,9 @@ public struct GuestBoot: Sendable {
     /// QEMU binary; the architecture's by default.
     public var qemuBinary: String?
     public var extraArguments: [String] = []
+    /// Runs QEMU through this command (`ip netns exec POD`, for a VMM that opens its tap by
+    /// name in the pod's namespace); it must exec QEMU in its own process.
+    public var launcher: [String] = []
     public var timeoutSeconds: Double = 180
     /// The guest channel's chardev socket (docs/guest-channel.md); nil: no channel device.
     public var channelSocket: String?

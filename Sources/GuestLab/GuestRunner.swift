@@ -9,7 +9,12 @@ import Foundation
 public enum GuestRunner {
     public static func run(_ boot: GuestBoot, progress: @escaping (GuestProgress) -> Void = { _ in }) throws -> GuestReport {
         let start = Date()
-        let child = try QemuProcess.spawn(binary: boot.binary, arguments: boot.arguments, inheriting: boot.inheritedFDs)
+        let child =
+            boot.launcher.isEmpty
+            ? try QemuProcess.spawn(binary: boot.binary, arguments: boot.arguments, inheriting: boot.inheritedFDs)
+            : try QemuProcess.spawn(
+                binary: boot.launcher[0], arguments: boot.launcher.dropFirst() + [boot.binary] + boot.arguments,
+                inheriting: boot.inheritedFDs)
         defer { child.killAndReap() }
         progress(.started(pid: child.pid))
 

@@ -26,12 +26,14 @@ public struct UnixLineSocket: ~Copyable, Sendable {
         case badLine(QmpDecodingError)
     }
 
-    /// Connects to the listening socket at `path`.
-    public init(connectingTo path: String) throws(Failure) {
+    /// Connects to the listening socket at `path`. A line longer than `maximumLineLength`
+    /// is refused (`.badLine`) rather than buffered: a peer cannot make this side hold more.
+    public init(connectingTo path: String, maximumLineLength: Int = QmpLineBuffer.defaultMaximumLineLength) throws(Failure) {
         let fd = sandnet_unix_connect(path)
         guard fd >= 0 else { throw .system(operation: "connect", errno: errno) }
         self.path = path
         self.socket = FileDescriptor(fd)
+        self.buffer = QmpLineBuffer(maximumLineLength: maximumLineLength)
     }
 
     /// The descriptor, for polling; still owned here.

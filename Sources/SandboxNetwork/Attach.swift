@@ -76,7 +76,7 @@ public enum SandboxAttach {
                         "\(ns.path) was bound to another namespace while the attach opened it; nothing was changed, retry")
                 }
                 let scan = try Discovery.scan(rt, description: ns.path)
-                let endpoints = scan.endpoints
+                let endpoints = try settings.selected(scan, namespace: ns.description)
                 for l in scan.links where !l.isEndpoint {
                     // lo is never a candidate; saying so on every attach would be noise.
                     let level: Logger.Level = l.linkClass == .loopback ? .debug : .notice

@@ -46,6 +46,7 @@ extension SandboxJournal {
             case .addIngressQdisc(let link, _, _): return link == name
             case .setMAC(let link, _, _, _): return link == name
             case .removeAddresses(let link, _): return link == name
+            case .setTxQueueLength(let link, _, _, _): return link == name
             case .createLink, .addRedirect: return false
             }
         }

@@ -56,6 +56,8 @@ enum EndpointState {
                 try rt.addressAdd(spec, to: .name(link))
             }
         }
+        ReplacedPrefixRoutes.remove(saved, on: link, rt: rt, step: step, number: number, &undo)
+        ReplacedPrefixRoutes.settle(saved, on: link, rt: rt)
         let ordered = saved.routes.filter { $0.gateway == nil } + saved.routes.filter { $0.gateway != nil }
         for r in ordered {
             undo.attempt("restore route", .route(r.destinationText, on: link), step: step, number: number, ignoring: benign) {

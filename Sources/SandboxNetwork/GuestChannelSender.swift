@@ -8,6 +8,8 @@ import Qmp
 /// for a new one. If the guest has not opened its port yet, QEMU holds the line until it does.
 public struct GuestChannelSender: Sendable {
     public let path: String
+    /// The guest is not trusted: its lines are short acks, so a longer one is refused, not buffered.
+    public static let maximumGuestLineLength = 64 << 10
     public init(path: String) { self.path = path }
 
     /// Sends `change` and returns the guest's acknowledgement; throws `.guestRefused` with
@@ -18,7 +20,7 @@ public struct GuestChannelSender: Sendable {
         let op = change.op
         let name = change.interfaceName
         var socket: UnixLineSocket
-        do { socket = try UnixLineSocket(connectingTo: path) } catch {
+        do { socket = try UnixLineSocket(connectingTo: path, maximumLineLength: Self.maximumGuestLineLength) } catch {
             if case .system(_, let e) = error { throw .cannotConnect(path: path, errno: e) }
             throw .cannotConnect(path: path, errno: 0)
         }

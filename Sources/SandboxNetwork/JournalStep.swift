@@ -30,6 +30,10 @@ public enum JournalStep: Codable, Equatable, Sendable {
     case setMAC(link: String, original: MACAddress, replacement: MACAddress, ifindex: Int32? = nil)
     /// The endpoint's addresses, routes and permanent neighbours, saved and removed.
     case removeAddresses(link: String, saved: SavedEndpointState)
+    /// The endpoint's txqueuelen, which the kernel sets from 0 to 1000 when a qdisc is added
+    /// to it (a veth made with txqlen 0, as the CNI ptp plugin makes them). Recorded before
+    /// the ingress qdisc is added; put back only while it is still `replacement`.
+    case setTxQueueLength(link: String, ifindex: Int32, original: UInt32, replacement: UInt32)
 
     /// The case's name, as the journal's JSON spells it (log records carry it as `step`).
     var kind: String {
@@ -39,6 +43,7 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .addRedirect: return "addRedirect"
         case .setMAC: return "setMAC"
         case .removeAddresses: return "removeAddresses"
+        case .setTxQueueLength: return "setTxQueueLength"
         }
     }
 
@@ -49,6 +54,7 @@ public enum JournalStep: Codable, Equatable, Sendable {
         case .addRedirect(let f, let t, _, _, _, _): return "redirect \(f) -> \(t)"
         case .setMAC(let l, let o, let r, _): return "set MAC of \(l) \(o) -> \(r)"
         case .removeAddresses(let l, let s): return "remove \(s.addresses.count) addresses of \(l)"
+        case .setTxQueueLength(let l, _, let o, let r): return "txqueuelen of \(l) \(o) -> \(r) (by the qdisc add)"
         }
     }
 }

@@ -110,6 +110,21 @@ enum OwnedObjects {
         return .done
     }
 
+    /// The endpoint's txqueuelen back, only while it is still the one the qdisc add gave it.
+    static func restoreTxQueueLength(link name: String, ifindex: Int32, original: UInt32, replacement: UInt32, rt: Rtnetlink) throws
+        -> UndoOutcome
+    {
+        guard let link = try find(name, ifindex, rt) else { return .nothingToUndo("the link is gone") }
+        if link.txQueueLength == original { return .nothingToUndo("it has its own txqueuelen") }
+        guard link.txQueueLength == replacement else {
+            throw SandboxError.leftInPlace(
+                object: "the txqueuelen of link \(link.name) (ifindex \(link.index))",
+                reason: "it is now \(link.txQueueLength.map { "\($0)" } ?? "unknown"), not the \(replacement) the qdisc add set")
+        }
+        try rt.linkSet(.index(link.index), LinkChange(txQueueLength: original))
+        return .done
+    }
+
     /// The link's name now: it may have been renamed since the step recorded its ifindex.
     static func currentName(_ name: String, ifindex: Int32?, rt: Rtnetlink) throws -> String {
         try find(name, ifindex, rt)?.name ?? name

@@ -17,6 +17,14 @@ public struct AttachSettings: Sendable {
     /// Keep the attach as the sandbox's owner (set when QEMU will be exec'd in its place):
     /// `gc` undoes the sandbox once that process is gone.
     public var ownedByProcess: Bool
+    /// Attach only these endpoints (by name) and leave the namespace's others untouched and
+    /// unclaimed; nil attaches every endpoint. (A CNI plugin wires one interface per call.)
+    public var onlyEndpoints: Set<String>?
+    /// The tap or macvtap name per endpoint, instead of the generated `sn<tag>t<n>`.
+    public var deviceNames: [String: String] = [:]
+    /// Owner and group of the tcfilter taps (TUNSETOWNER/TUNSETGROUP), so an unprivileged VMM may open them.
+    public var tapOwner: UInt32?
+    public var tapGroup: UInt32?
 
     public init(
         sandbox: String, namespace: String, model: NetworkModel = .tcfilter, modelOverrides: [String: NetworkModel] = [:],
@@ -35,4 +43,14 @@ public struct AttachSettings: Sendable {
     }
 
     public func model(for endpoint: String) -> NetworkModel { modelOverrides[endpoint] ?? model }
+
+    /// The scanned endpoints this attach takes; a name in `onlyEndpoints` that is no endpoint is refused.
+    func selected(_ scan: NamespaceScan, namespace: String) throws -> [ScannedLink] {
+        guard let only = onlyEndpoints else { return scan.endpoints }
+        for name in only.sorted() where !scan.endpoints.contains(where: { $0.name == name }) {
+            let why = scan.links.first { $0.name == name }.map { "it is not an endpoint: \($0.reason ?? "it is not attached")" }
+            throw SandboxError.unsupportedEndpoint(name: name, reason: why ?? "there is no link \(name) in \(namespace)")
+        }
+        return scan.endpoints.filter { only.contains($0.name) }
+    }
 }

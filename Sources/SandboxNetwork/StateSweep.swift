@@ -99,3 +99,9 @@ extension JournalStore {
         return dev.path
     }
 }
+
+extension JournalStore {
+    /// The file part of gc alone: temporary journals of dead writers, lock files nobody holds,
+    /// unlisted device nodes. Undoes no sandbox (a CNI DEL or GC sweeps after its own undo).
+    public func sweepStaleFiles(logger: Logger = SandboxLogging.silent) -> [String] { sweep(logger: logger) }
+}

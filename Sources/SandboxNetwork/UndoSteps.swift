@@ -56,6 +56,13 @@ extension SandboxDetach {
                 undo.attemptChecked("set MAC \(original)", .link(link, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV]) {
                     try OwnedObjects.restoreMAC(link: link, original: original, replacement: replacement, ifindex: ifindex, rt: rt)
                 }
+            case .setTxQueueLength(let link, let ifindex, let original, let replacement):
+                undo.attemptChecked(
+                    "set txqueuelen \(original)", .link(link, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV]
+                ) {
+                    try OwnedObjects.restoreTxQueueLength(
+                        link: link, ifindex: ifindex, original: original, replacement: replacement, rt: rt)
+                }
             case .removeAddresses:
                 continue // given back last, below
             }

@@ -44,7 +44,10 @@ import Testing
                 var line = [UInt8]()
                 var byte: UInt8 = 0
                 while read(c, &byte, 1) == 1 && byte != 10 { line.append(byte) }
-                for out in answer(String(decoding: line, as: UTF8.self)) { _ = out.withCString { write(c, $0, strlen($0)) } }
+                // MSG_NOSIGNAL: the client may hang up first, and SIGPIPE would end the test process.
+                for out in answer(String(decoding: line, as: UTF8.self)) {
+                    _ = out.withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                }
                 usleep(200_000)
             }
             t.start()
@@ -83,6 +86,17 @@ import Testing
             throws: GuestChannelError.guestRefused(op: "remove-interface", interface: "net1", reason: "no NIC with MAC 02:5e:10:00:00:02")
         ) {
             try GuestChannelSender(path: chardev.path).send(try Self.change(), timeout: .seconds(5))
+        }
+    }
+
+    @Test func aGuestLineBeyondTheBoundIsRefusedNotBuffered() throws {
+        let chardev = try FakeChardev()
+        _ = chardev.serve { _ in [String(repeating: "x", count: GuestChannelSender.maximumGuestLineLength + 70_000)] }
+        do {
+            try GuestChannelSender(path: chardev.path).send(try Self.change(), timeout: .seconds(5))
+            Issue.record("an endless guest line was accepted")
+        } catch let GuestChannelError.malformed(reason, _) {
+            #expect(reason == "a line longer than \(GuestChannelSender.maximumGuestLineLength) bytes")
         }
     }
 

@@ -57,6 +57,13 @@ struct QmpQemuTests {
             // QEMU holds its own copies now: the tap has four queue descriptors open.
             #expect(try Self.tapQueueHolders(qemu.process.pid, ns: ns) == 2)
             try qmp.netdevAdd(QmpTapNetdev(id: "sn-nd0", queueFdNames: ["sn-q0", "sn-q1"]))
+            // netdev_add took the named descriptors out of the monitor's table; a name nothing
+            // used stays until closefd, which then drops QEMU's copy.
+            #expect(throws: QmpClientError.self) { try qmp.closefd(name: "sn-q0") }
+            try qmp.getfd(name: "sn-spare", descriptor: queues.descriptors[0])
+            #expect(try Self.tapQueueHolders(qemu.process.pid, ns: ns) == 3)
+            try qmp.closefd(name: "sn-spare")
+            #expect(try Self.tapQueueHolders(qemu.process.pid, ns: ns) == 2)
             let mac = try #require(MACAddress("02:5e:10:00:00:07"))
             try qmp.deviceAdd(QmpVirtioNetDevice(id: "sn-nic0", netdev: "sn-nd0", mac: mac, bus: "sn-rp0", queues: 2))
             #expect(try qmp.peripheralDeviceIDs()["sn-nic0"] == "virtio-net-pci")
@@ -94,6 +101,34 @@ struct QmpQemuTests {
         }
     }
 
+    @Test(
+        .enabled(if: TestEnvironment.isRoot, "needs root for a tap"),
+        .enabled(if: VhostNet.isAvailable, "\(VhostNet.unavailableReason() ?? "")"))
+    func vhostDescriptorsTravelByGetfdToo() throws {
+        try TestNamespace.with(prefix: "snqmpv") { ns in
+            let queues = try TunTap.create(TapSpec(name: "sn-qmpv0", queues: 2), in: ns.namespace)
+            let vhost0 = try Self.openVhost()
+            let vhost1 = try Self.openVhost()
+            let qemu = try PausedQemu(devices: [Self.rootPort])
+            defer { qemu.stop() }
+            let qmp = try qemu.connect()
+            for (i, fd) in queues.descriptors.enumerated() { try qmp.getfd(name: "sn-q\(i)", descriptor: fd) }
+            try qmp.getfd(name: "sn-v0", descriptor: vhost0.rawValue)
+            try qmp.getfd(name: "sn-v1", descriptor: vhost1.rawValue)
+            try qmp.netdevAdd(QmpTapNetdev(id: "sn-nd0", queueFdNames: ["sn-q0", "sn-q1"], vhostFdNames: ["sn-v0", "sn-v1"]))
+            let mac = try #require(MACAddress("02:5e:10:00:00:08"))
+            try qmp.deviceAdd(QmpVirtioNetDevice(id: "sn-nic0", netdev: "sn-nd0", mac: mac, bus: "sn-rp0", queues: 2))
+            // netdev_add consumed the named descriptors: closefd finds none left under those names.
+            #expect(throws: QmpClientError.self) { try qmp.closefd(name: "sn-v0") }
+            // A name getfd gave but nothing used is QEMU's to close on request.
+            try qmp.getfd(name: "sn-spare", descriptor: vhost0.rawValue)
+            try qmp.closefd(name: "sn-spare")
+            let info = try qmp.execute("human-monitor-command", arguments: ["command-line": "info network"])
+            #expect(info.stringValue?.contains("sn-nd0") == true, "\(info)")
+            print("info network with vhost: \(info.stringValue ?? "")")
+        }
+    }
+
     @Test func qemuGoingAwayIsAClearError() throws {
         let qemu = try PausedQemu(devices: [])
         defer { qemu.stop() }
@@ -102,6 +137,12 @@ struct QmpQemuTests {
         #expect(throws: QmpClientError.socketGone(path: qemu.qmpPath, waitingFor: "the reply to query-status")) { try qmp.runState() }
         qemu.stop()
         #expect(throws: QmpClientError.cannotConnect(path: qemu.qmpPath, errno: ENOENT)) { try QmpClient(path: qemu.qmpPath) }
+    }
+
+    static func openVhost() throws -> FileDescriptor {
+        let fd = open(VhostNet.path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw TestFailure("open \(VhostNet.path): errno \(errno)") }
+        return FileDescriptor(fd)
     }
 
     /// How many of QEMU's descriptors are queues of a tap (`/proc/PID/fdinfo` says `iff:`).

@@ -30,7 +30,7 @@ enum MacvtapModel {
             try rt.linkSet(.index(e.index), LinkChange(address: replacement))
             tx.changed("set MAC \(original) -> \(replacement)", .link(e.name, ifindex: e.index))
         }
-        let name = "sn\(ctx.tag)m\(number)"
+        let name = ctx.settings.deviceNames[e.name] ?? "sn\(ctx.tag)m\(number)"
         let index = try ctx.tx.step(.createLink(name: name, kind: "macvtap")) { tx -> Int32 in
             let link = try Macvtap.create(
                 MacvtapSpec(name: name, parent: .index(e.index), mode: .bridge, address: original, mtu: e.mtu, up: true),

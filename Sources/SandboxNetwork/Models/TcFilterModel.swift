@@ -12,6 +12,9 @@ import TrafficControl
 /// filters with mirred redirects both ways. The endpoint keeps its MAC and addresses;
 /// the guest NIC uses the endpoint's MAC so the peers' neighbour entries stay right.
 enum TcFilterModel {
+    /// DEFAULT_TX_QUEUE_LEN: what qdisc_create gives a link whose txqueuelen is 0.
+    static let kernelTxQueueLength: UInt32 = 1000
+
     static func attach(_ e: ScannedLink, number: Int, _ ctx: ModelContext) throws -> ModelOutput {
         let rt = ctx.rt
         guard let mac = e.mac, mac.bytes.count == 6 else {
@@ -24,12 +27,14 @@ enum TcFilterModel {
                 model: "tcfilter", endpoint: e.name,
                 reason: "it already has an ingress/clsact qdisc (another tool's filters)")
         }
-        let tapName = "sn\(ctx.tag)t\(number)"
+        let tapName = ctx.settings.deviceNames[e.name] ?? "sn\(ctx.tag)t\(number)"
         // TapQueues is non-copyable, so the step hands back the tap's index and its queues
         // taken out of it; on a throw inside, `q` closes its queues as it goes.
         let (tapIndex, taken) = try ctx.tx.step(.createLink(name: tapName, kind: "tun")) { tx -> (Int32, [Int32]) in
             let q = try TunTap.create(
-                TapSpec(name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true),
+                TapSpec(
+                    name: tapName, queues: ctx.settings.vcpus, vnetHeader: true, persistent: true,
+                    owner: ctx.settings.tapOwner, group: ctx.settings.tapGroup),
                 in: ctx.namespace)
             try tx.amendLast(.createLink(name: tapName, kind: "tun", ifindex: q.index))
             tx.changed("create tap", .link(tapName, ifindex: q.index))
@@ -43,6 +48,11 @@ enum TcFilterModel {
         do {
             vhost = try VhostDescriptors.open(count: fds.count)
             // By index (both known here): a lookup by name would cost a RTM_GETLINK per request.
+            // A qdisc on a link with txqueuelen 0 makes the kernel set it to 1000: given back on detach.
+            if try rt.link(.index(e.index)).txQueueLength == 0 {
+                let step = JournalStep.setTxQueueLength(link: e.name, ifindex: e.index, original: 0, replacement: Self.kernelTxQueueLength)
+                try ctx.tx.step(step) { _ in }
+            }
             for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
                 try ctx.tx.step(.addIngressQdisc(link: from, ifindex: fromIndex)) { tx in
                     try rt.qdiscAdd(QdiscSpec(device: .index(fromIndex), kind: .ingress))
