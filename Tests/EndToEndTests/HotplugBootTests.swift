@@ -9,8 +9,9 @@ import Testing
 /// configuring it from the channel and fetching the run's token over it.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: namespaces, CNI bridges and taps"))
 struct HotplugBootTests {
-    static let x86Unavailable = GuestImage.unavailableReason(.x86_64)
-    static let armUnavailable = GuestImage.unavailableReason(.arm64)
+    // The image must be built from this tree's init (channel_serve, channel_after).
+    static let x86Unavailable = ChannelImage.unavailableReason(.x86_64)
+    static let armUnavailable = ChannelImage.unavailableReason(.arm64)
     static var sandnet: String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for c in [dir, dir.deletingLastPathComponent()]
