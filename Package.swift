@@ -88,7 +88,7 @@ let package = Package(
             name: "SandnetCLI",
             dependencies: [
                 "SandnetCore", "NetlinkCodec", "Rtnetlink", "NetlinkSocket", "SandboxNetwork", "QemuWiring", "HostCheck",
-                "TrafficControl",
+                "TrafficControl", "Qmp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log")
             ]),
@@ -140,7 +140,7 @@ let package = Package(
             name: "SandboxNetworkTests",
             dependencies: [
                 "SandnetCore", "SandboxNetwork", "QemuWiring", "Rtnetlink", "TapDevices", "NetlinkSocket", "NetlinkCodec", "TestSupport",
-                "ProcessRunner", "SandnetCLI", "KernelConformance", .product(name: "Logging", package: "swift-log")
+                "ProcessRunner", "SandnetCLI", "KernelConformance", "Qmp", .product(name: "Logging", package: "swift-log")
             ]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "TestSupport"]),
         .testTarget(

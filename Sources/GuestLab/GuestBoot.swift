@@ -39,6 +39,9 @@ public struct GuestBoot: Sendable {
     /// Guest channel changes the guest init serves after NET-UP, then the peers it probes after them.
     public var channelChanges = 0
     public var channelTargets: [String] = []
+    /// Changes the guest serves after its probes (a remove-interface before a hot-unplug);
+    /// it then waits for the removed NIC to go and prints `SANDNET-STAGE unplugged`.
+    public var channelAfterChanges = 0
 
     public init(image: GuestImage, networkArguments: [String], inheritedFDs: [Int32], guestDescription: Data, probeTargets: [String]) {
         self.image = image
@@ -64,6 +67,7 @@ public struct GuestBoot: Sendable {
         if channelChanges > 0 { s += "channel_changes=\(channelChanges)\nchannel_targets=\"\(channelTargets.joined(separator: " "))\"\n" }
         if let uploadPort { s += "upload_port=\(uploadPort)\nupload_bytes=\(uploadBytes)\n" }
         if !pingTargets.isEmpty { s += "ping_targets=\"\(pingTargets.joined(separator: " "))\"\n" }
+        if channelAfterChanges > 0 { s += "channel_after=\(channelAfterChanges)\n" }
         return s
     }
 

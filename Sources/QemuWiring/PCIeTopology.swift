@@ -38,17 +38,29 @@ func hex2(_ v: Int) -> String { (v < 16 ? "0" : "") + String(v, radix: 16) }
 
 /// The root ports of a sandbox VM: one per NIC, then the spare ones.
 public struct PCIeTopology: Sendable, Equatable, Codable {
-    /// At most this many root ports in total (NICs plus spares).
+    /// At most this many NICs at boot (each on its own root port); spare ports come on top,
+    /// up to `maximumRootPorts(for:)`.
     public static let maximumRootPorts = 16
     /// First device number on `pcie.0` used for root ports. q35 keeps 00.0 (host bridge),
     /// 01.0 (VGA) and 1f.x (ICH9); virt keeps 00.0. 0x10 is clear of both.
     public static let defaultFirstDevice = 0x10
 
+    /// How many root ports this layout fits on the machine's `pcie.0` (QEMU 7.2 checked:
+    /// `QemuAcceptsTopologyTests`). Eight functions per device, devices from `firstDevice`
+    /// up to 0x1e on q35 (0x1f is the ICH9 LPC/SATA/SMBus device: QEMU refuses a port
+    /// there) and to 0x1f on virt. QEMU's other limits are further away: `chassis` is a
+    /// uint8 (1...255 used), `slot` a uint16, and each port takes one of the 255 bus
+    /// numbers below bus 0.
+    public static func maximumRootPorts(for architecture: Architecture, firstDevice: Int = defaultFirstDevice) -> Int {
+        let lastDevice = architecture == .x86_64 ? 0x1e : 0x1f
+        return max(0, lastDevice - firstDevice + 1) * 8
+    }
+
     public var architecture: Architecture
     public var rootPorts: [PCIeRootPort]
 
-    /// `occupiedPorts` NICs each get a port; `sparePorts` more are added for hotplug,
-    /// reduced when the total would exceed `maximumRootPorts`.
+    /// `occupiedPorts` NICs each get a port; `sparePorts` more are added for hotplug. A total
+    /// beyond what the machine takes is refused, never silently cut.
     public init(
         architecture: Architecture, occupiedPorts: Int, sparePorts: Int,
         idPrefix: String = "sn-rp", firstDevice: Int = PCIeTopology.defaultFirstDevice
@@ -60,10 +72,17 @@ public struct PCIeTopology: Sendable, Equatable, Codable {
             throw QemuWiringError.invalidTopology(
                 "\(occupiedPorts) NICs need \(occupiedPorts) PCIe root ports; at most \(Self.maximumRootPorts) are supported")
         }
-        guard firstDevice > 0, firstDevice + (Self.maximumRootPorts + 7) / 8 <= 0x1f else {
+        guard firstDevice > 0, firstDevice <= 0x1f else {
             throw QemuWiringError.invalidTopology("root ports cannot start at device 0x\(String(firstDevice, radix: 16)) of pcie.0")
         }
-        let total = min(occupiedPorts + sparePorts, Self.maximumRootPorts)
+        let limit = Self.maximumRootPorts(for: architecture, firstDevice: firstDevice)
+        let total = occupiedPorts + sparePorts
+        guard total <= limit else {
+            throw QemuWiringError.invalidTopology(
+                "\(occupiedPorts) NICs and \(sparePorts) spare ports need \(total) PCIe root ports, but \(architecture.machineType) "
+                    + "takes at most \(limit) (8 per device of pcie.0 from 0x\(String(firstDevice, radix: 16))); "
+                    + "ask for at most \(max(0, limit - occupiedPorts)) spare ports")
+        }
         self.architecture = architecture
         self.rootPorts = (0..<total).map { i in
             let device = firstDevice + i / 8

@@ -133,6 +133,9 @@ public enum SandboxAttach {
                     try tx.update {
                         $0.state = .attached
                         $0.summary = result.summary
+                        $0.rootPorts = result.plan.map {
+                            SandboxJournal.rootPortRecords($0.topology, nicEndpoints: result.nicEndpoints)
+                        }
                         if !settings.ownedByProcess {
                             $0.ownerPID = nil
                             $0.ownerStartTime = nil
@@ -217,7 +220,9 @@ public enum SandboxAttach {
             },
             skipped: Dictionary(scan.links.filter { !$0.isEndpoint }.map { ($0.name, $0.reason ?? "") }, uniquingKeysWith: { a, _ in a }),
             qemuArguments: plan?.arguments ?? [], kernelChanges: changes)
-        return AttachResult(summary: summary, plan: plan, guestDescription: guest)
+        var result = AttachResult(summary: summary, plan: plan, guestDescription: guest)
+        result.nicEndpoints = zip(endpoints, outputs).filter { !$0.1.queueFDs.isEmpty }.map(\.0.name)
+        return result
     }
 
     /// Routes the guest must add: not the kernel's own, on-link ones first.

@@ -31,5 +31,7 @@ enum AttachPreflight {
         if nics > PCIeTopology.maximumRootPorts {
             throw SandboxError.tooManyNICs(namespace: namespace, nics: nics, limit: PCIeTopology.maximumRootPorts)
         }
+        // The same check the topology makes, here so that too many spare ports change nothing.
+        _ = try PCIeTopology(architecture: settings.architecture, occupiedPorts: nics, sparePorts: settings.sparePorts)
     }
 }

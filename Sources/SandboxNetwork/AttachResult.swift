@@ -13,6 +13,8 @@ public struct AttachResult: Sendable {
     public var summary: AttachSummary
     public var plan: QemuNetworkPlan?
     public var guestDescription: GuestDescription
+    /// The endpoints with a NIC, in root-port order (NIC k is on port k).
+    public var nicEndpoints: [String] = []
     private let closer: DescriptorCloser
 
     init(summary: AttachSummary, plan: QemuNetworkPlan?, guestDescription: GuestDescription) {

@@ -70,7 +70,7 @@ public enum SandboxDetach {
         j.state = .detaching
         try store.write(j)
         let failures = undoSteps(
-            journal.steps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone,
+            journal.allHostSteps, group: journal.linkGroup, rt: rt, logger: logger, undone: &report.undone,
             afterKernelChange: afterKernelChange)
         guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: journal.sandbox, failures: failures) }
         try store.removeDeviceNodes(journal.deviceNodes ?? [])

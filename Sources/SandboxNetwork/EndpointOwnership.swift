@@ -8,6 +8,11 @@ public struct EndpointClaim: Codable, Equatable, Sendable {
     public var name: String
     /// Survives a rename; names are only compared for journals written before claims were.
     public var ifindex: Int32
+
+    public init(name: String, ifindex: Int32) {
+        self.name = name
+        self.ifindex = ifindex
+    }
 }
 
 /// One owner per endpoint. Ownership is decided from the journals of the same namespace

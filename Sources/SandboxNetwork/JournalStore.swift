@@ -46,7 +46,10 @@ public struct JournalStore: Sendable {
     /// the writes quadratic in the number of steps.
     public static func encode(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws -> Data {
         let e = makeEncoder()
-        guard let encodedSteps, encodedSteps.count == journal.steps.count else { return try e.encode(journal) }
+        // Plugged endpoints carry `"steps"` keys of their own, which the splice below could hit.
+        guard let encodedSteps, encodedSteps.count == journal.steps.count, journal.plugged?.isEmpty ?? true else {
+            return try e.encode(journal)
+        }
         var rest = journal
         rest.steps = []
         let base = try e.encode(rest)
@@ -96,8 +99,9 @@ public struct JournalStore: Sendable {
         let journal: SandboxJournal
         do {
             let f = try JSONDecoder().decode(Format.self, from: data).format
-            guard f == SandboxJournal.formatVersion else {
-                throw SandboxError.journalCorrupted(p, "format \(f) is not the supported \(SandboxJournal.formatVersion)")
+            guard SandboxJournal.readableFormats.contains(f) else {
+                throw SandboxError.journalCorrupted(
+                    p, "format \(f) is not one of the supported \(SandboxJournal.readableFormats.map(String.init).joined(separator: ", "))")
             }
             journal = try JSONDecoder().decode(SandboxJournal.self, from: data)
         } catch let e as SandboxError { throw e } catch {

@@ -12,7 +12,10 @@ import TapDevices
 /// The on-disk record of one sandbox: where it is, who is attaching it, and every change
 /// made so far. Written atomically (temp file, fsync, rename) before each kernel change, so `detach` and `gc` can undo an attach killed at any point.
 public struct SandboxJournal: Codable, Equatable, Sendable {
-    public static let formatVersion = 1
+    /// 2 added `rootPorts` and `plugged` (hotplug); a format-1 journal reads as one with
+    /// neither (no spare ports recorded, nothing plugged) and is undone as before.
+    public static let formatVersion = 2
+    public static let readableFormats: ClosedRange<Int> = 1...2
 
     public enum State: String, Codable, Sendable { case attaching, attached, detaching }
 
@@ -50,6 +53,12 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     /// Device nodes this attach may make in the state directory's `dev/` for a `/dev/tapN`
     /// clash, journaled before they are made: undo and gc remove these, and only these.
     public var deviceNodes: [String]?
+    /// Every PCIe root port of the VM, and which endpoint each one carries (nil in
+    /// format-1 journals): plug takes a free one from here.
+    public var rootPorts: [RootPortRecord]?
+    /// Endpoints wired after the attach (`sandnet plug`), each with its own host-side
+    /// steps so one can be undone without the others. Detach and gc undo these too.
+    public var plugged: [PluggedEndpoint]?
 
     public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, cookie: UInt64? = nil, linkGroup: UInt32) {
         format = Self.formatVersion

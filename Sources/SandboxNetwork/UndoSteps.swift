@@ -14,13 +14,14 @@ extension SandboxDetach {
     /// made, and checks what it finds is still what sandnet made (see `OwnedObjects`).
     /// `rollback`: the steps are the failing attach's own, in memory, so an intent without
     /// its confirmation is a change that failed. Returns what could not be undone.
-    /// `afterKernelChange`: fault injection only.
+    /// `afterKernelChange`: fault injection only. `wholeGroup` false (one plugged endpoint's
+    /// undo): each link is deleted alone, since the group holds the other endpoints' too.
     static func undoSteps(
         _ steps: [JournalStep], group: UInt32, rt: Rtnetlink, logger: Logger, rollback: Bool = false,
-        undone: inout [String], afterKernelChange: KernelChangeHook? = nil
+        wholeGroup: Bool = true, undone: inout [String], afterKernelChange: KernelChangeHook? = nil
     ) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
-        var linksDeleted = false
+        var linksDeleted = !wholeGroup
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1
             switch step {

@@ -35,7 +35,8 @@ public struct AttachOptions: ParsableArguments {
     var endpointModels: [String] = []
     @Option(help: "vCPUs of the VM: one queue pair per vCPU.") var vcpus: Int = 1
     @Option(help: "Guest architecture: x86_64 (q35) or arm64 (virt).") var arch: String = "x86_64"
-    @Option(name: .customLong("spare-ports"), help: "Extra empty PCIe root ports for hotplug (total capped at 16).")
+    @Option(
+        name: .customLong("spare-ports"), help: "Extra empty PCIe root ports for hotplug (with the NICs at most 120 on q35, 128 on virt).")
     var sparePorts: Int = 0
     @Option(name: .customLong("resolv-conf"), help: "resolv.conf whose DNS lines go into the guest description.")
     var resolvConf: String?

@@ -10,7 +10,7 @@ public struct SandnetCommand: ParsableCommand {
         subcommands: [
             LinkCommand.self, AddressCommand.self, RouteCommand.self, NeighbourCommand.self,
             ScanCommand.self, AttachCommand.self, DetachCommand.self, GcCommand.self,
-            CheckCommand.self, ExplainCommand.self,
+            CheckCommand.self, ExplainCommand.self, PlugCommand.self, UnplugCommand.self, WatchCommand.self,
             QdiscCommand.self, FilterCommand.self
         ])
 }

@@ -42,4 +42,17 @@ import Testing
         }
         #expect(out.components(separatedBy: "PCI bridge").count - 1 == 16)
     }
+
+    /// The largest topology `maximumRootPorts(for:)` allows is one QEMU accepts in full.
+    @Test(
+        .enabled(if: hasQemu(.x86_64) && hasQemu(.arm64), "qemu-system-x86_64 or -aarch64 is not installed"),
+        arguments: [Architecture.x86_64, .arm64])
+    func theMachineLimitIsAccepted(_ a: Architecture) throws {
+        let limit = PCIeTopology.maximumRootPorts(for: a)
+        let plan = try QemuNetworkPlan(
+            architecture: a, nics: [QemuNIC(id: "sn0", mac: MACAddress("02:00:00:00:00:01")!, queueFDs: [3])], sparePorts: limit - 1)
+        let (status, out) = try monitorPCI(a, plan)
+        #expect(status == 0, "\(out.suffix(400))")
+        #expect(out.components(separatedBy: "PCI bridge").count - 1 == limit)
+    }
 }

@@ -23,14 +23,30 @@ import Testing
         #expect(t.arguments == ["-device", "pcie-root-port,id=sn-rp0,bus=pcie.0,chassis=1,slot=1,addr=0x10.0x0"])
     }
 
-    @Test func totalIsCappedAtSixteenAcrossTwoDevices() throws {
-        let t = try PCIeTopology(architecture: .x86_64, occupiedPorts: 3, sparePorts: 40)
+    @Test func sparePortsFillDevicesEightFunctionsEach() throws {
+        let t = try PCIeTopology(architecture: .x86_64, occupiedPorts: 3, sparePorts: 13)
         #expect(t.rootPorts.count == 16)
         #expect(t.occupiedPorts.count == 3)
         #expect(t.rootPorts[8].device == 0x11 && t.rootPorts[8].function == 0 && t.rootPorts[8].multifunction)
         #expect(t.rootPorts[15].qemuAddress == "0x11.0x7")
         #expect(Set(t.rootPorts.map(\.chassis)).count == 16)
         #expect(Set(t.rootPorts.map(\.qemuAddress)).count == 16)
+    }
+
+    /// q35: devices 0x10...0x1e (0x1f is ICH9), virt: 0x10...0x1f; beyond, refused, never cut.
+    @Test func totalUpToTheMachineLimitThenRefused() throws {
+        #expect(PCIeTopology.maximumRootPorts(for: .x86_64) == 120)
+        #expect(PCIeTopology.maximumRootPorts(for: .arm64) == 128)
+        let q35 = try PCIeTopology(architecture: .x86_64, occupiedPorts: 2, sparePorts: 118)
+        #expect(q35.rootPorts.last?.qemuAddress == "0x1e.0x7" && Set(q35.rootPorts.map(\.chassis)).count == 120)
+        let virt = try PCIeTopology(architecture: .arm64, occupiedPorts: 0, sparePorts: 128)
+        #expect(virt.rootPorts.last?.qemuAddress == "0x1f.0x7")
+        #expect(
+            throws: QemuWiringError.invalidTopology(
+                "2 NICs and 119 spare ports need 121 PCIe root ports, but q35 takes at most 120 (8 per device of pcie.0 from 0x10); ask for at most 118 spare ports"
+            )
+        ) { try PCIeTopology(architecture: .x86_64, occupiedPorts: 2, sparePorts: 119) }
+        #expect(throws: QemuWiringError.self) { try PCIeTopology(architecture: .arm64, occupiedPorts: 1, sparePorts: 128) }
     }
 
     @Test func lastDeviceWithOneFunctionIsNotMultifunction() throws {

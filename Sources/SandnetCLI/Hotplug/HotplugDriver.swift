@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import Qmp
+import SandboxNetwork
+import SandnetCore
+
+/// Plug and unplug of one endpoint over QMP, with the host side from `SandboxPlug`. Each
+/// step that QEMU or the host can refuse is undone in reverse when a later one fails, and
+/// the journal says at each point how far it got (`PluggedEndpoint.State`).
+struct HotplugDriver: Sendable {
+    let sandbox: String
+    let store: JournalStore
+    let qmp: QmpClient
+    /// The guest channel (docs/guest-channel.md); nil: the guest is not told.
+    let guest: GuestChannelSender?
+    let logger: Logger
+    /// How long unplug waits for the guest to release the NIC (DEVICE_DELETED).
+    var unplugTimeout: Duration = .seconds(10)
+    /// How long the guest has to acknowledge a channel change.
+    var channelTimeout: Duration = .seconds(10)
+
+    struct Plugged: Sendable {
+        var endpoint: String
+        var rootPort: String
+        var device: String
+        /// From the start of the host side to `device_add`'s reply, and to the channel's change.
+        var hostAndQemu: Duration
+        var total: Duration
+    }
+
+    /// Wires the endpoint, hands QEMU its descriptors, adds the netdev and the NIC, and
+    /// announces it to the guest. On a failure: netdev_del, closefd, host side undone.
+    func plug(_ settings: PlugSettings) throws -> Plugged {
+        let start = ContinuousClock.now
+        let wired = try SandboxPlug.wire(settings, store: store, logger: logger)
+        defer { wired.closeDescriptors() }
+        let p = wired.plugged
+        let names = HotplugNames(nicID: p.nicID, queues: wired.queueFDs.count, vhost: !wired.vhostFDs.isEmpty)
+        var log = logger
+        log[metadataKey: "sandbox"] = "\(sandbox)"
+        log[metadataKey: "endpoint"] = "\(p.endpoint)"
+        var given: [String] = []
+        var netdevAdded = false
+        var step = "getfd"
+        do {
+            for (name, fd) in zip(names.queues + names.vhost, wired.queueFDs + wired.vhostFDs) {
+                try qmp.getfd(name: name, descriptor: fd)
+                given.append(name)
+            }
+            step = "netdev_add"
+            try qmp.netdevAdd(QmpTapNetdev(id: p.nicID, queueFdNames: names.queues, vhostFdNames: names.vhost))
+            netdevAdded = true
+            step = "device_add"
+            var device = QmpVirtioNetDevice(
+                id: names.device, netdev: p.nicID, mac: wired.guestInterface.mac, bus: wired.rootPort.id, queues: names.queues.count
+            ).arguments
+            // As the boot NICs (QemuNICPlacement): multiqueue and 2×queues+2 vectors even for one queue.
+            device["mq"] = "on"
+            device["vectors"] = .int(Int64(2 * names.queues.count + 2))
+            try qmp.execute("device_add", arguments: device)
+        } catch {
+            log.notice("plug failed in QEMU; rolling back", metadata: ["step": "\(step)", "error": "\(error)"])
+            var cleanup: [String] = []
+            // netdev_add took the named descriptors (QEMU drops a name once used); before it, close QEMU's copies.
+            if netdevAdded {
+                do { try qmp.netdevDel(id: p.nicID) } catch { cleanup.append("netdev_del \(p.nicID): \(error)") }
+            } else {
+                for name in given { try? qmp.closefd(name: name) }
+            }
+            do { try SandboxPlug.unwire(sandbox: sandbox, endpoint: p.endpoint, store: store, logger: logger) } catch {
+                cleanup.append("\(error)")
+            }
+            throw HotplugFailure.plugRolledBack(endpoint: p.endpoint, step: step, cause: "\(error)", cleanup: cleanup)
+        }
+        let inQemu = ContinuousClock.now - start
+        try SandboxPlug.mark(sandbox: sandbox, endpoint: p.endpoint, state: .inGuest, store: store)
+        log.info("plugged", metadata: ["device": "\(names.device)", "rootPort": "\(wired.rootPort.id)", "queues": "\(names.queues.count)"])
+        if let guest {
+            do { try guest.send(.addInterface(wired.guestInterface), timeout: channelTimeout) } catch {
+                // The NIC is in the guest but unconfigured: take it out again rather than leave it half there.
+                log.notice("guest channel refused the change; unplugging", metadata: ["error": "\(error)"])
+                try unplug(endpoint: p.endpoint, announce: false)
+                throw HotplugFailure.plugRolledBack(
+                    endpoint: p.endpoint, step: "guest channel", cause: "\(error)", cleanup: [])
+            }
+        }
+        return Plugged(
+            endpoint: p.endpoint, rootPort: wired.rootPort.id, device: names.device, hostAndQemu: inQemu, total: ContinuousClock.now - start
+        )
+    }
+
+    /// Announces the removal, asks QEMU to remove the NIC, waits (bounded) for the guest to
+    /// let go, removes the netdev, and undoes the host side. A timeout keeps everything
+    /// past `device_del` in place (state `unplugging`) so a retry finishes it.
+    func unplug(endpoint: String, announce: Bool = true) throws {
+        let journal = try SandboxPlug.journal(sandbox: sandbox, store: store)
+        guard let p = journal.plugged?.first(where: { $0.endpoint == endpoint }) else {
+            throw HotplugError.notPlugged(
+                endpoint: endpoint, sandbox: sandbox, attached: journal.endpoints?.contains { $0.name == endpoint } ?? false)
+        }
+        var log = logger
+        log[metadataKey: "sandbox"] = "\(sandbox)"
+        log[metadataKey: "endpoint"] = "\(endpoint)"
+        let device = HotplugNames.device(p.nicID)
+        let present = try qmp.peripheralDeviceIDs()[device] != nil
+        if present {
+            if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
+            if announce, let guest, let mac = p.guestMAC {
+                do { try guest.send(.removeInterface(name: endpoint, mac: mac), timeout: channelTimeout) } catch {
+                    // The NIC goes anyway: a guest that cannot hear it loses the interface all the same.
+                    log.notice("guest channel did not take the removal", metadata: ["error": "\(error)"])
+                }
+            }
+            if let e = Self.failure({ try qmp.deviceDel(id: device) }) {
+                let qemu = e as? QmpClientError
+                if qemu?.qemuErrorClass == "DeviceNotFound" {
+                    log.info("device already gone", metadata: ["device": "\(device)"])
+                } else if qemu?.qemuErrorClass != nil, "\(e)".contains("in the process of unplug") {
+                    log.info("device_del already pending; waiting again", metadata: ["device": "\(device)"])
+                } else {
+                    throw HotplugFailure.unplugFailed(endpoint: endpoint, step: "device_del", cause: "\(e)")
+                }
+            }
+            if let e = Self.failure({ try qmp.waitForDeviceDeleted(id: device, timeout: unplugTimeout) }) {
+                guard case .timedOut = e as? QmpClientError else {
+                    throw HotplugFailure.unplugFailed(endpoint: endpoint, step: "waiting for DEVICE_DELETED", cause: "\(e)")
+                }
+                // Gone meanwhile without our seeing the event (another client took it)? Then go on.
+                if try qmp.peripheralDeviceIDs()[device] != nil {
+                    log.notice("guest did not release the NIC; state kept", metadata: ["device": "\(device)"])
+                    throw HotplugFailure.unplugTimedOut(endpoint: endpoint, device: device, seconds: Int(unplugTimeout.components.seconds))
+                }
+            }
+        }
+        // Not found: never added, or removed by an earlier try.
+        if let e = Self.failure({ try qmp.netdevDel(id: p.nicID) }), (e as? QmpClientError)?.qemuErrorClass != "DeviceNotFound" {
+            throw HotplugFailure.unplugFailed(endpoint: endpoint, step: "netdev_del", cause: "\(e)")
+        }
+        try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .wired, store: store)
+        try SandboxPlug.unwire(sandbox: sandbox, endpoint: endpoint, store: store, logger: logger)
+        log.info("unplugged", metadata: ["device": "\(device)"])
+    }
+}
+
+extension HotplugDriver {
+    /// The error `body` throws, or nil: QEMU's refusals are sorted by class, not thrown on.
+    static func failure(_ body: () throws -> Void) -> (any Error)? {
+        do {
+            try body()
+            return nil
+        } catch { return error }
+    }
+}
+
+/// The QEMU names of a plugged NIC: `getfd` names per descriptor, the device id.
+struct HotplugNames {
+    var queues: [String]
+    var vhost: [String]
+    var device: String
+
+    init(nicID: String, queues: Int, vhost: Bool) {
+        self.queues = (0..<queues).map { "\(nicID)-q\($0)" }
+        self.vhost = vhost ? (0..<queues).map { "\(nicID)-v\($0)" } : []
+        device = Self.device(nicID)
+    }
+
+    static func device(_ nicID: String) -> String { "\(nicID)-nic" }
+}
