@@ -20,6 +20,8 @@ public enum EndToEnd {
         /// Appended to QEMU's arguments (a bad one shows how a QEMU that fails to start is reported).
         public var extraQemuArguments: [String] = []
         public var timeoutSeconds: Double = 180
+        /// The lab's id (`Lab.newID()` when nil): a test picks it to find its own leftovers.
+        public var labID: String?
         /// The last N NICs are left out of the boot-time guest description and sent as
         /// add-interface changes over the guest channel once the guest listens on it.
         public var channelNICs = 0
@@ -71,7 +73,7 @@ public enum EndToEnd {
     public static func run(_ options: Options, image: GuestImage, progress: @escaping (Event) -> Void = { _ in }) throws -> Report {
         let machineBefore = try NamespaceSnapshot(namespace: nil)
         progress(.step("creating host, pod and peer namespaces through CNI (\(options.nics) network\(options.nics == 1 ? "" : "s"))"))
-        let lab = try Lab(nics: options.nics) { progress(.step($0)) }
+        let lab = try Lab(nics: options.nics, id: options.labID) { progress(.step($0)) }
         let store = JournalStore(directory: lab.journalDirectory)
         let sandbox = "sn-lab-\(lab.id)"
         var attached = false

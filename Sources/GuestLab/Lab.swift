@@ -47,16 +47,24 @@ public final class Lab: Sendable {
     public var podNamespacePath: String { NetworkNamespace.named(podNamespace).path }
     public var cni: CNIPluginRunner { CNIPluginRunner(hostNamespace: hostNamespace) }
     public var journalDirectory: String { "\(stateDirectory)/journal" }
+    /// A fresh lab id: this process's pid first (a second test run on the machine makes other
+    /// ids), then a random part (labs of one process differ).
+    public static func newID() -> String { String(format: "%04x%04x", UInt32(getpid()) & 0xffff, UInt32.random(in: 0...0xffff)) }
+
+    /// The lab namespaces with this id that still exist (none once the lab is torn down).
+    public static func namespacesLeft(id: String) -> [String] { NetworkNamespace.listNamed().filter { $0.hasPrefix("sn-lab-\(id)-") } }
+
     /// "ADDRESS:PORT" of the peer on every network, in NIC order.
     public var probeTargets: [String] {
         peerResults.enumerated().compactMap { i, r in r.addresses(on: "eth\(i)").first.map { "\($0.address):\(Self.peerPort)" } }
     }
 
     /// Creates the namespaces and `nics` CNI networks (at most 4), attaches pod and peer to
-    /// each, and starts the peer's web server. Undoes everything if a step fails.
-    public init(nics: Int, log: (String) -> Void = { _ in }) throws {
+    /// each, and starts the peer's web server. Undoes everything if a step fails. `id` names
+    /// the namespaces (`sn-lab-ID-…`; `Lab.newID()` when nil), so a caller can look for its own leftovers.
+    public init(nics: Int, id: String? = nil, log: (String) -> Void = { _ in }) throws {
         guard (1...4).contains(nics) else { throw LabError.invalidArgument("--nics must be 1 to 4, not \(nics)") }
-        let id = String(format: "%04x%04x", UInt32(getpid()) & 0xffff, UInt32.random(in: 0...0xffff))
+        let id = id ?? Self.newID()
         self.id = id
         hostNamespace = "sn-lab-\(id)-host"
         podNamespace = "sn-lab-\(id)-pod"

@@ -20,6 +20,7 @@ struct EndToEndTests {
     func runCell(_ arch: Architecture, _ model: NetworkModel, nics: Int = 1) throws {
         let image = try #require(GuestImage.cached(arch))
         var options = EndToEnd.Options(architecture: arch, model: model, nics: nics)
+        options.labID = Lab.newID()
         options.timeoutSeconds = 240
         let report = try EndToEnd.run(options, image: image)
         #expect(report.results.count == nics)
@@ -27,7 +28,7 @@ struct EndToEndTests {
         #expect(report.token.count == 32)
         #expect(report.results.allSatisfy { $0.bytes == Lab.blobSize })
         #expect(!report.checked.isEmpty)
-        #expect(ownLabNamespaces().isEmpty)
+        #expect(Lab.namespacesLeft(id: options.labID!).isEmpty)
         print(
             "e2e \(arch.unameMachine) \(arch.machineType) \(model) nics=\(nics): boot-to-network \(String(format: "%.1f", report.bootToNetworkSeconds)) s, "
                 + report.results.map { "\($0.target) rtt \($0.rttMilliseconds) ms \($0.throughputKbps) kbit/s" }.joined(separator: "; "))
@@ -64,6 +65,7 @@ struct EndToEndTests {
         .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func guestWithoutVirtioNetNamesTheModuleAndLeavesNothing() throws {
         var options = EndToEnd.Options(architecture: .x86_64, model: .tcfilter)
+        options.labID = Lab.newID()
         options.skipModules = ["virtio_net"]
         options.timeoutSeconds = 240
         do {
@@ -72,7 +74,7 @@ struct EndToEndTests {
         } catch let GuestLabError.guestModuleMissing(module, _) {
             #expect(module == "virtio_net")
         }
-        #expect(ownLabNamespaces().isEmpty)
+        #expect(Lab.namespacesLeft(id: options.labID!).isEmpty)
     }
 
     @Test(
@@ -80,6 +82,7 @@ struct EndToEndTests {
         .enabled(if: ModelProbe.unavailableReason(.tcfilter) == nil, "\(ModelProbe.unavailableReason(.tcfilter) ?? "")"))
     func qemuThatFailsToStartReportsItsStderrAndLeavesNothing() throws {
         var options = EndToEnd.Options(architecture: .x86_64, model: .tcfilter)
+        options.labID = Lab.newID()
         options.extraQemuArguments = ["-device", "sandnet-no-such-device"]
         do {
             _ = try EndToEnd.run(options, image: try #require(GuestImage.cached(.x86_64)))
@@ -88,15 +91,8 @@ struct EndToEndTests {
             #expect(status == 1)
             #expect(stderr.contains("sandnet-no-such-device"), "\(stderr)")
         }
-        #expect(ownLabNamespaces().isEmpty)
+        #expect(Lab.namespacesLeft(id: options.labID!).isEmpty)
     }
-}
-
-/// Lab namespaces made by this test process: lab ids start with the pid (Lab.init), so a
-/// second test run on the machine at the same time does not count as our leftover.
-func ownLabNamespaces() -> [String] {
-    let prefix = "sn-lab-" + String(format: "%04x", UInt32(getpid()) & 0xffff)
-    return NetworkNamespace.listNamed().filter { $0.hasPrefix(prefix) }
 }
 
 /// Whether sandnet's attach can plumb an endpoint with a model on this kernel: a real

@@ -17,6 +17,7 @@ struct GuestChannelBootTests {
 
     func run(_ arch: Architecture) throws {
         var options = EndToEnd.Options(architecture: arch, model: .tcfilter, nics: 2)
+        options.labID = Lab.newID()
         options.channelNICs = 1
         options.timeoutSeconds = 300
         let report = try EndToEnd.run(options, image: try #require(GuestImage.cached(arch)))
@@ -29,7 +30,7 @@ struct GuestChannelBootTests {
         #expect(line.contains("addrs=198.51.100."), "\(line)")
         #expect(report.results.count == 2)
         #expect(Set(report.results.map(\.token)) == [report.token])
-        #expect(ownLabNamespaces().isEmpty)
+        #expect(Lab.namespacesLeft(id: options.labID!).isEmpty)
         print("guest channel \(arch.unameMachine): \(line)")
     }
 
