@@ -61,6 +61,7 @@ enum LabGuest {
             let results = try parse(console)
             let took = seconds(since: bootStart)
             let kernel = kernelRelease(console)
+            if kernel == "?" { print("KernelLabTests: no kernel line in the console: \(console.prefix(600))") }
             print("KernelLabTests: the lab guest (kernel \(kernel)) booted and ran \(results.count) checks in \(Int(took)) s")
             return .ran(results, seconds: took, kernel: kernel)
         } catch {
@@ -92,9 +93,9 @@ enum LabGuest {
 
     /// The lab kernel's release, as lab-init's `SANDNET-STAGE init kernel=…` line gives it.
     static func kernelRelease(_ console: String) -> String {
-        let marker = "SANDNET-STAGE init kernel="
-        guard let line = console.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) else { return "?" }
-        return String(line.dropFirst(marker.count)).trimmingCharacters(in: .whitespaces)
+        // Anywhere in a line: the kernel's own console output may share it.
+        guard let r = console.range(of: "SANDNET-STAGE init kernel=") else { return "?" }
+        return String(console[r.upperBound...].prefix { !$0.isWhitespace })
     }
 
     /// The `SANDNET-LAB-RESULT` lines, by check name; the run must have reached its end line.
