@@ -112,7 +112,7 @@ let package = Package(
             name: "KernelConformance",
             dependencies: [
                 "SandnetCore", "NetlinkCodec", "NetlinkSocket", "Rtnetlink", "TrafficControl", "TapDevices", "SandboxNetwork",
-                "QemuWiring", "ProcessRunner"
+                "QemuWiring", "ProcessRunner", "CSandnetLinux"
             ]),
         .executableTarget(name: "sandnet-conformance", dependencies: ["KernelConformance"]),
         // Benchmarks (issue 7): scripts/bench.sh builds it in release and runs it next to the C floor.

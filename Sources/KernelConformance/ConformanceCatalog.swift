@@ -72,7 +72,21 @@ public enum ConformanceCatalog {
             run: { try SandboxChecks.attachAndDetach(.vlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet) }),
         ConformanceCheck(
             name: "sandbox.vlan-macvtap", feature: "802.1Q vlan", lacking: "CONFIG_VLAN_8021Q", available: { KernelFeatureProbe.vlan },
-            run: { try SandboxChecks.attachAndDetach(.vlan, model: .macvtap, vhost: KernelFeatureProbe.vhostNet) })
+            run: { try SandboxChecks.attachAndDetach(.vlan, model: .macvtap, vhost: KernelFeatureProbe.vhostNet) }),
+        ConformanceCheck(
+            name: "sandbox.ipvlan-macvtap-refused", feature: "ipvlan", lacking: "CONFIG_IPVLAN", available: { KernelFeatureProbe.ipvlan },
+            run: { try SandboxChecks.macvtapOnIpvlanIsRefused() }),
+        // A guest's frames through the attach's queue descriptors reach a peer (issue 14's
+        // LowerDeviceEndToEndTests boot QEMU for this; the lab guest has none).
+        ConformanceCheck(
+            name: "vlan.tcfilter.peer-reach", feature: "802.1Q vlan", lacking: "CONFIG_VLAN_8021Q", available: { KernelFeatureProbe.vlan },
+            run: { try PeerReachChecks.guestReachesPeer(.vlan, model: .tcfilter) }),
+        ConformanceCheck(
+            name: "vlan.macvtap.peer-reach", feature: "802.1Q vlan", lacking: "CONFIG_VLAN_8021Q", available: { KernelFeatureProbe.vlan },
+            run: { try PeerReachChecks.guestReachesPeer(.vlan, model: .macvtap) }),
+        ConformanceCheck(
+            name: "ipvlan.tcfilter.peer-reach", feature: "ipvlan", lacking: "CONFIG_IPVLAN", available: { KernelFeatureProbe.ipvlan },
+            run: { try PeerReachChecks.guestReachesPeer(.ipvlan, model: .tcfilter) })
     ]
 
     public static func named(_ name: String) -> ConformanceCheck? { all.first { $0.name == name } }

@@ -70,6 +70,29 @@ public enum SandboxChecks {
         try d.finish()
     }
 
+    /// macvtap on an ipvlan endpoint is refused, saying why, before any change to the pod.
+    public static func macvtapOnIpvlanIsRefused() throws {
+        var d = Differences("macvtap on an ipvlan endpoint is refused with the reason")
+        try LabPod.with { p in
+            try p.addEndpoint("eth0", .ipvlan)
+            let before = try p.snapshot()
+            let state = NSTemporaryDirectory() + "sandnet-lab-state-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            do {
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "lab1", namespace: p.pod.namespace.path, model: .macvtap), store: JournalStore(directory: state)
+                )
+                r.closeDescriptors()
+                d.expect(false, "macvtap on an ipvlan was attached")
+            } catch {
+                d.expect("\(error)".contains("shares its parent's MAC"), "the refusal does not give the reason: \(error)")
+            }
+            let after = try p.snapshot()
+            d.expect(after == before, "the refused attach changed the pod: \(LabPod.firstDifference(before, after))")
+        }
+        try d.finish()
+    }
+
     /// /dev/vhost-net opens and VHOST_SET_OWNER succeeds.
     public static func vhostNetCanBeClaimed() throws {
         var d = Differences("vhost-net can be claimed")

@@ -223,6 +223,9 @@ enum LowerDeviceProbe {
 
 /// A vlan endpoint and an ipvlan endpoint, made as their CNI plugins make them, reaching the
 /// peer from a guest (4 queues on 1 vCPU, tcfilter), next to the CNI veth. Kernel lab only here.
+/// They need QEMU, which the lab guest lacks: on a kernel with 802.1Q and ipvlan the lab checks
+/// `vlan.tcfilter.peer-reach`, `vlan.macvtap.peer-reach` and `ipvlan.tcfilter.peer-reach`
+/// (KernelConformance/PeerReachChecks) play the guest through the attach's queue descriptors.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, "needs root: namespaces, CNI bridges and taps"))
 struct LowerDeviceEndToEndTests {
     static let x86 = GuestImage.unavailableReason(.x86_64)

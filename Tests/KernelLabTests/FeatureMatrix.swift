@@ -3,7 +3,9 @@ import KernelConformance
 /// The feature x kernel table: one row per feature, pass/skip/fail per kernel (a feature
 /// passes when all its checks pass, fails when any fails, skips when all skip).
 enum FeatureMatrix {
-    static func render(host: [String: ConformanceResult], lab: [String: ConformanceResult], hostKernel: String, labSeconds: Double)
+    static func render(
+        host: [String: ConformanceResult], lab: [String: ConformanceResult], hostKernel: String, labKernel: String = "?", labSeconds: Double
+    )
         -> String
     {
         var features: [String] = []
@@ -18,7 +20,7 @@ enum FeatureMatrix {
         }
         let counts = { (f: String) in ConformanceCatalog.all.filter { $0.feature == f }.count }
         var lines = [
-            "Kernel lab: feature x kernel (host \(hostKernel); lab Debian 6.1 cloud amd64 under TCG, \(Int(labSeconds)) s)",
+            "Kernel lab: feature x kernel (host \(hostKernel); lab \(labKernel), Debian 6.1 cloud amd64 under TCG, \(Int(labSeconds)) s)",
             "",
             "| feature | checks | host kernel | lab kernel |",
             "|---|---|---|---|"

@@ -15,7 +15,9 @@ struct KernelLabTests {
         let check = try #require(ConformanceCatalog.named(name))
         let results: [String: ConformanceResult]
         switch LabGuest.outcome {
-        case .ran(let r, _): results = r
+        case .ran(let r, _, let kernel):
+            results = r
+            if let r = r[name] { print("lab check \(name): \(r.outcome.rawValue) on kernel \(kernel)") }
         case .broken(let why):
             Issue.record("the lab did not run: \(why)")
             return
@@ -41,7 +43,7 @@ struct KernelLabTests {
 
     @Test("feature x kernel matrix", .enabled(if: LabGuest.skipReason == nil, "the lab guest cannot run here"))
     func matrix() throws {
-        guard case .ran(let lab, let seconds) = LabGuest.outcome else {
+        guard case .ran(let lab, let seconds, let labKernel) = LabGuest.outcome else {
             Issue.record("the lab did not run")
             return
         }
@@ -50,7 +52,7 @@ struct KernelLabTests {
         let kernel =
             (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        let table = FeatureMatrix.render(host: host, lab: lab, hostKernel: kernel, labSeconds: seconds)
+        let table = FeatureMatrix.render(host: host, lab: lab, hostKernel: kernel, labKernel: labKernel, labSeconds: seconds)
         print(table)
         let path = ProcessInfo.processInfo.environment["SANDNET_LAB_MATRIX"] ?? "/tmp/sandnet-kernel-lab-matrix.md"
         try? table.write(toFile: path, atomically: true, encoding: .utf8)

@@ -15,8 +15,8 @@ enum LabGuest {
     }()
 
     enum Outcome: Sendable {
-        /// The checks' results by name, and how long the boot took.
-        case ran([String: ConformanceResult], seconds: Double)
+        /// The checks' results by name, how long the boot took, and the guest's `uname -r`.
+        case ran([String: ConformanceResult], seconds: Double, kernel: String)
         /// The lab cannot run on this machine (no QEMU, the packages not cached): the tests skip.
         case unavailable(String)
         /// Building or booting it failed: every lab test fails with this.
@@ -60,8 +60,10 @@ enum LabGuest {
             let console = try boot(image)
             let results = try parse(console)
             let took = seconds(since: bootStart)
-            print("KernelLabTests: the lab guest booted and ran \(results.count) checks in \(Int(took)) s")
-            return .ran(results, seconds: took)
+            let kernel = kernelRelease(console)
+            if kernel == "?" { print("KernelLabTests: no kernel line in the console: \(console.prefix(600))") }
+            print("KernelLabTests: the lab guest (kernel \(kernel)) booted and ran \(results.count) checks in \(Int(took)) s")
+            return .ran(results, seconds: took, kernel: kernel)
         } catch {
             return .broken("\(error)")
         }
@@ -87,6 +89,13 @@ enum LabGuest {
             let console = String(decoding: stdout + stderr, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
             throw TestFailure("the lab guest did not power off within \(timeout); console:\n\(console.suffix(3000))")
         }
+    }
+
+    /// The lab kernel's release, as lab-init's `SANDNET-STAGE init kernel=…` line gives it.
+    static func kernelRelease(_ console: String) -> String {
+        // Anywhere in a line: the kernel's own console output may share it.
+        guard let r = console.range(of: "SANDNET-STAGE init kernel=") else { return "?" }
+        return String(console[r.upperBound...].prefix { !$0.isWhitespace })
     }
 
     /// The `SANDNET-LAB-RESULT` lines, by check name; the run must have reached its end line.

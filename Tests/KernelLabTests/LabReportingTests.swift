@@ -18,6 +18,7 @@ import Testing
         #expect(results.count == 3)
         #expect(results["tc.flower"]?.outcome == .fail)
         #expect(results["tc.flower"]?.message == "flower filter: dst differs")
+        #expect(LabGuest.kernelRelease(Self.console) == "6.1.0-57-cloud-amd64")
     }
 
     @Test func aRunThatDidNotFinishOrCouldNotSetUpIsAnError() {
@@ -43,8 +44,9 @@ import Testing
                 ($0.name, ConformanceResult(name: $0.name, feature: $0.feature, outcome: $0.name == "tc.flower" ? .fail : .pass))
             })
         let host = lab.mapValues { ConformanceResult(name: $0.name, feature: $0.feature, outcome: .skip) }
-        let table = FeatureMatrix.render(host: host, lab: lab, hostKernel: "h", labSeconds: 1)
+        let table = FeatureMatrix.render(host: host, lab: lab, hostKernel: "h", labKernel: "6.1.0-57-cloud-amd64", labSeconds: 1)
         #expect(table.contains("| cls_flower | 1 | skip | FAIL |"))
         #expect(table.contains("| dummy | 1 | skip | pass |"))
+        #expect(table.contains("lab 6.1.0-57-cloud-amd64"))
     }
 }

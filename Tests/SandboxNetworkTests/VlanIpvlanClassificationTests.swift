@@ -1,4 +1,5 @@
 import Foundation
+import KernelConformance
 import NetlinkCodec
 import Rtnetlink
 import SandboxNetwork
@@ -50,49 +51,34 @@ struct VlanIpvlanClassificationTests {
 
 extension SandboxIntegration {
     /// Where the kernel has 802.1Q and ipvlan (the kernel lab): tcfilter and macvtap on a vlan
-    /// on a veth, tcfilter on an ipvlan, and macvtap on an ipvlan refused before any change.
+    /// on a veth, tcfilter on an ipvlan, macvtap on an ipvlan refused before any change, and a
+    /// guest's frames through the queue descriptors reaching a peer. The same checks the kernel
+    /// lab runs in the Debian cloud guest (Sources/KernelConformance, ConformanceCatalog).
     @Suite(.serialized) struct VlanIpvlanKernelTests {
         @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan)), arguments: [NetworkModel.tcfilter, .macvtap])
-        func vlanOnVethAttachesAndDetachRestores(_ model: NetworkModel) throws { try attachAndRestore(.vlan, model) }
-
-        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan)))
-        func ipvlanAttachesWithTcfilterAndDetachRestores() throws { try attachAndRestore(.ipvlan, .tcfilter) }
-
-        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan)))
-        func macvtapOnIpvlanIsRefusedWithTheReason() throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", .ipvlan, number: 0)
-                try f.configure("eth0", number: 0)
-                let before = try f.snapshot()
-                let state = StateDirectory()
-                do {
-                    _ = try SandboxAttach.attach(
-                        AttachSettings(sandbox: "iv", namespace: f.pod.namespace.path, model: .macvtap),
-                        store: JournalStore(directory: state.path))
-                    Issue.record("macvtap on an ipvlan was attached")
-                } catch {
-                    #expect("\(error)".contains("shares its parent's MAC"), "\(error)")
-                }
-                #expect(try f.snapshot() == before)
-            }
+        func vlanOnVethAttachesAndDetachRestores(_ model: NetworkModel) throws {
+            try SandboxChecks.attachAndDetach(.vlan, model: model, vhost: KernelFeatureProbe.vhostNet)
         }
 
-        func attachAndRestore(_ kind: PodFixture.EndpointKind, _ model: NetworkModel) throws {
-            try PodFixture.with { f in
-                try f.addEndpoint("eth0", kind, number: 0)
-                try f.configure("eth0", number: 0)
-                let before = try f.snapshot()
-                let state = StateDirectory()
-                let store = JournalStore(directory: state.path)
-                var s = AttachSettings(sandbox: "vl", namespace: f.pod.namespace.path, model: model)
-                s.queues = 2
-                let r = try SandboxAttach.attach(s, store: store)
-                r.closeDescriptors()
-                #expect(r.summary.endpoints.first?.linkClass == (kind == .vlan ? .vlan : .ipvlan))
-                #expect(r.plan?.placements.first?.nic.queueFDs.count == 2)
-                _ = try SandboxDetach.detach(sandbox: "vl", store: store)
-                #expect(try f.snapshot() == before)
-            }
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan)))
+        func ipvlanAttachesWithTcfilterAndDetachRestores() throws {
+            try SandboxChecks.attachAndDetach(.ipvlan, model: .tcfilter, vhost: KernelFeatureProbe.vhostNet)
+        }
+
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan)))
+        func macvtapOnIpvlanIsRefusedWithTheReason() throws { try SandboxChecks.macvtapOnIpvlanIsRefused() }
+
+        @Test(.enabled(if: KindProbe.has(.vlan), KindProbe.reason(.vlan)), arguments: [NetworkModel.tcfilter, .macvtap])
+        func aGuestOnAVlanReachesItsPeer(_ model: NetworkModel) throws { try PeerReachChecks.guestReachesPeer(.vlan, model: model) }
+
+        @Test(.enabled(if: KindProbe.has(.ipvlan), KindProbe.reason(.ipvlan)))
+        func aGuestOnAnIpvlanReachesItsPeer() throws { try PeerReachChecks.guestReachesPeer(.ipvlan, model: .tcfilter) }
+
+        /// The same exchange on the kinds this host has: the check itself is tested here too.
+        @Test(.enabled(if: KindProbe.has(.macvlan), KindProbe.reason(.macvlan)), arguments: [NetworkModel.tcfilter, .macvtap])
+        func aGuestOnAVethOrMacvlanReachesItsPeer(_ model: NetworkModel) throws {
+            try PeerReachChecks.guestReachesPeer(.veth, model: model)
+            try PeerReachChecks.guestReachesPeer(.macvlan, model: model)
         }
     }
 }
