@@ -96,9 +96,20 @@ public enum NodeFeatureFile {
         let dir = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
         let temp = ".\(name).\(getpid()).tmp"
-        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // Root writes here: the directory itself is not followed through a symlink, and it
+        // must be the caller's and writable by nobody else, or another user could swap the file.
+        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard dirFD >= 0 else { throw NodeFeatureError.io("open directory \(dir)", errno) }
         defer { close(dirFD) }
+        var st = stat()
+        guard fstat(dirFD, &st) == 0 else { throw NodeFeatureError.io("fstat directory \(dir)", errno) }
+        if st.st_uid != geteuid() {
+            throw NodeFeatureError.untrustedDirectory(dir, "it is owned by uid \(st.st_uid), not by this user (uid \(geteuid()))")
+        }
+        if st.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+            let mode = String(st.st_mode & 0o7777, radix: 8)
+            throw NodeFeatureError.untrustedDirectory(dir, "group or others may write to it (mode \(mode))")
+        }
         unlinkat(dirFD, temp, 0) // a leftover of a run that died with this pid
         let fd = openat(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw NodeFeatureError.io("create \(dir)/\(temp)", errno) }
@@ -124,11 +135,14 @@ public enum NodeFeatureError: Error, CustomStringConvertible {
     case invalidLabel(String)
     case tooLarge(Int)
     case io(String, Int32)
+    case untrustedDirectory(String, String)
     public var description: String {
         switch self {
         case .invalidLabel(let l): return "internal error: \(l) is not a valid Kubernetes label, or its key is there twice"
         case .tooLarge(let n): return "the feature file would be \(n) bytes; nfd-worker ignores files of 64 KiB or more"
         case .io(let op, let e): return "\(op) failed: \(String(cString: strerror(e)))"
+        case .untrustedDirectory(let dir, let why):
+            return "refusing to write the feature file into \(dir): \(why); fix: chown root \(dir) && chmod go-w \(dir)"
         }
     }
 }

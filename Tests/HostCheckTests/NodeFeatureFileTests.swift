@@ -128,4 +128,22 @@ struct NodeFeatureFileTests {
         #expect(attributes[.type] as? FileAttributeType == .typeRegular)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["sandnet", "victim"])
     }
+
+    @Test("a directory someone else could write to, or a symlink to one, is refused before anything is written")
+    func untrustedDirectoryIsRefused() throws {
+        let report = HostCheck.run(CheckOptions(kataDefaultLookup: false, liveProbes: false))
+        let dir = try Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let open = dir + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        chmod(open, 0o777)
+        #expect(throws: NodeFeatureError.self) { try NodeFeatureFile.write(report, to: open + "/sandnet") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: open).isEmpty)
+        chmod(open, 0o755)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: open)
+        #expect(throws: NodeFeatureError.self) { try NodeFeatureFile.write(report, to: dir + "/link/sandnet") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: open).isEmpty)
+        try NodeFeatureFile.write(report, to: open + "/sandnet")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: open) == ["sandnet"])
+    }
 }
