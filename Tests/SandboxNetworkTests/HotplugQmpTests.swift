@@ -34,6 +34,16 @@ final class PausedSandboxQemu {
                 "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display", "none", "-S", "-m", "64",
                 "-qmp", "unix:\(qmpPath),server=on,wait=off", "-qmp", "unix:\(testQmpPath),server=on,wait=off"
             ] + rootPorts)
+        // QEMU creates its sockets some milliseconds after exec, more on a loaded machine; a
+        // watcher or plug started before that fails to connect, as it should. Wait (bounded).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !(FileManager.default.fileExists(atPath: qmpPath) && FileManager.default.fileExists(atPath: testQmpPath)) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                stop()
+                throw TestFailure("QEMU did not create its QMP sockets in \(directory) within 20 s")
+            }
+            usleep(20_000)
+        }
     }
 
     func connect() throws -> QmpClient {
