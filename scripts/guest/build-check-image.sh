@@ -24,26 +24,10 @@ pkgroot=$cache/debian/amd64
 out=$cache/guest/x86_64-check
 log() { echo "build-check-image: $*" >&2; }
 . "$here/pack-image.sh"
+. "$here/x86_64-kernel.sh"
 
-# The kernel and busybox, unpacked by the test guest's builder (a no-op when up to date).
-# Exit status 3 says the packages cannot be had here (no apt, no network, not root): the
-# test skips on it, where any other failure fails it. With SANDNET_OFFLINE=1 (the test
-# sets it) nothing is downloaded or looked up in apt: the x86_64 guest's kernel and busybox
-# that scripts/setup.sh unpacked are used as they are, or the status is 3.
-if [ "${SANDNET_OFFLINE:-0}" = 1 ]; then
-    [ -f "$cache/guest/x86_64/inputs" ] && [ -x "$pkgroot/busybox-static/bin/busybox" ] \
-        || { log "offline: no x86_64 guest kernel and busybox unpacked under $cache (run scripts/setup.sh)"; exit 3; }
-else
-    "$here/build-image.sh" x86_64 >/dev/null || { log "scripts/guest/build-image.sh x86_64 failed: no Debian cloud kernel or busybox-static"; exit 3; }
-fi
-kpkg=$(sed -n 's/^\(linux-image-[^=]*\)=.*/\1/p' "$cache/guest/x86_64/inputs")
-kver=${kpkg#linux-image-}
-kroot=$pkgroot/$kpkg
-if ! [ -n "$kver" ] || ! [ -d "$kroot/lib/modules/$kver" ]; then
-    log "no unpacked kernel in $pkgroot (from $cache/guest/x86_64/inputs)"
-    [ "${SANDNET_OFFLINE:-0}" = 1 ] && { log "offline: run scripts/setup.sh"; exit 3; }
-    exit 1
-fi
+# The kernel and busybox the x86_64 test guest unpacked (status 3: they cannot be had here).
+unpacked_x86_64_kernel || exit $?
 
 # The static sandnet. An incremental build is a no-op when nothing changed, and keeps the
 # guest from testing stale code.
@@ -77,7 +61,7 @@ inputs=$(
     echo "arch=x86_64"
     grep -E '^(linux-image-|busybox-static=)' "$cache/guest/x86_64/inputs"
     echo "sandnet=$(sha256sum <"$stripped" | cut -d' ' -f1)"
-    sha256sum "$here/check-init" "$here/build-check-image.sh" "$here/pack-image.sh" | sed "s|$here/||"
+    sha256sum "$here/check-init" "$here/build-check-image.sh" "$here/pack-image.sh" "$here/x86_64-kernel.sh" | sed "s|$here/||"
 )
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && (cd "$out" && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
     log "up to date ($kver)"

@@ -24,18 +24,11 @@ pkgroot=$cache/debian/amd64
 out=$cache/guest/x86_64-lab
 log() { echo "build-lab-image: $*" >&2; }
 . "$here/pack-image.sh"
+. "$here/x86_64-kernel.sh"
 . "$here/iproute2.sh"
 
-if [ "${SANDNET_OFFLINE:-0}" = 1 ]; then
-    [ -f "$cache/guest/x86_64/inputs" ] && [ -x "$pkgroot/busybox-static/bin/busybox" ] \
-        || { log "offline: no x86_64 guest kernel and busybox unpacked under $cache (run scripts/setup.sh)"; exit 3; }
-else
-    "$here/build-image.sh" x86_64 >/dev/null || { log "scripts/guest/build-image.sh x86_64 failed"; exit 3; }
-fi
-kpkg=$(sed -n 's/^\(linux-image-[^=]*\)=.*/\1/p' "$cache/guest/x86_64/inputs")
-kver=${kpkg#linux-image-}
-kroot=$pkgroot/$kpkg
-[ -n "$kver" ] && [ -d "$kroot/lib/modules/$kver" ] || { log "no unpacked kernel in $pkgroot"; exit 3; }
+# The kernel and busybox the x86_64 test guest unpacked (status 3: they cannot be had here).
+unpacked_x86_64_kernel || exit $?
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -94,7 +87,7 @@ inputs=$(
     grep -E '^(linux-image-|busybox-static=)' "$cache/guest/x86_64/inputs"
     echo "$iproute2"
     echo "sandnet-conformance=$(sha256sum <"$stage/bin/sandnet-conformance" | cut -d' ' -f1)"
-    sha256sum "$here/lab-init" "$here/build-lab-image.sh" "$here/pack-image.sh" "$here/iproute2.sh" | sed "s|$here/||"
+    sha256sum "$here/lab-init" "$here/build-lab-image.sh" "$here/pack-image.sh" "$here/iproute2.sh" "$here/x86_64-kernel.sh" | sed "s|$here/||"
 )
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && (cd "$out" && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
     log "up to date ($kver)"
