@@ -45,39 +45,10 @@ public final class LabPod {
         if number == 0 { try pod.ip("route", "add", "default", "via", "198.51.100.1", "dev", name) }
     }
 
-    /// What `ip -j -d` and `tc -j -d` say about the pod's links, addresses, routes, qdiscs and
-    /// ingress filters: equal before an attach and after its detach.
-    public func snapshot() throws -> String {
-        // An IPv6 address (the link-local one too) is "tentative" until duplicate address
-        // detection ends, seconds under TCG: compare settled states (bounded: 10 s).
-        var waits = 0
-        while waits < 100, try pod.ip("addr", "show").contains("tentative") {
-            usleep(100_000)
-            waits += 1
-        }
-        var out: [String: Any] = [:]
-        out["link"] = try pod.ipJSON("-d", "link", "show")
-        out["addr"] = try pod.ipJSON("-d", "addr", "show")
-        out["route4"] = try pod.ipJSON("-d", "route", "show", "table", "all")
-        out["route6"] = try pod.ipJSON("-d", "-6", "route", "show", "table", "all")
-        out["qdisc"] = try pod.tcJSON("-d", "qdisc", "show")
-        var filters: [String: Any] = [:]
-        for l in try pod.ipJSON("link", "show") {
-            guard let n = l["ifname"] as? String else { continue }
-            filters[n] = try pod.tcJSON("-d", "filter", "show", "dev", n, "ingress")
-        }
-        out["filter"] = filters
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted])
-        return String(decoding: data, as: UTF8.self)
-    }
+    /// The pod as `ip -j -d` and `tc -j -d` see it (`NamespaceSnapshot`): equal before an
+    /// attach and after its detach. Duplicate address detection is slow under TCG: 10 s.
+    public func snapshot() throws -> String { try NamespaceSnapshot.take(namespace: pod.name, settle: .seconds(10)) }
 
     /// The first line where two snapshots differ, for a failure that says what changed.
-    public static func firstDifference(_ a: String, _ b: String) -> String {
-        let la = a.split(separator: "\n", omittingEmptySubsequences: false)
-        let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
-        for i in 0..<max(la.count, lb.count) where (i < la.count ? la[i] : "<end>") != (i < lb.count ? lb[i] : "<end>") {
-            return "line \(i + 1): before `\(i < la.count ? la[i] : "<end>")`, after `\(i < lb.count ? lb[i] : "<end>")`"
-        }
-        return "identical"
-    }
+    public static func firstDifference(_ a: String, _ b: String) -> String { NamespaceSnapshot.firstDifference(a, b) }
 }

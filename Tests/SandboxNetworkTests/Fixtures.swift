@@ -1,4 +1,5 @@
 import Foundation
+import KernelConformance
 import NetlinkSocket
 import TestSupport
 import Testing
@@ -89,39 +90,11 @@ final class PodFixture {
         }
     }
 
-    /// Everything `ip -j -d` and `tc -j -d` say about the pod, normalised only by sorting keys:
-    /// lists keep the kernel's order (addresses in `ip addr` order, primary before secondary),
-    /// routes of every table (main, local, policy tables), rules, permanent neighbours,
-    /// qdiscs and ingress filters.
+    /// Everything `ip -j -d` and `tc -j -d` say about the pod (`NamespaceSnapshot`, shared
+    /// with the kernel lab): links, addresses, routes of every table, rules, permanent
+    /// neighbours, qdiscs and ingress filters.
     func snapshot() throws -> String {
-        // A re-added IPv6 address is "tentative" until duplicate address detection ends
-        // (about a second); compare settled states.
-        var tentative = try pod.ip("addr", "show").contains("tentative")
-        for _ in 0..<50 where tentative {
-            usleep(100_000)
-            tentative = try pod.ip("addr", "show").contains("tentative")
-        }
-        // Not a failure by itself (an address whose DAD failed stays tentative on both sides).
-        if tentative { print("PodFixture \(pod.name): an address is still tentative after 5 s; comparing as it is") }
-        var out: [String: Any] = [:]
-        out["link"] = try pod.ipJSON("-d", "link", "show")
-        out["addr"] = try pod.ipJSON("-d", "addr", "show")
-        out["route4"] = try pod.ipJSON("-d", "route", "show", "table", "all")
-        out["route6"] = try pod.ipJSON("-d", "-6", "route", "show", "table", "all")
-        // Policy rules say which tables matter; sandnet never changes them, so they must not differ.
-        out["rule4"] = try pod.ipJSON("-d", "-4", "rule", "show")
-        out["rule6"] = try pod.ipJSON("-d", "-6", "rule", "show")
-        // Only permanent entries: cache entries come and go with the kernel's own probes.
-        out["neigh"] = try pod.ipJSON("-d", "neigh", "show", "nud", "permanent")
-        out["qdisc"] = try pod.tcJSON("-d", "qdisc", "show")
-        var filters: [String: Any] = [:]
-        for l in try pod.ipJSON("link", "show") {
-            guard let n = l["ifname"] as? String else { continue }
-            filters[n] = try pod.tcJSON("-d", "filter", "show", "dev", n, "ingress")
-        }
-        out["filter"] = filters
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted])
-        return String(decoding: data, as: UTF8.self)
+        try NamespaceSnapshot.take(namespace: pod.name) { print("PodFixture \($0)") }
     }
 }
 
@@ -135,14 +108,7 @@ final class StateDirectory {
 }
 
 /// First line that differs, for readable failures.
-func firstDifference(_ a: String, _ b: String) -> String {
-    let la = a.split(separator: "\n", omittingEmptySubsequences: false)
-    let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
-    for i in 0..<max(la.count, lb.count) where (i < la.count ? la[i] : "<end>") != (i < lb.count ? lb[i] : "<end>") {
-        return "line \(i + 1): before `\(i < la.count ? la[i] : "<end>")` after `\(i < lb.count ? lb[i] : "<end>")`"
-    }
-    return "identical"
-}
+func firstDifference(_ a: String, _ b: String) -> String { NamespaceSnapshot.firstDifference(a, b) }
 
 /// Which endpoint kinds this kernel can make, found by making each once in a throwaway pod.
 enum KindProbe {
