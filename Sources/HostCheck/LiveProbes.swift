@@ -102,6 +102,8 @@ public enum LiveProbes {
         case .ingressQdisc: return "tc qdisc add dev DEV ingress"
         case .u32Filter: return "tc filter add dev DEV parent ffff: protocol all u32 match u32 0 0"
         case .mirredAction: return "tc filter add ... action mirred egress redirect dev DEV"
+        case .htbQdisc: return "tc qdisc add dev DEV root handle 534e: htb, tc class add ... htb rate 50mbit"
+        case .ifb: return "ip link add NAME type ifb"
         case .devTun: return "open /dev/net/tun"
         case .devVhostNet: return "open /dev/vhost-net"
         case .devVhostVsock: return "open /dev/vhost-vsock"
@@ -187,7 +189,7 @@ public enum LiveProbes {
 
         var vethReady = false
         let wantsTC = probes.contains(.ingressQdisc) || probes.contains(.u32Filter) || probes.contains(.mirredAction)
-        if probes.contains(.veth) || probes.contains(.macvtap) || wantsTC {
+        if probes.contains(.veth) || probes.contains(.macvtap) || probes.contains(.htbQdisc) || wantsTC {
             let r = linkProbe(.veth, kind: "veth", option: "CONFIG_VETH (module veth)") {
                 try rtnl.linkAdd(LinkSpec(name: "chk-veth0", kind: .veth(peerName: "chk-veth1")))
             }
@@ -202,6 +204,17 @@ public enum LiveProbes {
         }
         if probes.contains(.tapMultiqueue) {
             results[.tapMultiqueue] = tapProbe(in: .named(name))
+        }
+        if probes.contains(.ifb) {
+            results[.ifb] = linkProbe(.ifb, kind: "ifb", option: "CONFIG_IFB (module ifb)") {
+                try rtnl.linkAdd(LinkSpec(name: "chk-ifb0", kind: .ifb))
+            }
+        }
+        if probes.contains(.htbQdisc) {
+            results[.htbQdisc] =
+                vethReady
+                ? htbProbe(rtnl)
+                : .skipped(.htbQdisc, operation(of: .htbQdisc), "no veth to shape (the veth probe failed)")
         }
         // tcfilter's plumbing, step by step on the veth: each step needs the one before.
         if wantsTC {
@@ -300,6 +313,27 @@ public enum LiveProbes {
                 FilterSpec(
                     device: .name("chk-veth0"), parent: .ingressQdisc, priority: 2,
                     kind: .u32(.matchAll, actions: [.mirred(MirredAction(.redirect, to: peer))])))
+        }
+    }
+
+    /// A root htb with one class on the veth's peer, as a rate limit makes it (the class is
+    /// where a kernel without htb's rate tables would refuse).
+    static func htbProbe(_ rtnl: Rtnetlink) -> ProbeResult {
+        let op = operation(of: .htbQdisc)
+        let option = "CONFIG_NET_SCH_HTB (module sch_htb)"
+        do {
+            let handle = TcHandle(major: 0x534e, minor: 0)
+            try rtnl.qdiscAdd(QdiscSpec(device: .name("chk-veth1"), kind: .htb(defaultClass: 1), parent: .root, handle: handle))
+            try rtnl.htbClassAdd(
+                HtbClassSpec(
+                    device: .name("chk-veth1"), parent: handle, classID: TcHandle(major: 0x534e, minor: 1), rate: 50_000_000,
+                    quantum: 60_000))
+            return .passed(.htbQdisc, op)
+        } catch let NetlinkError.kernel(r) {
+            return refusal(.htbQdisc, r, option: option, what: "qdisc kind \"htb\"")
+        } catch {
+            return .failed(
+                .htbQdisc, op, errno: (error as? NetlinkError)?.errno, kernelMessage: nil, culprit: option, detail: "\(error)")
         }
     }
 

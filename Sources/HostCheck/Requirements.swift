@@ -33,6 +33,8 @@ public enum ProbeID: String, Sendable, Codable, CaseIterable {
     case ingressQdisc = "ingress-qdisc"
     case u32Filter = "u32-filter"
     case mirredAction = "mirred-action"
+    case htbQdisc = "htb-qdisc"
+    case ifb
     case devTun = "dev-net-tun"
     case devVhostNet = "dev-vhost-net"
     case devVhostVsock = "dev-vhost-vsock"
@@ -139,6 +141,19 @@ public enum Requirements {
                 "macvtap", "macvtap",
                 why: "the macvtap model puts a macvtap on each endpoint and hands QEMU its /dev/tapN queues",
                 components: [.sandnet, .kataRuntime, .qemu], models: [.macvtap], options: [["MACVTAP"], ["TAP"]], probe: .macvtap),
+            // Only a sandbox that asks for a rate limit needs these: recommended, so their
+            // absence warns (and says which attaches would be refused) instead of failing a model.
+            Requirement(
+                "htb-qdisc", "htb qdisc (rate limits)",
+                why: "a rate limit (--rx-rate/--tx-rate, Kata's rx_rate_limiter_max_rate/tx_rate_limiter_max_rate) is an htb "
+                    + "qdisc with one class; without it an attach that asks for a limit is refused, others are not affected",
+                components: [.sandnet, .kataRuntime], importance: .recommended, options: [["NET_SCH_HTB"]], probe: .htbQdisc),
+            Requirement(
+                "ifb", "ifb devices (rate limits)",
+                why: "with macvtap and none a rate limit on what the guest sends is shaped on an ifb device of the sandbox's own; "
+                    + "without it an attach that asks for such a limit is refused, others are not affected",
+                components: [.sandnet, .kataRuntime], models: [.macvtap, .none], importance: .recommended, options: [["IFB"]],
+                probe: .ifb),
             Requirement(
                 "vhost-net", "vhost-net",
                 why:

@@ -151,6 +151,22 @@ struct KernelConfigTests {
         #expect(report.model(.tcfilter).failed == ["kvm"])
     }
 
+    @Test("Debian amd64 without htb and ifb: rate limits warn (ifb only for macvtap and none), no model fails")
+    func debianAmd64WithoutRateLimitDevices() throws {
+        let d = try RealKernels.debian("amd64")
+        let report = try checkDebian(d, config: try d.config.removing("NET_SCH_HTB").removing("IFB"))
+        #expect(report.requirement("htb-qdisc")?.status == .warn)
+        #expect(report.requirement("htb-qdisc")?.fix?.kernelConfig == ["CONFIG_NET_SCH_HTB=m"])
+        #expect(report.requirement("ifb")?.fix?.kernelConfig == ["CONFIG_IFB=m"])
+        #expect(report.model(.tcfilter).warnings.contains("htb-qdisc"))
+        #expect(!report.model(.tcfilter).warnings.contains("ifb"))
+        #expect(report.model(.macvtap).warnings.contains("ifb"))
+        #expect(report.model(.none).warnings.contains("ifb"))
+        for m in NetworkModel.allCases {
+            #expect(!report.model(m).failed.contains("htb-qdisc") && !report.model(m).failed.contains("ifb"), "\(m)")
+        }
+    }
+
     // MARK: Debian cloud arm64
 
     @Test("Debian cloud arm64 as shipped: every model passes; KVM is built in")
