@@ -7,7 +7,6 @@ import SandnetCore
     import Glibc
 #endif
 
-
 public enum HostCheck {
     /// `uname -r`, `uname -m`.
     public static func uname() -> (release: String, machine: String) {
