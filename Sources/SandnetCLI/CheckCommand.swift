@@ -3,6 +3,14 @@ import Foundation
 import HostCheck
 import Logging
 import SandnetCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Set by SIGTERM and SIGINT while `check --every` loops (a C signal handler can only reach globals).
+private let checkStopRequested = Atomic<Bool>(false)
 
 /// `sandnet check`: can this host run VM sandboxes, and if not, what exactly to fix.
 struct CheckCommand: ParsableCommand, LoggingCommand {
@@ -105,7 +113,10 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
                 imageDirectory: kvmBootImage ?? KVMBootProbe.defaultImage(for: machine), arch: machine, timeoutSeconds: kvmBootTimeout)
         }
         if let every, let nfd {
-            while true {
+            // SIGTERM (a DaemonSet's pod being stopped) or SIGINT ends the loop between runs: a
+            // run always finishes its write, so no temporary file is left in the directory NFD reads.
+            for s in [SIGTERM, SIGINT] { signal(s) { _ in checkStopRequested.store(true, ordering: .relaxed) } }
+            while !checkStopRequested.load(ordering: .relaxed) {
                 let report = HostCheck.run(options, logger: Logger(label: "sandnet.check"))
                 let labels = NodeFeatureFile.labels(for: report).filter {
                     ["ready", "kvm-verdict", "arch"].contains($0.0.split(separator: "/").last!)
@@ -120,8 +131,11 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
                     // The old labels expire on their own: that is the point of the expiry.
                     Output.printError("\(error)")
                 }
-                Thread.sleep(forTimeInterval: every)
+                let wakeUp = Date(timeIntervalSinceNow: every)
+                while !checkStopRequested.load(ordering: .relaxed), Date() < wakeUp { Thread.sleep(forTimeInterval: 0.1) }
             }
+            print("\(NodeFeatureFile.rfc3339(Date())) stopped by a signal; \(nfd) keeps its labels until they expire")
+            return
         }
         let report = HostCheck.run(options, logger: Logger(label: "sandnet.check"))
         if json { print(try report.json()) } else { print(report.text(), terminator: "") }
