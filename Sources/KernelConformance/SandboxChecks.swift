@@ -21,6 +21,9 @@ public enum SandboxChecks {
             d.expect(e.linkClass.rawValue == kind.rawValue, "eth0 classified as \(e.linkClass)")
             d.expect(e.isEndpoint, "eth0 not counted as an endpoint")
             d.expect(e.reason == nil, "eth0 has a reason: \(e.reason ?? "")")
+            // The lower device stays in the lab's host namespace, as a CNI's parent does.
+            d.expect(e.lower?.hasSuffix("in another namespace") == true, "eth0's lower device: \(e.lower ?? "none")")
+            if kind == .vlan { d.expect(e.vlanID == 100, "eth0's vlan id: \(e.vlanID.map(String.init) ?? "none")") }
         }
         try d.finish()
     }

@@ -31,6 +31,11 @@ public struct ScannedLink: Codable, Equatable, Sendable {
     public var routes: [SavedRoute]
     /// Permanent neighbours, and the default gateway's entry.
     public var neighbours: [SavedNeighbour]
+    /// The lower device of a vlan, macvlan, macvtap or ipvlan, by name; "ifindex N in
+    /// another namespace" when it is not in this one (as a CNI leaves a macvlan's parent).
+    public var lower: String? = nil
+    /// A vlan's 802.1Q id.
+    public var vlanID: UInt16? = nil
 }
 
 /// A namespace as `sandnet scan` sees it.
@@ -88,13 +93,20 @@ public enum Discovery {
                 let usable = !n.state.isDisjoint(with: [.reachable, .stale, .delay, .probe])
                 return usable && gateways.contains(d)
             }
-            return ScannedLink(
+            var scanned = ScannedLink(
                 name: link.name, index: link.index, linkClass: cls, kernelKind: link.kind, mac: link.address,
                 mtu: link.mtu ?? 0, flags: flagNames(link.flags), up: link.isUp, group: link.group ?? 0,
                 isEndpoint: endpoint, reason: reason,
                 addresses: addresses.filter { $0.index == link.index }.map(SavedAddress.init),
                 routes: myRoutes.map(SavedRoute.init),
                 neighbours: myNeighbours.map { SavedNeighbour(address: $0.destination!, mac: $0.linkAddress!, permanent: $0.isPermanent) })
+            if [.vlan, .macvlan, .macvtap, .ipvlan].contains(cls), let p = link.parent, p != 0 {
+                // IFLA_LINK is an index in the namespace IFLA_LINK_NETNSID names, when it is set.
+                let here = link.linkNetnsID == nil ? byIndex[p] : nil
+                scanned.lower = here?.name ?? "ifindex \(p) in another namespace"
+            }
+            if case .vlan(let id, _)? = link.kindData { scanned.vlanID = id }
+            return scanned
         }
         return NamespaceScan(namespace: description, links: scanned)
     }

@@ -16,7 +16,7 @@ struct ScanCommand: ParsableCommand {
             scan.links.map { l in
                 [
                     l.name, l.linkClass.rawValue, l.isEndpoint ? "yes" : "no", "\(l.mtu)", l.mac?.description ?? "-",
-                    l.addresses.map(\.prefix.description).joined(separator: ","), l.reason ?? ""
+                    l.addresses.map(\.prefix.description).joined(separator: ","), l.reason ?? Self.lowerNote(l)
                 ]
             }, header: ["NAME", "CLASS", "ENDPOINT", "MTU", "MAC", "ADDRESSES", "NOTE"])
         print("\(scan.endpointCount) endpoint(s): PCIe root ports needed: \(scan.endpointCount)")
@@ -28,6 +28,14 @@ struct ScanCommand: ParsableCommand {
             }
             for n in e.neighbours { print("  neigh \(n.address) lladdr \(n.mac) dev \(e.name)\(n.permanent ? " permanent" : "")") }
         }
+    }
+}
+
+extension ScanCommand {
+    /// "vlan 100 on veth0", "on eth0": where a stacked endpoint sits.
+    static func lowerNote(_ l: ScannedLink) -> String {
+        guard let lower = l.lower else { return "" }
+        return (l.vlanID.map { "vlan \($0) " } ?? "") + "on \(lower)"
     }
 }
 

@@ -40,6 +40,24 @@ extension SandboxIntegration {
                 #expect(e.linkClass.rawValue == k.rawValue)
                 #expect(e.isEndpoint)
                 #expect(e.reason == nil)
+                // A macvlan's parent stays in the host namespace, as a CNI's does: named by its index there.
+                if k == .macvlan {
+                    let uplink = try #require(try f.host.ipJSON("link", "show", "uplink").first?["ifindex"] as? Int)
+                    #expect(e.lower == "ifindex \(uplink) in another namespace", "\(String(describing: e.lower))")
+                } else {
+                    #expect(e.lower == nil)
+                }
+            }
+        }
+
+        @Test(.enabled(if: KindProbe.has(.macvlan), KindProbe.reason(.macvlan)))
+        func aMacvlanOnALinkOfTheSameNamespaceNamesItsLower() throws {
+            try PodFixture.with { f in
+                try f.addEndpoint("eth0", .veth, number: 0)
+                try f.pod.ip("link", "add", "link", "eth0", "name", "mv0", "type", "macvlan", "mode", "bridge")
+                let e = try #require(try Discovery.scan(f.pod.namespace).links.first { $0.name == "mv0" })
+                #expect(e.lower == "eth0")
+                #expect(e.vlanID == nil)
             }
         }
 
