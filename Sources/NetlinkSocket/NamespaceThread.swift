@@ -226,16 +226,9 @@ public final class NamespaceThreadPool: Sendable {
         func perform(_ job: @escaping @Sendable () -> Bool) {
             mailbox.withLock { $0 = .job(job) }
             sandnet_wakeup_post(words)
-            // On the worker's own CPU the wake-up usually preempts us and the job is done
-            // by the time we run again; if not, let the worker have the CPU a few times
-            // before sleeping (a sleep costs a wake-up the worker must send).
-            if let cpu {
-                var turns = 0
-                while turns < 3, sandnet_wakeup_is_posted(words + 1) == 0, Int(sandnet_current_cpu()) == cpu {
-                    sched_yield()
-                    turns += 1
-                }
-            }
+            // On the worker's own CPU the wake-up preempts us and the job is done by the time
+            // we run again, so this wait returns at once. Otherwise sleep: yielding instead
+            // would hand the CPU to whatever else runs there, for a whole time slice.
             sandnet_wakeup_wait(words + 1)
         }
 
