@@ -1,5 +1,4 @@
 import CSandnetLinux
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,14 +14,33 @@ import Synchronization
 /// thread happened to create the worker: a worker started from inside a job would
 /// otherwise call a foreign namespace home. A worker that cannot switch back marks
 /// itself poisoned and exits; it is never handed another job.
+///
+/// The hand-off never spins. Each CPU gets one worker pinned to it, made on first use;
+/// a caller hands its job to the worker of the CPU it runs on, so waking the worker is a
+/// local enqueue (no inter-processor interrupt, which costs tens of microseconds in a
+/// VM) and the worker usually preempts the caller at once, runs, and sleeps again, giving
+/// the CPU straight back. When that worker is busy with another caller's job, an
+/// unpinned spare is used.
 public final class NamespaceThreadPool: Sendable {
     public static let shared = NamespaceThreadPool()
 
-    private let idle = Mutex<[Worker]>([])
-    /// Workers kept around for reuse; more may run at once, the extra ones exit when done.
-    private let keepIdle = 4
+    /// One pinned worker per CPU, by CPU number; grown as CPUs are seen (no sysfs read).
+    private let perCPU = Mutex<[Slot]>([])
+    private let spares = Mutex<[Worker]>([])
+    /// Spare (unpinned) workers kept around for reuse; more may run at once, the extra
+    /// ones exit when done.
+    private let keepSpares = 4
+    /// CPU numbers from this on get spares only (CPU_SETSIZE, what pinning can address).
+    private static let cpuLimit = 1024
     /// The process's own network namespace, opened once (CLOEXEC) and kept for its lifetime.
     let homeFD: Int32
+
+    private enum Slot {
+        case none
+        case idle(Worker)
+        /// Lent to a caller; it comes back through `release`.
+        case lent
+    }
 
     public init() {
         homeFD = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
@@ -31,23 +49,29 @@ public final class NamespaceThreadPool: Sendable {
     deinit { if homeFD >= 0 { close(homeFD) } }
 
     /// Runs `body` on a worker thread inside the namespace open at `namespaceFD` and
-    /// returns its result. Blocks the caller until the job is done.
-    public func run<T>(in namespaceFD: Int32, description: String, _ body: () throws -> T) throws -> T {
+    /// returns its result. Blocks the caller until the job is done. When setns refuses the
+    /// descriptor with EINVAL, `explainInvalid` may say why (not a network namespace).
+    /// `description` names the namespace in errors (only built when one is thrown).
+    public func run<T>(
+        in namespaceFD: Int32, description: @autoclosure () -> String, explainInvalid: ((Int32) -> NetlinkError?)? = nil,
+        _ body: () throws -> T
+    ) throws -> T {
         guard homeFD >= 0 else {
             throw NetlinkError.system(operation: "open the process's network namespace", object: "/proc/self/ns/net", errno: ENOENT)
         }
         let home = homeFD
-        let worker = acquire()
-        // `body` and its result cross to the worker and back without being Sendable. Safe:
-        // this thread is blocked in `perform` from hand-over until the worker signals
-        // `done`, so they are never touched by two threads at once (the
-        // DispatchQueue.sync contract), and the signal orders the accesses.
+        let worker = try acquire()
+        // `body`, its result and `refused` cross to the worker and back without being
+        // Sendable. Safe: this thread is blocked in `perform` from hand-over until the
+        // worker posts `done`, so they are never touched by two threads at once (the
+        // DispatchQueue.sync contract), and the wake-up orders the accesses.
         nonisolated(unsafe) var result: Result<T, Error>?
+        nonisolated(unsafe) var refused: Int32 = 0 // errno of entering the namespace
         withoutActuallyEscaping(body) { escapable in
             nonisolated(unsafe) let job = escapable // see `result` above
             worker.perform {
                 if sandnet_setns(namespaceFD, sandnet_clone_newnet()) != 0 {
-                    result = .failure(NetlinkError.system(operation: "enter network namespace", object: description, errno: Glibc.errno))
+                    refused = Glibc.errno
                     return true
                 }
                 result = Result { try job() }
@@ -56,38 +80,92 @@ public final class NamespaceThreadPool: Sendable {
             }
         }
         release(worker)
+        if refused != 0 {
+            let why = refused == EINVAL ? explainInvalid?(namespaceFD) : nil
+            throw why ?? NetlinkError.system(operation: "enter network namespace", object: description(), errno: refused)
+        }
         guard let outcome = result else {
-            throw NetlinkError.system(operation: "enter network namespace", object: description, errno: EIO)
+            throw NetlinkError.system(
+                operation: "start a namespace thread in the process's network namespace", object: description(), errno: EIO)
         }
         return try outcome.get()
     }
 
-    private func acquire() -> Worker {
-        idle.withLock { $0.popLast() } ?? Worker(home: homeFD)
+    /// The worker pinned to the caller's CPU when it is free (made on first use), else a spare.
+    private func acquire() throws -> Worker {
+        let cpu = Int(sandnet_current_cpu())
+        enum Pick {
+            case use(Worker)
+            case make(cpu: Int)
+            case spare
+        }
+        let pick = perCPU.withLock { slots -> Pick in
+            guard cpu >= 0, cpu < Self.cpuLimit else { return .spare }
+            if cpu >= slots.count { slots += [Slot](repeating: .none, count: cpu + 1 - slots.count) }
+            switch slots[cpu] {
+            case .idle(let w):
+                slots[cpu] = .lent
+                return .use(w)
+            case .none:
+                slots[cpu] = .lent
+                return .make(cpu: cpu)
+            case .lent: return .spare
+            }
+        }
+        switch pick {
+        case .use(let w): return w
+        case .make(let cpu):
+            do { return try Worker(home: homeFD, cpu: cpu) } catch {
+                perCPU.withLock { $0[cpu] = .none }
+                throw error
+            }
+        case .spare:
+            if let w = spares.withLock({ $0.popLast() }) { return w }
+            return try Worker(home: homeFD, cpu: nil)
+        }
     }
 
     private func release(_ w: Worker) {
+        if let cpu = w.cpu {
+            // A poisoned worker has exited; the next caller on this CPU makes a new one.
+            perCPU.withLock { $0[cpu] = w.poisoned ? .none : .idle(w) }
+            return
+        }
         if w.poisoned { return }
-        let kept = idle.withLock { idle in
-            guard idle.count < keepIdle else { return false }
-            idle.append(w)
+        let kept = spares.withLock { spares in
+            guard spares.count < keepSpares else { return false }
+            spares.append(w)
             return true
         }
         if !kept { w.stop() }
     }
 
-    /// Number of idle worker threads kept for reuse (for tests).
-    public var idleWorkerCount: Int { idle.withLock { $0.count } }
+    /// Number of idle workers kept for reuse, pinned and spare (for tests).
+    public var idleWorkerCount: Int {
+        let pinned = perCPU.withLock { slots in
+            slots.reduce(0) {
+                if case .idle = $1 { return $0 + 1 }
+                return $0
+            }
+        }
+        return pinned + spares.withLock { $0.count }
+    }
 
     final class Worker: Sendable {
+        /// The CPU this worker's slot is for (nil: a spare). It is pinned there when the
+        /// process may run there; otherwise it only keeps the slot.
+        let cpu: Int?
+        let home: Int32
         /// Set when the thread could not get home; it runs nothing more.
         private let poisonedFlag = Atomic<Bool>(false)
         var poisoned: Bool { poisonedFlag.load(ordering: .acquiring) }
-        private let wake = SpinThenBlockSignal()
-        private let done = SpinThenBlockSignal()
+        /// Two wake-up words (see sandnet_wakeup_post): [0] mail for the worker, [1] job
+        /// done. Shared with C and only touched through its atomic operations; freed when
+        /// the worker goes away, which is after the thread's last use (the thread holds it).
+        nonisolated(unsafe) private let words: UnsafeMutablePointer<UInt32>
         private let mailbox = Mutex<Mail>(.empty)
 
-        /// What `wake` is about.
+        /// What the mail word is about.
         private enum Mail {
             case empty
             /// Returns false if the thread could not get home.
@@ -95,25 +173,44 @@ public final class NamespaceThreadPool: Sendable {
             case stop
         }
 
-        /// Starts the thread and moves it home first; a thread that cannot get home is
-        /// born poisoned and runs nothing.
-        init(home: Int32) {
-            let ready = DispatchSemaphore(value: 0)
+        /// Starts the thread; it moves home before its first job, and a thread that cannot
+        /// get home is born poisoned and runs nothing.
+        init(home: Int32, cpu: Int?) throws {
+            self.cpu = cpu
+            self.home = home
+            words = .allocate(capacity: 2)
+            words.initialize(repeating: 0, count: 2)
             // The thread holds the worker strongly until its loop ends: the pool may drop
             // its reference (stop, poison) while the thread still reads these fields.
-            let thread = Thread { [self] in
-                // setns needs CAP_SYS_ADMIN even to go home, so only move when the thread
-                // was born elsewhere; an unprivileged caller then gets EPERM from the
-                // real namespace switch, not a worker that was poisoned at birth.
-                if !Self.isIn(namespace: home), sandnet_setns(home, sandnet_clone_newnet()) != 0 {
-                    self.poisonedFlag.store(true, ordering: .releasing)
-                }
-                ready.signal()
-                self.loop()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            var pinned: Int32 = 0
+            let e = sandnet_start_thread(
+                Int32(cpu ?? -1),
+                { context in
+                    Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().main()
+                }, context, &pinned)
+            if e != 0 {
+                Unmanaged<Worker>.fromOpaque(context).release()
+                throw NetlinkError.system(operation: "start a namespace thread", object: nil, errno: e)
             }
-            thread.name = "sandnet-netns"
-            thread.start()
-            ready.wait()
+        }
+
+        deinit { words.deallocate() }
+
+        private func main() {
+            sandnet_name_thread("sandnet-netns")
+            if !goHomeAtBirth() { poisonedFlag.store(true, ordering: .releasing) }
+            loop()
+        }
+
+        /// A new thread starts in its creator's namespace, which is home unless the creator
+        /// was a worker in the middle of a job (or a thread someone else moved). setns home
+        /// settles it; it needs CAP_SYS_ADMIN, so when refused, being home already is as good:
+        /// an unprivileged caller then gets EPERM from the real namespace switch, not a
+        /// worker that was poisoned at birth.
+        private func goHomeAtBirth() -> Bool {
+            if sandnet_setns(home, sandnet_clone_newnet()) == 0 { return true }
+            return Self.isIn(namespace: home)
         }
 
         /// Whether the calling thread is in the namespace open at `fd` (same device and inode).
@@ -127,30 +224,29 @@ public final class NamespaceThreadPool: Sendable {
         /// Runs `job` on the worker and waits for it; `job` returns false if the thread
         /// could not get home. A poisoned worker runs nothing, so the caller sees no result.
         func perform(_ job: @escaping @Sendable () -> Bool) {
-            if poisoned {
-                stop()
-                return
-            }
             mailbox.withLock { $0 = .job(job) }
-            wake.signal()
-            done.wait()
+            sandnet_wakeup_post(words)
+            // On the worker's own CPU the wake-up preempts us and the job is done by the time
+            // we run again, so this wait returns at once. Otherwise sleep: yielding instead
+            // would hand the CPU to whatever else runs there, for a whole time slice.
+            sandnet_wakeup_wait(words + 1)
         }
 
         func stop() {
             mailbox.withLock { $0 = .stop }
-            wake.signal()
+            sandnet_wakeup_post(words)
         }
 
         private func loop() {
             while true {
-                wake.wait()
+                sandnet_wakeup_wait(words)
                 switch takeTurn() {
                 case .nothing: continue
                 case .stop: return
                 case .ran(let ok):
                     if !ok { poisonedFlag.store(true, ordering: .releasing) }
-                    done.signal()
-                    if !ok { return } // never reuse a thread stuck in a foreign namespace
+                    sandnet_wakeup_post(words + 1)
+                    if !ok || poisoned { return } // never reuse a thread stuck in a foreign namespace
                 }
             }
         }
@@ -160,9 +256,9 @@ public final class NamespaceThreadPool: Sendable {
             case ran(ok: Bool)
         }
 
-        /// Takes the mail and runs a job in it. A separate function so that every reference
-        /// to the job is gone before `done` is signalled: the caller's withoutActuallyEscaping
-        /// traps if the closure outlives it.
+        /// Takes the mail and runs a job in it, unless poisoned. A separate function so
+        /// that every reference to the job is gone before `done` is posted: the caller's
+        /// withoutActuallyEscaping traps if the closure outlives it.
         private func takeTurn() -> Turn {
             let mail = mailbox.withLock { mail in
                 defer { mail = .empty }
@@ -171,7 +267,7 @@ public final class NamespaceThreadPool: Sendable {
             switch mail {
             case .empty: return .nothing
             case .stop: return .stop
-            case .job(let job): return .ran(ok: job())
+            case .job(let job): return poisoned ? .ran(ok: false) : .ran(ok: job())
             }
         }
     }

@@ -13,8 +13,10 @@ import Synchronization
 /// request/reply exchange runs at a time whichever thread asks.
 public final class NetlinkHandle: Sendable {
     public let namespace: NetworkNamespace?
-    /// The open sockets; nil once closed.
-    private let sockets: Mutex<[NetlinkProtocol: NetlinkSocket]?>
+    /// The open sockets, one per family; nil once closed. An array, not a dictionary: it
+    /// holds one to three, and the first dictionary of a process costs a few hundred
+    /// microseconds of runtime type lookups.
+    private let sockets: Mutex<[NetlinkSocket]?>
 
     /// Families this handle holds, in the order asked for.
     public let families: [NetlinkProtocol]
@@ -28,14 +30,33 @@ public final class NetlinkHandle: Sendable {
     ) throws {
         self.namespace = namespace
         self.families = families
-        let open = { () throws -> [NetlinkProtocol: NetlinkSocket] in
-            var map: [NetlinkProtocol: NetlinkSocket] = [:]
-            for f in families where map[f] == nil { map[f] = try NetlinkSocket(protocol: f) }
-            return map
+        var wanted: [NetlinkProtocol] = []
+        for f in families where !wanted.contains(f) { wanted.append(f) }
+        // Only socket() runs in the namespace (on its thread); binding and options follow
+        // here, which keeps the namespace thread's turn, and so the hop, short.
+        let raw = try namespace.map { ns in try ns.run { try Self.makeDescriptors(wanted) } } ?? Self.makeDescriptors(wanted)
+        var pending = raw[...] // not yet owned by a NetlinkSocket: closed if one fails
+        defer { pending.forEach { _ = Glibc.close($0) } }
+        var opened: [NetlinkSocket] = []
+        for f in wanted {
+            let s = try NetlinkSocket(adopting: FileDescriptor(pending.removeFirst()), protocol: f)
+            s.onWarning = warnings
+            opened.append(s)
         }
-        let opened = try namespace.map { try $0.run(open) } ?? open()
-        for s in opened.values { s.onWarning = warnings }
         sockets = Mutex(opened)
+    }
+
+    /// One unbound socket per family, in the calling thread's namespace; none left open if
+    /// one of them fails.
+    private static func makeDescriptors(_ families: [NetlinkProtocol]) throws -> [Int32] {
+        var made: [Int32] = []
+        do {
+            for f in families { made.append(try NetlinkSocket.makeDescriptor(f).take()) }
+        } catch {
+            made.forEach { _ = Glibc.close($0) }
+            throw error
+        }
+        return made
     }
 
     /// Runs `body` with the socket of `family`, holding the handle's lock: one
@@ -47,7 +68,7 @@ public final class NetlinkHandle: Sendable {
                 throw NetlinkError.system(
                     operation: "use the \(family.kernelName) socket of a closed handle", object: namespace?.description, errno: EBADF)
             }
-            guard let s = open[family] else { throw NetlinkError.familyNotOpened(family, opened: families) }
+            guard let s = open.first(where: { $0.proto == family }) else { throw NetlinkError.familyNotOpened(family, opened: families) }
             return try body(s)
         }
     }
@@ -55,7 +76,7 @@ public final class NetlinkHandle: Sendable {
     /// Closes every socket; later `withSocket` calls throw EBADF.
     public func close() {
         sockets.withLock { state in
-            state?.values.forEach { $0.close() }
+            state?.forEach { $0.close() }
             state = nil
         }
     }

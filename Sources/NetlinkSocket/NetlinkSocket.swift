@@ -24,11 +24,27 @@ public final class NetlinkSocket {
     private var descriptor: FileDescriptor?
     /// The descriptor number, -1 once closed. Valid while this socket is open; do not close it.
     public var fd: Int32 { descriptor?.rawValue ?? -1 }
-    /// Port id the kernel assigned at bind time.
-    public let portID: UInt32
-    /// Whether the kernel accepted NETLINK_EXT_ACK / NETLINK_GET_STRICT_CHK.
-    public private(set) var extendedAck = false
-    public private(set) var strictChecking = false
+    /// Port id the kernel assigned at bind time. Reading it binds the socket if it was
+    /// not used yet; 0 if that bind fails (the next request then throws why).
+    public var portID: UInt32 {
+        _ = try? prepare()
+        return boundPort
+    }
+    /// Whether the kernel accepted NETLINK_EXT_ACK / NETLINK_GET_STRICT_CHK (set up first
+    /// if the socket was not used yet).
+    public var extendedAck: Bool {
+        _ = try? prepare()
+        return extendedAckOn
+    }
+    public var strictChecking: Bool {
+        _ = try? prepare()
+        return strictCheckingOn
+    }
+    private var boundPort: UInt32 = 0
+    private var extendedAckOn = false
+    private var strictCheckingOn = false
+    /// Whether bind and the socket options are done (see `prepare`).
+    private var prepared = false
 
     private var sequence: UInt32
     /// What this socket has seen, for tests and benchmarks.
@@ -53,43 +69,90 @@ public final class NetlinkSocket {
     static let receiveBufferBytes: Int32 = 4 << 20
 
     /// Opens and binds a socket in the calling thread's network namespace.
-    public init(protocol proto: NetlinkProtocol, groups: UInt32 = 0) throws {
+    public convenience init(protocol proto: NetlinkProtocol, groups: UInt32 = 0) throws {
+        try self.init(adopting: Self.makeDescriptor(proto), protocol: proto, groups: groups)
+    }
+
+    /// A new unbound socket of `proto` in the calling thread's namespace. This is the only
+    /// step that must run in the target namespace: a socket belongs to the namespace it
+    /// was made in, so binding and options can follow on any thread.
+    static func makeDescriptor(_ proto: NetlinkProtocol) throws -> FileDescriptor {
         let raw = sandnet_netlink_open(proto.rawValue)
         if raw < 0 {
             let e = Glibc.errno
             if e == EPROTONOSUPPORT { throw NetlinkError.protocolUnavailable(proto, errno: e) }
             throw NetlinkError.system(operation: "open \(proto.kernelName) socket", object: nil, errno: e)
         }
-        let owned = FileDescriptor(raw) // closes the socket if anything below throws
-        var port: UInt32 = 0
-        if sandnet_netlink_bind(raw, groups, &port) < 0 {
-            throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: Glibc.errno)
-        }
+        return FileDescriptor(raw)
+    }
+
+    /// Takes `owned`, a socket made by `makeDescriptor`. A listening socket (`groups` not
+    /// 0) is bound and set up now (closed if that throws); any other on its first use.
+    init(adopting owned: consuming FileDescriptor, protocol proto: NetlinkProtocol, groups: UInt32 = 0) throws {
         self.proto = proto
-        self.descriptor = .some(consume owned)
-        self.portID = port
+        self.descriptor = .some(owned)
         // Sequence numbers start from the clock so a reused port never matches stale replies.
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         self.sequence = UInt32(truncatingIfNeeded: ts.tv_nsec ^ ts.tv_sec)
-        self.buffer = [UInt8](repeating: 0, count: 32 * 1024)
-        let sol = sandnet_SOL_NETLINK()
-        // Large dumps (thousands of links) arrive faster than we read; a big buffer
-        // avoids ENOBUFS. SO_RCVBUFFORCE passes the rmem_max cap when we are root.
-        if setsockopt_int(SOL_SOCKET, SO_RCVBUFFORCE, Self.receiveBufferBytes) != 0 {
-            _ = setsockopt_int(SOL_SOCKET, SO_RCVBUF, Self.receiveBufferBytes)
+        self.buffer = []
+        if groups != 0 {
+            try prepare(groups: groups)
+            // Multicast events come in bursts: a socket made to listen gets the big buffer now.
+            raiseReceiveBuffer()
         }
-        extendedAck = setsockopt_int(sol, NetlinkSocketOption.extAck, 1) == 0
-        strictChecking = setsockopt_int(sol, NetlinkSocketOption.strictCheck, 1) == 0
-        // Errors need only the request header echoed back, not the whole request.
-        _ = setsockopt_int(sol, NetlinkSocketOption.capAck, 1)
     }
 
-    /// Opens a socket inside `namespace` (nil: the calling thread's), on a namespace
+    /// Binds the socket (the kernel picks the port) and turns on extended ACKs, strict
+    /// checking and capped ACKs, once, before the first request. Deferred from open so a
+    /// handle costs five system calls less until it is used, and not at all if it never is;
+    /// the kernel would otherwise bind on the first send by itself.
+    private func prepare(groups: UInt32 = 0) throws {
+        guard !prepared else { return }
+        var port: UInt32 = 0
+        if sandnet_netlink_bind(fd, groups, &port) < 0 {
+            throw NetlinkError.system(operation: "bind \(proto.kernelName) socket", object: nil, errno: Glibc.errno)
+        }
+        boundPort = port
+        let sol = sandnet_SOL_NETLINK()
+        extendedAckOn = setsockopt_int(sol, NetlinkSocketOption.extAck, 1) == 0
+        strictCheckingOn = setsockopt_int(sol, NetlinkSocketOption.strictCheck, 1) == 0
+        // Errors need only the request header echoed back, not the whole request.
+        _ = setsockopt_int(sol, NetlinkSocketOption.capAck, 1)
+        prepared = true
+    }
+
+    /// The port, binding first if needed; throws why the bind failed.
+    private func preparedPort() throws -> UInt32 {
+        try prepare()
+        return boundPort
+    }
+
+    /// Large dumps (thousands of links) and event bursts arrive faster than we read; a big
+    /// buffer avoids ENOBUFS. SO_RCVBUFFORCE passes the rmem_max cap when we are root.
+    /// Done before the first dump or group membership, not at open: a handle that only
+    /// makes requests (each answered by one small ACK) never needs it.
+    private func raiseReceiveBuffer() {
+        guard !receiveBufferSet else { return }
+        setReceiveBuffer(bytes: Self.receiveBufferBytes)
+    }
+    private var receiveBufferSet = false
+
+    /// Sets the receive buffer to `bytes` instead of the 4 MiB a dump or group membership
+    /// would set (SO_RCVBUFFORCE; SO_RCVBUF, capped by rmem_max, when not root).
+    public func setReceiveBuffer(bytes: Int32) {
+        receiveBufferSet = true
+        if setsockopt_int(SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 {
+            _ = setsockopt_int(SOL_SOCKET, SO_RCVBUF, bytes)
+        }
+    }
+
+    /// Opens a socket inside `namespace` (nil: the calling thread's), made on a namespace
     /// thread; the socket stays in that namespace wherever it is used from.
     public static func open(_ proto: NetlinkProtocol, in namespace: NetworkNamespace?) throws -> NetlinkSocket {
         guard let namespace else { return try NetlinkSocket(protocol: proto) }
-        return try namespace.run { try NetlinkSocket(protocol: proto) }
+        let raw = try namespace.run { try makeDescriptor(proto).take() }
+        return try NetlinkSocket(adopting: FileDescriptor(raw), protocol: proto)
     }
 
     /// Closes the socket now (it also closes when this object goes away). Idempotent.
@@ -101,6 +164,8 @@ public final class NetlinkSocket {
 
     /// Joins a multicast group (RTNLGRP_*).
     public func join(group: UInt32) throws {
+        try prepare()
+        raiseReceiveBuffer()
         if setsockopt_int(sandnet_SOL_NETLINK(), NetlinkSocketOption.addMembership, Int32(group)) != 0 {
             throw NetlinkError.system(operation: "join multicast group", object: "\(group)", errno: Glibc.errno)
         }
@@ -118,6 +183,7 @@ public final class NetlinkSocket {
     // typed operations name themselves in errors. Clients use the unlabelled ones.
 
     package func send(_ bytes: [UInt8], operation: String) throws {
+        try prepare()
         while true {
             let n = bytes.withUnsafeBytes { sandnet_netlink_send(fd, $0.baseAddress, $0.count) }
             if n >= 0 { return }
@@ -135,6 +201,7 @@ public final class NetlinkSocket {
         deadline: ContinuousClock.Instant? = nil
     ) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
         let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
+        try prepare()
         while true {
             if !dontWait, let deadline { try waitReadable(until: deadline, operation: operation) }
             var sender: UInt32 = 0
@@ -147,7 +214,8 @@ public final class NetlinkSocket {
                 if e == EAGAIN && dontWait { return nil }
                 throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
             }
-            if peeked > buffer.count { buffer = [UInt8](repeating: 0, count: netlinkAlign(peeked)) }
+            // Allocated on first use: a handle opened and closed unused costs no buffer.
+            if peeked > buffer.count { buffer = [UInt8](repeating: 0, count: max(32 * 1024, netlinkAlign(peeked))) }
             let n = buffer.withUnsafeMutableBytes { sandnet_netlink_recv(fd, $0.baseAddress, $0.count, extra, &sender) }
             if n < 0 {
                 let e = Glibc.errno
@@ -181,7 +249,7 @@ public final class NetlinkSocket {
         var m = message
         m.header.flags.formUnion([.request, .ack])
         let seq = nextSequence()
-        try send(m.encode(sequence: seq, portID: portID), operation: operation)
+        try send(m.encode(sequence: seq, portID: try preparedPort()), operation: operation)
         var replies: [NetlinkMessage] = []
         while true {
             for reply in try receiveMatching(sequence: seq, operation: operation) {
@@ -213,11 +281,12 @@ public final class NetlinkSocket {
     /// NLM_F_DUMP_INTR (the table changed under it) or cut by ENOBUFS is run again, up
     /// to `dumpRetries` more times.
     package func dump(_ message: NetlinkMessage, operation: String, object: String? = nil) throws -> [NetlinkMessage] {
-        try DumpCollector.withRetries(dumpRetries, operation: operation) {
+        raiseReceiveBuffer()
+        return try DumpCollector.withRetries(dumpRetries, operation: operation) {
             var m = message
             m.header.flags.formUnion([.request, .dump])
             let seq = nextSequence()
-            try send(m.encode(sequence: seq, portID: portID), operation: operation)
+            try send(m.encode(sequence: seq, portID: try preparedPort()), operation: operation)
             var collector = DumpCollector(operation: operation, object: object)
             do {
                 while !collector.finished {
@@ -261,7 +330,7 @@ public final class NetlinkSocket {
             do { messages = try NetlinkMessage.decodeStream(bytes) } catch let d as DecodeError {
                 throw NetlinkError.malformedReply(operation: operation, d)
             }
-            let ours = messages.filter { $0.header.sequence == seq && ($0.header.portID == portID || $0.header.portID == 0) }
+            let ours = messages.filter { $0.header.sequence == seq && ($0.header.portID == boundPort || $0.header.portID == 0) }
             if !ours.isEmpty { return ours }
         }
     }

@@ -30,34 +30,50 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
 
     /// Opens the namespace file. The descriptor is CLOEXEC; close it when done.
     public func open() throws -> Int32 {
+        let fd = try openUnchecked()
+        if let refusal = notANetworkNamespace(fd) {
+            close(fd)
+            throw refusal
+        }
+        return fd
+    }
+
+    /// Opens the namespace file without checking what it is (CLOEXEC): for setns, which
+    /// refuses anything else with EINVAL, and then `notANetworkNamespace` says why.
+    func openUnchecked() throws -> Int32 {
         if let name { try Self.validate(name: name) }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw NetlinkError.system(operation: "open network namespace", object: path, errno: Glibc.errno)
         }
-        if let why = NamespaceFileKind.notANetworkNamespace(fd) {
-            close(fd)
-            throw NetlinkError.invalidArgument(
-                operation: "open network namespace \(path)",
-                reason: "\(path) is not a network namespace (\(why)). "
-                    + "Fix: pass a name under \(Self.runDirectory) (`ip netns list`) or a namespace file such as /proc/PID/ns/net")
-        }
         return fd
+    }
+
+    /// The error for a file at this path, open at `fd`, that is not a network namespace;
+    /// nil when it is one.
+    func notANetworkNamespace(_ fd: Int32) -> NetlinkError? {
+        guard let why = NamespaceFileKind.notANetworkNamespace(fd) else { return nil }
+        return NetlinkError.invalidArgument(
+            operation: "open network namespace \(path)",
+            reason: "\(path) is not a network namespace (\(why)). "
+                + "Fix: pass a name under \(Self.runDirectory) (`ip netns list`) or a namespace file such as /proc/PID/ns/net")
     }
 
     public var exists: Bool { access(path, F_OK) == 0 }
 
     /// Runs `body` on a dedicated thread inside this namespace.
     public func run<T>(_ body: () throws -> T) throws -> T {
-        let fd = try open()
+        // Checked only when setns refuses it: the check costs two system calls a hop.
+        let fd = try openUnchecked()
         defer { close(fd) }
-        return try NamespaceThreadPool.shared.run(in: fd, description: description, body)
+        return try NamespaceThreadPool.shared.run(in: fd, description: description, explainInvalid: notANetworkNamespace, body)
     }
 
     // MARK: create / delete, compatible with `ip netns add|del`
 
     static func validate(name: String) throws {
-        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.count > 255 {
+        // utf8.contains, not String.contains: with Foundation imported that is a CFString search.
+        if name.isEmpty || name == "." || name == ".." || name.utf8.contains(UInt8(ascii: "/")) || name.utf8.count > 255 {
             throw NetlinkError.invalidArgument(operation: "netns", reason: "\"\(name)\" is not a valid namespace name")
         }
     }

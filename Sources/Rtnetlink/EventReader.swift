@@ -41,10 +41,7 @@ final class EventReader: Sendable {
         continuation: AsyncThrowingStream<NetworkEvent, Error>.Continuation
     ) throws {
         let socket = try NetlinkSocket.open(.route, in: namespace)
-        if let bytes = receiveBufferBytes {
-            var v = bytes
-            _ = setsockopt(socket.fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, socklen_t(MemoryLayout<Int32>.size))
-        }
+        if let bytes = receiveBufferBytes { socket.setReceiveBuffer(bytes: bytes) }
         for g in groups.multicastGroups { try socket.join(group: g) }
         var fds: [Int32] = [-1, -1]
         if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) != 0 {

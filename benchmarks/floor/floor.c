@@ -3,7 +3,8 @@
 //
 //   floor w1 NETNS RUNS            per-run ns of a full scan (links, addresses, routes,
 //                                  neighbours; every attribute walked), counts, VmHWM
-//   floor w3 NETNS CYCLES          total ns of CYCLES x (open netns, setns, socket+bind, setns home)
+//   floor w3 NETNS CYCLES          total ns of CYCLES x (open netns, setns, socket+bind, setns home);
+//                                  cpu: CPU ns (user+system) of the process over those cycles
 //   floor tc-attach NETNS GROUP    tcfilter wiring of every endpoint (veth not in a group):
 //                                  tap via /dev/net/tun (multiqueue, 2 queues, persist),
 //                                  RTM_NEWLINK up+mtu+group, 2x ingress qdisc, 2x u32/mirred
@@ -45,6 +46,8 @@
 #include <unistd.h>
 
 static long long now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+// CPU time of the whole process (every thread), user and system.
+static long long cpu_ns(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
 static void fail(const char *what) { perror(what); exit(1); }
 
 // VmHWM, not getrusage's ru_maxrss: the latter survives execve and would report the
@@ -397,7 +400,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(w, "w3") == 0) {
         char path[256]; snprintf(path, sizeof path, "/run/netns/%s", netns);
         int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        long long t0 = now_ns();
+        long long t0 = now_ns(), c0 = cpu_ns();
         for (int i = 0; i < n; i++) {
             // Same steps as a namespace-bound handle: open the netns, enter, socket+bind, go home.
             int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -409,6 +412,7 @@ int main(int argc, char **argv) {
             mnl_socket_close(nl);
         }
         printf("total %lld\n", now_ns() - t0);
+        printf("cpu %lld\n", cpu_ns() - c0);
     } else if (strcmp(w, "tc-attach") == 0 || strcmp(w, "mv-attach") == 0 || strcmp(w, "tc-detach") == 0) {
         unsigned group = (unsigned)n;
         long long t0 = now_ns();

@@ -109,4 +109,16 @@ int sandnet_kvm_probe_supported(void);
 int sandnet_unix_connect(const char *path);
 // sendmsg with MSG_NOSIGNAL; when fd >= 0 it travels as SCM_RIGHTS ancillary data.
 ssize_t sandnet_send_with_fd(int sock, const void *buf, size_t len, int fd);
+
+// Namespace worker threads (NamespaceThreadPool). A wake-up is one 32-bit word that one
+// thread posts and one other thread waits on: 0 nothing, 1 posted, 2 the waiter sleeps
+// on the futex. Posting only makes a system call when the waiter sleeps.
+void sandnet_wakeup_post(uint32_t *word);
+void sandnet_wakeup_wait(uint32_t *word);        // returns once posted; consumes the post
+int sandnet_wakeup_is_posted(const uint32_t *word);
+int sandnet_current_cpu(void);                   // sched_getcpu(), -1 when unknown
+// Starts a detached thread running entry(context); pinned to `cpu` when cpu >= 0 and the
+// process may run there (*pinned says whether it is). 0 or an errno.
+int sandnet_start_thread(int cpu, void (*entry)(void *), void *context, int *pinned);
+void sandnet_name_thread(const char *name);      // the calling thread's, via prctl
 #endif

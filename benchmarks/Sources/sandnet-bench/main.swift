@@ -32,6 +32,7 @@ func parse() -> Options {
             o.memoryLinks = [200, 1_000]
             o.checkRuns = 2
         case "--measure-memory": measureMemoryChild(value())
+        case "--first-handle": firstHandleChild(value())
         case "-h", "--help":
             print(
                 """
