@@ -30,7 +30,8 @@ import Testing
 
     @Test func equalAddressesHashAlikeWhateverTheyWereBuiltFrom() throws {
         let text = try #require(IPAddress("2001:db8::9"))
-        let raw = try #require([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9].withUnsafeBytes { IPAddress(bytes: $0) })
+        let raw = try #require(
+            ([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9] as [UInt8]).withUnsafeBytes { IPAddress(bytes: $0) })
         #expect(Set([text, raw]).count == 1)
         #expect(text != IPAddress("2001:db8::8"))
         #expect(IPAddress("198.51.100.9") != IPAddress("::ffff:198.51.100.9"))
@@ -58,7 +59,7 @@ import Testing
         let tunnel = MACAddress(bytes: [198, 51, 100, 1])
         #expect(tunnel.bytes == [198, 51, 100, 1] && tunnel.count == 4)
         #expect(tunnel.description == "c6:33:64:01")
-        #expect([198, 51, 100, 1].withUnsafeBytes { MACAddress(bytes: $0) } == tunnel)
+        #expect(([198, 51, 100, 1] as [UInt8]).withUnsafeBytes { MACAddress(bytes: $0) } == tunnel)
         #expect(tunnel != MACAddress(bytes: [198, 51, 100, 1, 0, 0]))
         let empty = MACAddress(bytes: [])
         #expect(empty.bytes.isEmpty && !empty.isMulticast && empty.description.isEmpty)
