@@ -274,7 +274,9 @@ public final class NetlinkSocket {
 
     /// The next datagram from the kernel (others' are dropped): only its bytes, because
     /// the optional (bytes, sender) tuple, kept alive over the walk of a datagram, was
-    /// copied through its runtime metadata twice per message (a sixth of a scan's user time).
+    /// copied through its runtime metadata twice per message (a sixth of a scan's user
+    /// time). Not inlined, or the optimizer brings the tuple back into the walk.
+    @inline(never)
     private func receiveFromKernel(operation: String, deadline: ContinuousClock.Instant) throws -> ArraySlice<UInt8>? {
         guard let received = try receiveDatagram(operation: operation, deadline: deadline) else { return nil }
         return received.sender == 0 ? received.bytes : nil // only the kernel may answer
