@@ -24,54 +24,55 @@ public enum DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
 @inlinable public func netlinkAlign(_ n: Int) -> Int { (n + 3) & ~3 }
 
 /// A read cursor over a byte slice. Every read checks the remaining length first.
+/// Inlinable: family headers are read field by field once per message of a dump.
 public struct ByteReader {
     public let bytes: ArraySlice<UInt8>
-    public private(set) var offset: Int
+    public var offset: Int { position }
+    @usableFromInline var position: Int
 
-    public init(_ bytes: ArraySlice<UInt8>) {
+    @inlinable public init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
-        self.offset = bytes.startIndex
+        self.position = bytes.startIndex
     }
-    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
+    @inlinable public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
-    public var remaining: Int { bytes.endIndex - offset }
+    @inlinable public var remaining: Int { bytes.endIndex - position }
 
-    public mutating func require(_ n: Int, _ what: String) throws {
+    @inlinable public mutating func require(_ n: Int, _ what: String) throws {
         guard n >= 0, remaining >= n else { throw DecodeError.truncated(what: what, need: n, have: remaining) }
     }
-    public mutating func u8(_ what: String = "u8") throws -> UInt8 {
+    @inlinable public mutating func u8(_ what: String = "u8") throws -> UInt8 {
         try require(1, what)
-        defer { offset += 1 }
-        return bytes[offset]
+        defer { position += 1 }
+        return bytes[position]
     }
-    public mutating func u16(_ what: String = "u16") throws -> UInt16 {
+    @inlinable public mutating func u16(_ what: String = "u16") throws -> UInt16 {
         try require(2, what)
-        defer { offset += 2 }
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+        defer { position += 2 }
+        return UInt16(bytes[position]) | UInt16(bytes[position + 1]) << 8
     }
-    public mutating func u32(_ what: String = "u32") throws -> UInt32 {
+    @inlinable public mutating func u32(_ what: String = "u32") throws -> UInt32 {
         try require(4, what)
-        defer { offset += 4 }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[offset + i]) << (8 * UInt32(i)) }
-        return v
+        defer { position += 4 }
+        return UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16
+            | UInt32(bytes[position + 3]) << 24
     }
-    public mutating func i32(_ what: String = "i32") throws -> Int32 { Int32(bitPattern: try u32(what)) }
-    public mutating func u64(_ what: String = "u64") throws -> UInt64 {
+    @inlinable public mutating func i32(_ what: String = "i32") throws -> Int32 { Int32(bitPattern: try u32(what)) }
+    @inlinable public mutating func u64(_ what: String = "u64") throws -> UInt64 {
         let lo = UInt64(try u32(what))
         let hi = UInt64(try u32(what))
         return lo | hi << 32
     }
-    public mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
+    @inlinable public mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
         try require(n, what)
-        defer { offset += n }
-        return bytes[offset..<(offset + n)]
+        defer { position += n }
+        return bytes[position..<(position + n)]
     }
-    public mutating func skip(_ n: Int, _ what: String = "padding") throws { _ = try take(n, what) }
+    @inlinable public mutating func skip(_ n: Int, _ what: String = "padding") throws { _ = try take(n, what) }
     /// Skip alignment padding if present; a final unpadded item is tolerated.
-    public mutating func skipPadding(after length: Int) {
+    @inlinable public mutating func skipPadding(after length: Int) {
         let pad = netlinkAlign(length) - length
-        offset += min(pad, remaining)
+        position += min(pad, remaining)
     }
 }
 

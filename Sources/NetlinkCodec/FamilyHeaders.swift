@@ -44,7 +44,7 @@ public struct IfInfoMessage: FamilyHeader {
         w.u32(flags)
         w.u32(change)
     }
-    public static func decode(_ r: inout ByteReader) throws -> IfInfoMessage {
+    @inlinable public static func decode(_ r: inout ByteReader) throws -> IfInfoMessage {
         let f = try r.u8()
         _ = try r.u8()
         return IfInfoMessage(family: f, type: try r.u16(), index: try r.i32(), flags: try r.u32(), change: try r.u32())
@@ -69,7 +69,7 @@ public struct IfAddrMessage: FamilyHeader {
         w.u8(scope)
         w.u32(index)
     }
-    public static func decode(_ r: inout ByteReader) throws -> IfAddrMessage {
+    @inlinable public static func decode(_ r: inout ByteReader) throws -> IfAddrMessage {
         IfAddrMessage(family: try r.u8(), prefixLength: try r.u8(), flags: try r.u8(), scope: try r.u8(), index: try r.u32())
     }
 }
@@ -105,7 +105,7 @@ public struct RouteMessageHeader: FamilyHeader {
         w.u8(type)
         w.u32(flags)
     }
-    public static func decode(_ r: inout ByteReader) throws -> RouteMessageHeader {
+    @inlinable public static func decode(_ r: inout ByteReader) throws -> RouteMessageHeader {
         RouteMessageHeader(
             family: try r.u8(), destinationLength: try r.u8(), sourceLength: try r.u8(), tos: try r.u8(),
             table: try r.u8(), protocolID: try r.u8(), scope: try r.u8(), type: try r.u8(), flags: try r.u32())
@@ -132,7 +132,7 @@ public struct NeighbourMessageHeader: FamilyHeader {
         w.u8(flags)
         w.u8(type)
     }
-    public static func decode(_ r: inout ByteReader) throws -> NeighbourMessageHeader {
+    @inlinable public static func decode(_ r: inout ByteReader) throws -> NeighbourMessageHeader {
         let f = try r.u8()
         _ = try r.u8()
         _ = try r.u16()

@@ -22,7 +22,7 @@ public struct NetlinkHeader: Equatable, Sendable {
         w.u32(sequence)
         w.u32(portID)
     }
-    public static func decode(_ r: inout ByteReader) throws -> NetlinkHeader {
+    @inlinable public static func decode(_ r: inout ByteReader) throws -> NetlinkHeader {
         try r.require(size, "nlmsghdr")
         return NetlinkHeader(
             length: try r.u32(), type: try r.u16(), flags: NetlinkFlags(rawValue: try r.u16()),

@@ -73,6 +73,23 @@ public struct NetlinkMessage: Equatable, Sendable {
         return out
     }
     public static func decodeStream(_ bytes: [UInt8]) throws -> [NetlinkMessage] { try decodeStream(bytes[...]) }
+
+    /// Checks that `bytes` splits into whole messages, with `decodeStream`'s checks and
+    /// errors, building nothing: for readers that then walk the datagram in place.
+    public static func validateStream(_ bytes: ArraySlice<UInt8>) throws {
+        var r = ByteReader(bytes)
+        while r.remaining > 0 {
+            let start = r.offset
+            let header = try NetlinkHeader.decode(&r)
+            let length = Int(header.length)
+            guard length >= NetlinkHeader.size else { throw DecodeError.badLength(what: "nlmsghdr", length: length) }
+            guard length - NetlinkHeader.size <= r.remaining else {
+                throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
+            }
+            try r.skip(length - NetlinkHeader.size, "message payload")
+            r.skipPadding(after: r.offset - start)
+        }
+    }
 }
 
 /// NLMSG_ERROR payload: errno (0 = ACK), the request's header, and extended-ACK TLVs.

@@ -20,6 +20,14 @@ package struct DumpCollector: Sendable {
     /// (NLMSG_ERROR, or NLMSG_DONE carrying a negative errno) throws.
     @discardableResult
     package mutating func consume(_ reply: NetlinkMessage) throws -> Bool {
+        if try isData(reply) { messages.append(reply) }
+        return finished
+    }
+
+    /// Takes one reply's control part (NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, the interrupted
+    /// flag) and says whether it is a data message, which the caller keeps or decodes
+    /// itself. The same rules as `consume`, for readers that decode while receiving.
+    package mutating func isData(_ reply: NetlinkMessage) throws -> Bool {
         if reply.header.flags.contains(.dumpInterrupted) { interrupted = true }
         switch reply.header.type {
         case NetlinkMessageType.done:
@@ -50,9 +58,9 @@ package struct DumpCollector: Sendable {
         case NetlinkMessageType.noop:
             break
         default:
-            messages.append(reply)
+            return true
         }
-        return finished
+        return false
     }
 
     /// Runs `attempt` until it returns an uninterrupted dump, at most `retries + 1` times.

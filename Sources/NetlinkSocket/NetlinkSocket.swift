@@ -304,6 +304,83 @@ public final class NetlinkSocket {
         }
     }
 
+    /// Runs a dump and hands each data reply to `each` while its datagram is in the
+    /// receive buffer: no copy of the datagram and no message array (a 500-link scan
+    /// copied every datagram and kept every message until the end). `each` sees views into
+    /// the buffer that are valid only during the call. The same retries as `dump`:
+    /// `restart` runs before each attempt after the first, to drop what the last one gave.
+    package func dump(
+        _ message: NetlinkMessage, operation: String, object: String? = nil, restart: () -> Void,
+        each: (NetlinkMessage) throws -> Void
+    ) throws {
+        var attempts = 0
+        while true {
+            attempts += 1
+            if attempts > 1 { restart() }
+            var m = message
+            m.header.flags.formUnion([.request, .dump])
+            let seq = nextSequence()
+            try send(m.encode(sequence: seq, portID: portID), operation: operation)
+            var collector = DumpCollector(operation: operation, object: object)
+            do {
+                while !collector.finished {
+                    try receiveEach(sequence: seq, operation: operation) { reply in
+                        guard try collector.isData(reply) else { return !collector.finished }
+                        try each(reply)
+                        return true
+                    }
+                }
+            } catch let NetlinkError.system(_, _, e) where e == ENOBUFS {
+                // The socket overflowed mid-dump: what we have is incomplete. Drain and retry.
+                drainPending(operation: operation)
+                collector.interrupted = true
+            }
+            if !collector.interrupted { return }
+            statistics.interruptedDumps += 1
+            if attempts > dumpRetries { throw NetlinkError.dumpInterrupted(operation: operation, attempts: attempts) }
+        }
+    }
+
+    /// The next datagram from the kernel (others' are dropped): only its bytes, because
+    /// the optional (bytes, sender) tuple, kept alive over the walk of a datagram, was
+    /// copied through its runtime metadata twice per message (a sixth of a scan's user
+    /// time). Not inlined, or the optimizer brings the tuple back into the walk.
+    @inline(never)
+    private func receiveFromKernel(operation: String, deadline: ContinuousClock.Instant) throws -> ArraySlice<UInt8>? {
+        guard let received = try receiveDatagram(operation: operation, deadline: deadline) else { return nil }
+        return received.sender == 0 ? received.bytes : nil // only the kernel may answer
+    }
+
+    /// Reads datagrams until one holds messages for `sequence` from the kernel to us (for
+    /// at most `replyTimeout`) and passes each of them, in place, to `body`, which returns
+    /// false to skip the rest of the datagram. Stale replies are dropped, as by
+    /// `receiveMatching`.
+    private func receiveEach(
+        sequence seq: UInt32, operation: String, _ body: (NetlinkMessage) throws -> Bool
+    ) throws {
+        let deadline = ContinuousClock.now + replyTimeout
+        while true {
+            guard let bytes = try receiveFromKernel(operation: operation, deadline: deadline) else { continue }
+            // Split first, so a malformed datagram fails before any of it is used (as
+            // decodeStream does); the split allocates nothing.
+            do { try NetlinkMessage.validateStream(bytes) } catch let d as DecodeError {
+                throw NetlinkError.malformedReply(operation: operation, d)
+            }
+            var r = ByteReader(bytes)
+            var sawOurs = false
+            while r.remaining > 0 {
+                let start = r.offset
+                let header = try NetlinkHeader.decode(&r)
+                let payload = try r.take(Int(header.length) - NetlinkHeader.size, "message payload")
+                r.skipPadding(after: r.offset - start)
+                guard header.sequence == seq && (header.portID == portID || header.portID == 0) else { continue }
+                sawOurs = true
+                if try !body(NetlinkMessage(header: header, payloadSlice: payload)) { break }
+            }
+            if sawOurs { return }
+        }
+    }
+
     /// Polls until the socket is readable (data or a pending error) or `deadline` passes.
     private func waitReadable(until deadline: ContinuousClock.Instant, operation: String) throws {
         while true {

@@ -78,28 +78,54 @@ public struct AddressSpec: Sendable, Equatable {
 extension Address {
     /// Decodes one RTM_NEWADDR/RTM_DELADDR message.
     public static func decode(_ message: NetlinkMessage) throws -> Address? {
-        let (h, attrs) = try IfAddrMessage.decode(message)
-        // Only IPv4 and IPv6 addresses are addresses here (a dump may carry others, e.g. MPLS).
-        guard let family = IPFamily(rawValue: h.family) else { return nil }
-        // IPv4 puts the local address in IFA_LOCAL and the peer (or the same address) in
-        // IFA_ADDRESS; IPv6 sends only IFA_ADDRESS unless there is a peer.
-        let address = attrs.first(IFA.ADDRESS).flatMap { IPAddress(bytes: $0.payloadSlice) }
-        let local = attrs.first(IFA.LOCAL).flatMap { IPAddress(bytes: $0.payloadSlice) }
-        guard let mine = local ?? address else { return nil }
-        var a = Address(
-            index: Int32(bitPattern: h.index), family: family,
-            prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: RouteScope(rawValue: h.scope), flags: UInt32(h.flags))
-        if let local, let address, local != address { a.peer = address }
-        a.broadcast = attrs.first(IFA.BROADCAST).flatMap { IPAddress(bytes: $0.payloadSlice) }
-        a.label = attrs.first(IFA.LABEL)?.string()
-        if let f = try attrs.first(IFA.FLAGS)?.u32() { a.flags = f }
-        if let c = attrs.first(IFA.CACHEINFO) {
-            // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
-            var r = ByteReader(c.payloadSlice)
-            a.preferredLifetime = try r.u32("ifa_cacheinfo.ifa_prefered")
-            a.validLifetime = try r.u32("ifa_cacheinfo.ifa_valid")
+        try message.withAttributes(after: IfAddrMessage.self) { h, attrs in
+            // The first of each, as the attribute array's `first(_:)` picked them; read after
+            // the walk so value errors come in the order they always came.
+            var addressAttribute: RawAttribute?
+            var localAttribute: RawAttribute?
+            var broadcastAttribute: RawAttribute?
+            var labelAttribute: RawAttribute?
+            var flagsAttribute: RawAttribute?
+            var cacheAttribute: RawAttribute?
+            while let a = try attrs.next() {
+                switch a.type {
+                case IFA.ADDRESS: if addressAttribute == nil { addressAttribute = a }
+                case IFA.LOCAL: if localAttribute == nil { localAttribute = a }
+                case IFA.BROADCAST: if broadcastAttribute == nil { broadcastAttribute = a }
+                case IFA.LABEL: if labelAttribute == nil { labelAttribute = a }
+                case IFA.FLAGS: if flagsAttribute == nil { flagsAttribute = a }
+                case IFA.CACHEINFO: if cacheAttribute == nil { cacheAttribute = a }
+                default: break
+                }
+            }
+            // Only IPv4 and IPv6 addresses are addresses here (a dump may carry others, e.g. MPLS).
+            guard let family = IPFamily(rawValue: h.family) else { return nil }
+            // IPv4 puts the local address in IFA_LOCAL and the peer (or the same address) in
+            // IFA_ADDRESS; IPv6 sends only IFA_ADDRESS unless there is a peer.
+            let address = addressAttribute.flatMap { IPAddress(bytes: $0.payload) }
+            let local = localAttribute.flatMap { IPAddress(bytes: $0.payload) }
+            guard let mine = local ?? address else { return nil }
+            var a = Address(
+                index: Int32(bitPattern: h.index), family: family,
+                prefix: IPPrefix(address: mine, length: Int(h.prefixLength)), scope: RouteScope(rawValue: h.scope),
+                flags: UInt32(h.flags))
+            if let local, let address, local != address { a.peer = address }
+            a.broadcast = broadcastAttribute.flatMap { IPAddress(bytes: $0.payload) }
+            a.label = labelAttribute?.string()
+            if let f = try flagsAttribute?.u32() { a.flags = f }
+            if let c = cacheAttribute {
+                // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
+                if c.payload.count >= 8 {
+                    a.preferredLifetime = UInt32(littleEndian: c.payload.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                    a.validLifetime = UInt32(littleEndian: c.payload.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                } else {
+                    var r = ByteReader(Array(c.payload))
+                    a.preferredLifetime = try r.u32("ifa_cacheinfo.ifa_prefered")
+                    a.validLifetime = try r.u32("ifa_cacheinfo.ifa_valid")
+                }
+            }
+            return a
         }
-        return a
     }
 }
 
@@ -109,9 +135,8 @@ extension Rtnetlink {
     /// `ip addr show` (`ip -4`/`ip -6` with a family; nil: both)
     public func addresses(family: IPFamily? = nil) throws -> [Address] {
         let op = "list addresses"
-        return try decodeAll(
-            try dump(Self.addressDumpRequest(family: family), operation: op), type: RTM.NEWADDR,
-            operation: op
+        return try dumpDecoding(
+            Self.addressDumpRequest(family: family), type: RTM.NEWADDR, operation: op
         ) { try Address.decode($0) }
     }
 

@@ -145,6 +145,15 @@ public struct LinkStatistics: Sendable, Equatable, Codable {
     public var rxErrors: UInt64, txErrors: UInt64, rxDropped: UInt64, txDropped: UInt64
     public var multicast: UInt64, collisions: UInt64
 
+    /// From the attribute's bytes in place; a short payload throws what the reader below throws.
+    static func decode(_ raw: UnsafeRawBufferPointer) throws -> LinkStatistics {
+        guard raw.count >= 80 else { return try decode(Array(raw)[...]) }
+        func at(_ n: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * n, as: UInt64.self)) }
+        return LinkStatistics(
+            rxPackets: at(0), txPackets: at(1), rxBytes: at(2), txBytes: at(3), rxErrors: at(4), txErrors: at(5),
+            rxDropped: at(6), txDropped: at(7), multicast: at(8), collisions: at(9))
+    }
+
     static func decode(_ payload: ArraySlice<UInt8>) throws -> LinkStatistics {
         var r = ByteReader(payload)
         return LinkStatistics(
@@ -157,43 +166,68 @@ public struct LinkStatistics: Sendable, Equatable, Codable {
 extension Link {
     /// Decodes one RTM_NEWLINK message. Unknown attributes are kept, never fatal.
     public static func decode(_ message: NetlinkMessage) throws -> Link {
-        let (h, attrs) = try IfInfoMessage.decode(message)
-        var link = Link(index: h.index, name: "", flags: h.flags, linkType: h.type, otherAttributeTypes: [])
-        link.otherAttributeTypes.reserveCapacity(attrs.count) // one allocation, not a growth per unknown type
-        for a in attrs {
-            switch a.type {
-            case IFLA.IFNAME: link.name = a.string()
-            case IFLA.MTU: link.mtu = try a.u32()
-            case IFLA.MIN_MTU: link.minMTU = try a.u32()
-            case IFLA.MAX_MTU: link.maxMTU = try a.u32()
-            case IFLA.ADDRESS: link.address = MACAddress(bytes: a.payload)
-            case IFLA.BROADCAST: link.broadcast = MACAddress(bytes: a.payload)
-            case IFLA.PERM_ADDRESS: link.permanentAddress = MACAddress(bytes: a.payload)
-            case IFLA.TXQLEN: link.txQueueLength = try a.u32()
-            case IFLA.OPERSTATE: link.operState = try a.u8()
-            case IFLA.MASTER: link.master = try a.i32()
-            case IFLA.LINK: link.parent = try a.i32()
-            case IFLA.LINK_NETNSID: link.linkNetnsID = try a.i32()
-            case IFLA.GROUP: link.group = try a.u32()
-            case IFLA.NUM_TX_QUEUES: link.txQueues = try a.u32()
-            case IFLA.NUM_RX_QUEUES: link.rxQueues = try a.u32()
-            case IFLA.QDISC: link.qdisc = a.string()
-            case IFLA.IFALIAS: link.alias = a.string()
-            case IFLA.PARENT_DEV_NAME: link.parentDevice = a.string()
-            case IFLA.PARENT_DEV_BUS_NAME: link.parentBus = a.string()
-            case IFLA.STATS64: link.statistics = try LinkStatistics.decode(a.payloadSlice)
-            case IFLA.LINKINFO: try link.decodeLinkInfo(try a.nested())
-            default: link.otherAttributeTypes.append(a.type)
-            }
-        }
-        return link
+        var previous: [UInt16] = []
+        return try decode(message, sharingUnknownTypesWith: &previous)
     }
 
-    private mutating func decodeLinkInfo(_ info: [NetlinkAttribute]) throws {
-        kind = info.first(IFLA_INFO.KIND)?.string()
-        slaveKind = info.first(IFLA_INFO.SLAVE_KIND)?.string()
+    /// The same, walking the attributes in place. `previous` is the unknown-type list of
+    /// the link decoded before (the links of one dump mostly carry the same ones): an
+    /// equal list shares its storage instead of allocating its own, and is left in
+    /// `previous` for the next link.
+    static func decode(_ message: NetlinkMessage, sharingUnknownTypesWith previous: inout [UInt16]) throws -> Link {
+        try message.withAttributes(after: IfInfoMessage.self) { h, attrs in
+            var link = Link(index: h.index, name: "", flags: h.flags, linkType: h.type, otherAttributeTypes: [])
+            var unknown = UnknownAttributeTypes(previous: previous)
+            while let a = try attrs.next() {
+                switch a.type {
+                case IFLA.IFNAME: link.name = a.string()
+                case IFLA.MTU: link.mtu = try a.u32()
+                case IFLA.MIN_MTU: link.minMTU = try a.u32()
+                case IFLA.MAX_MTU: link.maxMTU = try a.u32()
+                case IFLA.ADDRESS: link.address = MACAddress(bytes: a.payload)
+                case IFLA.BROADCAST: link.broadcast = MACAddress(bytes: a.payload)
+                case IFLA.PERM_ADDRESS: link.permanentAddress = MACAddress(bytes: a.payload)
+                case IFLA.TXQLEN: link.txQueueLength = try a.u32()
+                case IFLA.OPERSTATE: link.operState = try a.u8()
+                case IFLA.MASTER: link.master = try a.i32()
+                case IFLA.LINK: link.parent = try a.i32()
+                case IFLA.LINK_NETNSID: link.linkNetnsID = try a.i32()
+                case IFLA.GROUP: link.group = try a.u32()
+                case IFLA.NUM_TX_QUEUES: link.txQueues = try a.u32()
+                case IFLA.NUM_RX_QUEUES: link.rxQueues = try a.u32()
+                case IFLA.QDISC: link.qdisc = a.string()
+                case IFLA.IFALIAS: link.alias = a.string()
+                case IFLA.PARENT_DEV_NAME: link.parentDevice = a.string()
+                case IFLA.PARENT_DEV_BUS_NAME: link.parentBus = a.string()
+                case IFLA.STATS64: link.statistics = try LinkStatistics.decode(a.payload)
+                case IFLA.LINKINFO: try link.decodeLinkInfo(try a.nested())
+                default: unknown.append(a.type)
+                }
+            }
+            link.otherAttributeTypes = unknown.finish(updating: &previous)
+            return link
+        }
+    }
+
+    private mutating func decodeLinkInfo(_ info: AttributeCursor) throws {
+        // First of each, as `first(_:)` on the attribute array picked them.
+        var info = info
+        var kindText: String?
+        var slaveKindText: String?
+        var dataAttribute: RawAttribute?
+        while let a = try info.next() {
+            switch a.type {
+            case IFLA_INFO.KIND: if kindText == nil { kindText = a.string() }
+            case IFLA_INFO.SLAVE_KIND: if slaveKindText == nil { slaveKindText = a.string() }
+            case IFLA_INFO.DATA: if dataAttribute == nil { dataAttribute = a }
+            default: break
+            }
+        }
+        kind = kindText
+        slaveKind = slaveKindText
+        // Kind data is absent for veth and rare elsewhere: decoded into an array as before.
+        let data = try dataAttribute.map { try NetlinkAttribute.decodeAll(Array($0.payload)[...]) } ?? []
         guard let kind else { return }
-        let data = try info.first(IFLA_INFO.DATA)?.nested() ?? []
         switch kind {
         case "veth": kindData = .veth
         case "bridge": kindData = .bridge
@@ -232,5 +266,36 @@ extension Link {
         default:
             kindData = .other(kind: kind, attributeTypes: data.map(\.type))
         }
+    }
+}
+
+/// Collects the attribute types a decoder does not interpret. Messages of one dump mostly
+/// carry the same ones, so while the list equals the previous message's it is that list
+/// (shared storage, no allocation); only a different list gets its own array.
+struct UnknownAttributeTypes {
+    private let previous: [UInt16]
+    private var matched = 0
+    private var own: [UInt16]?
+
+    init(previous: [UInt16]) { self.previous = previous }
+
+    mutating func append(_ type: UInt16) {
+        if own == nil {
+            if matched < previous.count && previous[matched] == type {
+                matched += 1
+                return
+            }
+            var diverged = Array(previous[..<matched])
+            diverged.reserveCapacity(max(previous.count, 16))
+            own = diverged
+        }
+        own?.append(type)
+    }
+
+    /// The list, which also becomes `previous` for the next message.
+    func finish(updating previous: inout [UInt16]) -> [UInt16] {
+        let list = own ?? (matched == self.previous.count ? self.previous : Array(self.previous[..<matched]))
+        previous = list
+        return list
     }
 }

@@ -115,7 +115,10 @@ extension Rtnetlink {
     public func links() throws -> [Link] {
         let op = "list links"
         let req = NetlinkMessage(type: RTM.GETLINK, flags: [], body: IfInfoMessage().bytes)
-        return try decodeAll(try dump(req, operation: op), type: RTM.NEWLINK, operation: op) { try Link.decode($0) }
+        var previousUnknownTypes: [UInt16] = []
+        return try dumpDecoding(req, type: RTM.NEWLINK, operation: op) {
+            try Link.decode($0, sharingUnknownTypesWith: &previousUnknownTypes)
+        }
     }
 
     /// `ip -d link show dev NAME` / by index. A missing link throws ENODEV.

@@ -35,13 +35,22 @@ extension Neighbour {
     /// Decodes one RTM_NEWNEIGH/RTM_DELNEIGH message; nil for families other than IPv4
     /// and IPv6 (bridge FDB entries, for one).
     public static func decode(_ message: NetlinkMessage) throws -> Neighbour? {
-        let (h, attrs) = try NeighbourMessageHeader.decode(message)
-        guard let family = IPFamily(rawValue: h.family) else { return nil }
-        return Neighbour(
-            index: h.index, family: family,
-            destination: attrs.first(NDA.DST).flatMap { IPAddress(bytes: $0.payloadSlice) },
-            linkAddress: attrs.first(NDA.LLADDR).map { MACAddress(bytes: $0.payload) },
-            state: NeighbourState(rawValue: h.state), flags: h.flags)
+        try message.withAttributes(after: NeighbourMessageHeader.self) { h, attrs in
+            // The first of each, as the attribute array's `first(_:)` picked them.
+            var destination: IPAddress??
+            var linkAddress: MACAddress?
+            while let a = try attrs.next() {
+                switch a.type {
+                case NDA.DST: if destination == nil { destination = .some(IPAddress(bytes: a.payload)) }
+                case NDA.LLADDR: if linkAddress == nil { linkAddress = MACAddress(bytes: a.payload) }
+                default: break
+                }
+            }
+            guard let family = IPFamily(rawValue: h.family) else { return nil }
+            return Neighbour(
+                index: h.index, family: family, destination: destination ?? nil, linkAddress: linkAddress,
+                state: NeighbourState(rawValue: h.state), flags: h.flags)
+        }
     }
 }
 
@@ -51,10 +60,7 @@ extension Rtnetlink {
     /// `ip neigh show nud all` (IPv4 and IPv6 entries, including NOARP ones; nil family: both).
     public func neighbours(family: IPFamily? = nil) throws -> [Neighbour] {
         let op = "list neighbours"
-        return try decodeAll(
-            try dump(Self.neighbourDumpRequest(family: family), operation: op), type: RTM.NEWNEIGH,
-            operation: op
-        ) { try Neighbour.decode($0) }
+        return try dumpDecoding(Self.neighbourDumpRequest(family: family), type: RTM.NEWNEIGH, operation: op) { try Neighbour.decode($0) }
     }
 
     // MARK: write

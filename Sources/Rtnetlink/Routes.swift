@@ -126,44 +126,54 @@ extension Route {
     /// Decodes one RTM_NEWROUTE/RTM_DELROUTE message. Unknown attributes are kept by type.
     /// nil for families other than IPv4 and IPv6 (multicast routing caches, MPLS).
     public static func decode(_ message: NetlinkMessage) throws -> Route? {
-        let (h, attrs) = try RouteMessageHeader.decode(message)
-        guard let family = IPFamily(rawValue: h.family) else { return nil }
-        var r = Route(
-            family: family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
-            outputIndex: nil, inputIndex: nil, scope: RouteScope(rawValue: h.scope),
-            protocolID: RouteProtocol(rawValue: h.protocolID), table: RouteTable(UInt32(h.table)),
-            type: RouteType(rawValue: h.type), priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
-            otherAttributeTypes: [])
-        for a in attrs {
-            switch a.type {
-            case RTA.DST: r.destination = IPAddress(bytes: a.payloadSlice).map { IPPrefix(address: $0, length: Int(h.destinationLength)) }
-            case RTA.SRC: r.sourcePrefix = IPAddress(bytes: a.payloadSlice).map { IPPrefix(address: $0, length: Int(h.sourceLength)) }
-            case RTA.GATEWAY: r.gateway = IPAddress(bytes: a.payloadSlice)
-            case RTA.PREFSRC: r.preferredSource = IPAddress(bytes: a.payloadSlice)
-            case RTA.OIF: r.outputIndex = try a.i32()
-            case RTA.IIF: r.inputIndex = try a.i32()
-            case RTA.PRIORITY: r.priority = try a.u32()
-            case RTA.TABLE: r.table = RouteTable(try a.u32())
-            case RTA.PREF: r.preference = try a.u8()
-            case RTA.METRICS:
-                for m in try a.nested() {
-                    let v = try m.u32()
-                    switch m.type {
-                    case RTAX.MTU: r.metrics.mtu = v
-                    case RTAX.WINDOW: r.metrics.window = v
-                    case RTAX.RTT: r.metrics.rtt = v
-                    case RTAX.ADVMSS: r.metrics.advmss = v
-                    case RTAX.HOPLIMIT: r.metrics.hoplimit = v
-                    default: r.metrics.other[m.type] = v
+        var previous: [UInt16] = []
+        return try decode(message, sharingUnknownTypesWith: &previous)
+    }
+
+    /// The same, walking the attributes in place; `previous` as for `Link.decode`.
+    static func decode(_ message: NetlinkMessage, sharingUnknownTypesWith previous: inout [UInt16]) throws -> Route? {
+        try message.withAttributes(after: RouteMessageHeader.self) { h, attrs in
+            guard let family = IPFamily(rawValue: h.family) else { return nil }
+            var r = Route(
+                family: family, destination: nil, sourcePrefix: nil, gateway: nil, preferredSource: nil,
+                outputIndex: nil, inputIndex: nil, scope: RouteScope(rawValue: h.scope),
+                protocolID: RouteProtocol(rawValue: h.protocolID), table: RouteTable(UInt32(h.table)),
+                type: RouteType(rawValue: h.type), priority: nil, metrics: RouteMetrics(), flags: h.flags, tos: h.tos, preference: nil,
+                otherAttributeTypes: [])
+            var unknown = UnknownAttributeTypes(previous: previous)
+            while let a = try attrs.next() {
+                switch a.type {
+                case RTA.DST: r.destination = IPAddress(bytes: a.payload).map { IPPrefix(address: $0, length: Int(h.destinationLength)) }
+                case RTA.SRC: r.sourcePrefix = IPAddress(bytes: a.payload).map { IPPrefix(address: $0, length: Int(h.sourceLength)) }
+                case RTA.GATEWAY: r.gateway = IPAddress(bytes: a.payload)
+                case RTA.PREFSRC: r.preferredSource = IPAddress(bytes: a.payload)
+                case RTA.OIF: r.outputIndex = try a.i32()
+                case RTA.IIF: r.inputIndex = try a.i32()
+                case RTA.PRIORITY: r.priority = try a.u32()
+                case RTA.TABLE: r.table = RouteTable(try a.u32())
+                case RTA.PREF: r.preference = try a.u8()
+                case RTA.METRICS:
+                    var metrics = try a.nested()
+                    while let m = try metrics.next() {
+                        let v = try m.u32()
+                        switch m.type {
+                        case RTAX.MTU: r.metrics.mtu = v
+                        case RTAX.WINDOW: r.metrics.window = v
+                        case RTAX.RTT: r.metrics.rtt = v
+                        case RTAX.ADVMSS: r.metrics.advmss = v
+                        case RTAX.HOPLIMIT: r.metrics.hoplimit = v
+                        default: r.metrics.other[m.type] = v
+                        }
                     }
+                case RTA_CACHEINFO: break // counters, not configuration
+                default: unknown.append(a.type)
                 }
-            case RTA_CACHEINFO: break // counters, not configuration
-            default: r.otherAttributeTypes.append(a.type)
             }
+            r.otherAttributeTypes = unknown.finish(updating: &previous)
+            // A dump of a family with a zero-length destination still means "default".
+            if h.destinationLength == 0 { r.destination = nil }
+            return r
         }
-        // A dump of a family with a zero-length destination still means "default".
-        if h.destinationLength == 0 { r.destination = nil }
-        return r
     }
 }
 
@@ -177,11 +187,12 @@ extension Rtnetlink {
     /// `table: nil` lists every table. Cloned (cache) entries are skipped.
     public func routes(family: IPFamily? = nil, table: RouteTable? = .main) throws -> [Route] {
         let op = "list routes"
-        let all = try decodeAll(
-            try dump(Self.routeDumpRequest(family: family), operation: op), type: RTM.NEWROUTE,
-            operation: op
-        ) { try Route.decode($0) }
-        return all.filter { r in r.flags & RTM_F.CLONED == 0 && (table == nil || r.table == table) }
+        var previousUnknownTypes: [UInt16] = []
+        // Filtered while decoding: a route left out is never copied into the result.
+        return try dumpDecoding(Self.routeDumpRequest(family: family), type: RTM.NEWROUTE, operation: op) {
+            guard let r = try Route.decode($0, sharingUnknownTypesWith: &previousUnknownTypes) else { return nil }
+            return r.flags & RTM_F.CLONED == 0 && (table == nil || r.table == table) ? r : nil
+        }
     }
 
     // MARK: write

@@ -41,6 +41,33 @@ public final class Rtnetlink: Sendable {
         try handle.withSocket(.route) { try $0.dump(message, operation: operation, object: object) }
     }
 
+    /// Runs a dump and decodes its replies of `type` while each is in the socket's receive
+    /// buffer (no datagram copy, no message array); nil results are left out. A codec
+    /// failure becomes a typed error naming the operation, thrown once the dump is over so
+    /// the socket is left clean, as when the replies were decoded after it.
+    func dumpDecoding<T: Sendable>(
+        _ request: NetlinkMessage, type: UInt16, operation: String, _ decode: (NetlinkMessage) throws -> T?
+    ) throws -> [T] {
+        try handle.withSocket(.route) { socket in
+            var decoded: [T] = []
+            var failure: (any Error)?
+            try socket.dump(
+                request, operation: operation,
+                restart: {
+                    decoded.removeAll(keepingCapacity: true)
+                    failure = nil
+                },
+                each: { m in
+                    guard m.header.type == type, failure == nil else { return }
+                    do { if let v = try decode(m) { decoded.append(v) } } catch let d as DecodeError {
+                        failure = NetlinkError.malformedReply(operation: operation, d)
+                    } catch { failure = error }
+                })
+            if let failure { throw failure }
+            return decoded
+        }
+    }
+
     /// Decodes every reply, turning codec failures into a typed error naming the operation.
     func decodeAll<T>(
         _ messages: [NetlinkMessage], type: UInt16, operation: String,

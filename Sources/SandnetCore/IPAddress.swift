@@ -1,7 +1,21 @@
-/// An IPv4 or IPv6 address as raw network-order bytes.
+/// An IPv4 or IPv6 address as raw network-order bytes, held inline: a scan decodes
+/// thousands of them, and an array per IPv6 address was a heap allocation each.
 public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     case v4(UInt8, UInt8, UInt8, UInt8)
-    case v6([UInt8]) // always 16 bytes
+    /// The 16 bytes as two big-endian halves: `high` holds bytes 0–7, `low` bytes 8–15
+    /// (so 2001:db8::1 is `.v6(0x2001_0db8_0000_0000, 1)`).
+    case v6(high: UInt64, low: UInt64)
+
+    /// An IPv6 address from its 16 network-order bytes; nil for any other length.
+    public static func v6(bytes: some Collection<UInt8>) -> IPAddress? {
+        guard bytes.count == 16 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for (n, b) in bytes.enumerated() {
+            if n < 8 { high = high << 8 | UInt64(b) } else { low = low << 8 | UInt64(b) }
+        }
+        return .v6(high: high, low: low)
+    }
 
     public init?(bytes: some Collection<UInt8>) {
         switch bytes.count {
@@ -15,7 +29,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
             let c = bytes[i]
             bytes.formIndex(after: &i)
             self = .v4(a, b, c, bytes[i])
-        case 16: self = .v6(Array(bytes))
+        case 16:
+            guard let v = IPAddress.v6(bytes: bytes) else { return nil }
+            self = v
         default: return nil
         }
     }
@@ -23,18 +39,28 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     /// The same, not generic, so decoders in other modules call a specialized version
     /// (the generic one showed up in scan profiles).
     public init?(bytes: ArraySlice<UInt8>) {
-        let i = bytes.startIndex
-        switch bytes.count {
-        case 4: self = .v4(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3])
-        case 16: self = .v6(Array(bytes))
+        guard let a = bytes.withUnsafeBytes({ IPAddress(bytes: $0) }) else { return nil }
+        self = a
+    }
+
+    /// From raw bytes (a decoder's view of a received datagram): 4 or 16 bytes, else nil.
+    public init?(bytes raw: UnsafeRawBufferPointer) {
+        switch raw.count {
+        case 4: self = .v4(raw[0], raw[1], raw[2], raw[3])
+        case 16:
+            self = .v6(
+                high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         default: return nil
         }
     }
 
+    /// Network-order bytes (a new array: 4 or 16 bytes).
     public var bytes: [UInt8] {
         switch self {
         case .v4(let a, let b, let c, let d): return [a, b, c, d]
-        case .v6(let b): return b
+        case .v6(let high, let low):
+            return (0..<16).map { n in UInt8(truncatingIfNeeded: (n < 8 ? high : low) >> (8 * UInt64(7 - n % 8))) }
         }
     }
     /// `.inet` or `.inet6` (AF_INET, AF_INET6).
@@ -45,8 +71,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     /// Parses dotted quad or RFC 4291 text (with `::` and an embedded IPv4 tail).
     public init?(_ text: String) {
         if text.contains(":") {
-            guard let b = IPAddress.parseV6(text) else { return nil }
-            self = .v6(b)
+            guard let b = IPAddress.parseV6(text), let v = IPAddress.v6(bytes: b) else { return nil }
+            self = v
         } else {
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4 else { return nil }
@@ -98,8 +124,8 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     public var description: String {
         switch self {
         case .v4(let a, let b, let c, let d): return "\(a).\(b).\(c).\(d)"
-        case .v6(let b):
-            let g = (0..<8).map { UInt16(b[2 * $0]) << 8 | UInt16(b[2 * $0 + 1]) }
+        case .v6(let high, let low):
+            let g = (0..<8).map { n in UInt16(truncatingIfNeeded: (n < 4 ? high : low) >> (16 * UInt64(3 - n % 4))) }
             var bestStart = -1
             var bestLen = 0
             var i = 0

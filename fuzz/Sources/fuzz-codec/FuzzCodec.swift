@@ -19,8 +19,41 @@ public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fatalError("decoder threw something other than DecodeError: \(error)")
     }
     // The attribute parser on its own, over the raw bytes (every offset class mod 4).
-    for start in 0..<min(4, bytes.count) { walk(try? NetlinkAttribute.decodeAll(bytes[start...]), depth: 0) }
+    for start in 0..<min(4, bytes.count) {
+        walk(try? NetlinkAttribute.decodeAll(bytes[start...]), depth: 0)
+        agree(bytes[start...], depth: 0)
+    }
     return 0
+}
+
+/// The in-place cursor the typed decoders use must give the attributes `decodeAll` gives,
+/// or throw the same error, and its readers must read what the array's readers read.
+private func agree(_ bytes: ArraySlice<UInt8>, depth: Int) {
+    let viaArray = Result { try NetlinkAttribute.decodeAll(bytes) }
+    bytes.withUnsafeBytes { raw in
+        let viaCursor = Result { () throws -> [NetlinkAttribute] in
+            var c = try AttributeCursor(raw).checked()
+            var out: [NetlinkAttribute] = []
+            while let a = try c.next() {
+                precondition(a.string() == a.attribute.string(), "cursor string differs")
+                precondition(
+                    (try? a.u32()) == (try? a.attribute.u32()) && (try? a.u64()) == (try? a.attribute.u64()), "cursor reader differs")
+                precondition(IPAddress(bytes: a.payload) == IPAddress(bytes: a.attribute.payload), "cursor address differs")
+                precondition(MACAddress(bytes: a.payload) == MACAddress(bytes: a.attribute.payload), "cursor MAC differs")
+                out.append(a.attribute)
+            }
+            return out
+        }
+        switch (viaArray, viaCursor) {
+        case (.success(let x), .success(let y)): precondition(x == y, "cursor and decodeAll disagree")
+        case (.failure(let x), .failure(let y)):
+            precondition(x as? DecodeError == y as? DecodeError, "cursor and decodeAll throw differently")
+        default: preconditionFailure("cursor and decodeAll disagree on whether the run is valid")
+        }
+    }
+    if depth < 4, case .success(let attrs) = viaArray {
+        for a in attrs where a.isNested { agree(a.payloadSlice, depth: depth + 1) }
+    }
 }
 
 private func decodeBody(_ m: NetlinkMessage) throws {
