@@ -23,14 +23,16 @@ final class PausedSandboxQemu {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") }
 
-    init(rootPorts: [String]) throws {
+    /// `launcher`: what execs QEMU, e.g. `sandnet attach … --exec --`, which appends the
+    /// sandbox's root ports and boot NICs and hands QEMU their descriptors.
+    init(rootPorts: [String], launcher: [String] = []) throws {
         directory = "/tmp/sandnet-hp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         qmpPath = "\(directory)/qmp.sock"
         testQmpPath = "\(directory)/test-qmp.sock"
         process = try ProcessRunner.spawn(
-            [
+            launcher + [
                 "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display", "none", "-S", "-m", "64",
                 "-qmp", "unix:\(qmpPath),server=on,wait=off", "-qmp", "unix:\(testQmpPath),server=on,wait=off"
             ] + rootPorts)
@@ -152,6 +154,59 @@ extension SandboxIntegration {
                 let after = try HotplugHostTests().deviceSnapshot(f, "eth1")
                 #expect(after == ethOneBeforePlug, "\(firstDifference(ethOneBeforePlug, after))")
                 #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String } == ["lo", "eth0", "eth1"])
+            }
+        }
+
+        /// QEMU exec'd by `sandnet attach --exec` (paused): its boot NICs are the attach's.
+        func withExecAttached(
+            _ model: NetworkModel, extraEndpoint: Bool = false, _ body: (PodFixture, StateDirectory, PausedSandboxQemu) throws -> Void
+        ) throws {
+            try PodFixture.withEndpoint { f in
+                if extraEndpoint {
+                    try f.addEndpoint("eth1", .veth, number: 1)
+                    try f.configure("eth1", number: 1)
+                }
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
+                let qemu = try PausedSandboxQemu(
+                    rootPorts: [],
+                    launcher: [
+                        SandnetBinary.path, "attach", "--netns", f.pod.namespace.path, "--sandbox", "hq", "--model", model.rawValue,
+                        "--spare-ports", "1", "--state-dir", state.path, "--exec", "--"
+                    ])
+                defer { qemu.stop() }
+                try body(f, state, qemu)
+            }
+        }
+
+        @Test(.enabled(if: ready, "needs root, qemu-system-x86_64 and the built sandnet"), arguments: [NetworkModel.tcfilter, .macvtap])
+        func unplugOfAnAttachedEndpointWaitsForTheGuestThenKeepsStateThenDetachRestores(_ model: NetworkModel) throws {
+            try withExecAttached(model) { f, state, qemu in
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                let nic = try #require(try journal(state).attachedNICs?.first)
+                #expect(nic.device == "sn0-nic" && nic.netdev == "sn0")
+                #expect(try qmp.peripheralDeviceIDs()[nic.device] == "virtio-net-pci")
+                let device = try #require(nic.hostDevice)
+
+                // A paused machine never acknowledges PCIe hot-unplug: the timeout is reported, the state kept.
+                let unplug = try sandnet(["unplug", "--endpoint", "eth0", "--unplug-timeout", "2"], state, qemu)
+                #expect(unplug.status != 0 && unplug.stderr.contains("did not release sn0-nic"), "\(unplug.stderr)")
+                let j = try journal(state)
+                #expect(j.attachedNICs?.first?.state == .unplugging)
+                #expect(j.endpoints?.map(\.name) == ["eth0"] && j.rootPorts?.first?.endpoint == "eth0", "the port stays taken")
+                #expect(try f.pod.ipJSON("link", "show", device).count == 1, "the host side stays while QEMU has the NIC")
+                #expect(try qmp.peripheralDeviceIDs()[nic.device] != nil)
+
+                // The QMP socket gone (QEMU killed): refused, state kept.
+                qmp.close()
+                qemu.stop()
+                let gone = try sandnet(["unplug", "--endpoint", "eth0"], state, qemu)
+                #expect(gone.status != 0 && gone.stderr.contains("QMP socket"), "\(gone.stderr)")
+                #expect(try journal(state).attachedNICs?.first?.state == .unplugging)
+                _ = try SandboxDetach.detach(sandbox: "hq", store: JournalStore(directory: state.path), force: true)
+                #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String } == ["lo", "eth0"])
             }
         }
 

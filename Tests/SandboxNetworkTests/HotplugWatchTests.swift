@@ -19,10 +19,12 @@ extension SandboxIntegration {
         final class Watcher {
             let log: String
             let process: RunningProcess
-            init(_ state: StateDirectory, _ qemu: PausedSandboxQemu, extra: [String] = []) throws {
+            init(
+                _ state: StateDirectory, _ qemu: PausedSandboxQemu, extra: [String] = [], command: [String] = [SandnetBinary.path, "watch"]
+            ) throws {
                 log = "\(state.path)-watch-\(UInt32.random(in: 0...UInt32.max)).log"
                 let args =
-                    [SandnetBinary.path, "watch", "--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path]
+                    command + ["--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path]
                     + ["--settle-ms", "200", "--retry-ms", "500", "--unplug-timeout", "1", "--log-level", "debug"] + extra
                 process = try ProcessRunner.spawn(["/bin/sh", "-c", "exec \"$@\" 2>\(log)", "sh"] + args)
             }
@@ -125,6 +127,30 @@ extension SandboxIntegration {
                 #expect(waitFor(.seconds(20)) { plugState(state, "eth1") == .inGuest } != nil, "\(w.text)")
                 #expect(w.text.contains("events were lost"), "the burst was not lost: \(w.text.suffix(2000))")
                 #expect(try w.terminate().shellStatus == 0)
+            }
+        }
+
+        @Test(.enabled(if: HotplugQmpTests.ready, "needs root, qemu-system-x86_64 and the built sandnet"))
+        func watcherUnplugsAnAttachedEndpointThatGoes() throws {
+            try HotplugQmpTests().withExecAttached(.tcfilter, extraEndpoint: true) { f, state, qemu in
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                #expect(try Set(qmp.peripheralDeviceIDs().keys).isSuperset(of: ["sn0-nic", "sn1-nic"]))
+                let w = try Watcher(state, qemu)
+                #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil, "\(w.text)")
+                func nicState() -> AttachedNIC.State? {
+                    (try? SandboxPlug.journal(sandbox: "hq", store: JournalStore(directory: state.path)))?.attachedNICs?.first {
+                        $0.endpoint == "eth1"
+                    }?.state
+                }
+                usleep(600_000)
+                #expect(nicState() == .attached, "an attached endpoint that is there keeps its NIC: \(w.text)")
+                // CNI DEL of the second network: its boot NIC goes; the paused guest never releases it, so the state stays.
+                try f.pod.ip("link", "del", "eth1")
+                #expect(
+                    waitFor(.seconds(20)) { nicState() == .unplugging && w.text.contains("did not release sn1-nic") } != nil, "\(w.text)")
+                #expect(try qmp.peripheralDeviceIDs()["sn1-nic"] != nil && qmp.peripheralDeviceIDs()["sn0-nic"] != nil)
+                #expect(try w.terminate().shellStatus == 0, "\(w.text)")
             }
         }
     }

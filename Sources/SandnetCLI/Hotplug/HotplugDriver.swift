@@ -18,7 +18,6 @@ struct HotplugDriver: Sendable {
     var unplugTimeout: Duration = .seconds(10)
     /// How long the guest has to acknowledge a channel change.
     var channelTimeout: Duration = .seconds(10)
-
     struct Plugged: Sendable {
         var endpoint: String
         var rootPort: String
@@ -91,21 +90,52 @@ struct HotplugDriver: Sendable {
 
     /// Announces the removal, asks QEMU to remove the NIC, waits (bounded) for the guest to
     /// let go, removes the netdev, and undoes the host side. A timeout keeps everything
-    /// past `device_del` in place (state `unplugging`) so a retry finishes it.
+    /// past `device_del` in place (state `unplugging`) so a retry finishes it. The NIC is a
+    /// plugged one, or one the attach put on QEMU's command line (`AttachedNIC`): its host
+    /// side is then its part of the attach's steps.
     func unplug(endpoint: String, announce: Bool = true) throws {
         let journal = try SandboxPlug.journal(sandbox: sandbox, store: store)
-        guard let p = journal.plugged?.first(where: { $0.endpoint == endpoint }) else {
+        let device: String
+        if let p = journal.plugged?.first(where: { $0.endpoint == endpoint }) {
+            device = HotplugNames.device(p.nicID)
+            try removeFromQemu(endpoint: endpoint, device: device, netdev: p.nicID, mac: p.guestMAC, announce: announce) {
+                if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
+            }
+            try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .wired, store: store)
+            try SandboxPlug.unwire(sandbox: sandbox, endpoint: endpoint, store: store, logger: logger)
+        } else if let i = journal.attachedNIC(endpoint) {
+            let n = journal.attachedNICs![i]
+            device = n.device
+            try removeFromQemu(endpoint: endpoint, device: device, netdev: n.netdev, mac: n.guestMAC, announce: announce) {
+                if n.state != .unplugging {
+                    try SandboxPlug.mark(sandbox: sandbox, attachedEndpoint: endpoint, state: .unplugging, store: store)
+                }
+            }
+            try SandboxPlug.unwire(sandbox: sandbox, attachedEndpoint: endpoint, store: store, logger: logger)
+        } else {
             throw HotplugError.notPlugged(
                 endpoint: endpoint, sandbox: sandbox, attached: journal.endpoints?.contains { $0.name == endpoint } ?? false)
         }
         var log = logger
         log[metadataKey: "sandbox"] = "\(sandbox)"
         log[metadataKey: "endpoint"] = "\(endpoint)"
-        let device = HotplugNames.device(p.nicID)
+        log.info("unplugged", metadata: ["device": "\(device)"])
+    }
+
+    /// The QEMU half of an unplug: `markUnplugging` (journaled before QEMU is asked, so a
+    /// kill from here on finishes the unplug rather than undoes it); when QEMU has `device`,
+    /// the guest told (`announce`), device_del and a bounded wait for DEVICE_DELETED; then
+    /// netdev_del (tolerating its absence: never added, or removed by an earlier try).
+    private func removeFromQemu(
+        endpoint: String, device: String, netdev: String, mac: MACAddress?, announce: Bool, markUnplugging: () throws -> Void
+    ) throws {
+        var log = logger
+        log[metadataKey: "sandbox"] = "\(sandbox)"
+        log[metadataKey: "endpoint"] = "\(endpoint)"
         let present = try qmp.peripheralDeviceIDs()[device] != nil
+        try markUnplugging()
         if present {
-            if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
-            if announce, let guest, let mac = p.guestMAC {
+            if announce, let guest, let mac {
                 do { try guest.send(.removeInterface(name: endpoint, mac: mac), timeout: channelTimeout) } catch {
                     // The NIC goes anyway: a guest that cannot hear it loses the interface all the same.
                     log.notice("guest channel did not take the removal", metadata: ["error": "\(error)"])
@@ -132,13 +162,9 @@ struct HotplugDriver: Sendable {
                 }
             }
         }
-        // Not found: never added, or removed by an earlier try.
-        if let e = Self.failure({ try qmp.netdevDel(id: p.nicID) }), (e as? QmpClientError)?.qemuErrorClass != "DeviceNotFound" {
+        if let e = Self.failure({ try qmp.netdevDel(id: netdev) }), (e as? QmpClientError)?.qemuErrorClass != "DeviceNotFound" {
             throw HotplugFailure.unplugFailed(endpoint: endpoint, step: "netdev_del", cause: "\(e)")
         }
-        try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .wired, store: store)
-        try SandboxPlug.unwire(sandbox: sandbox, endpoint: endpoint, store: store, logger: logger)
-        log.info("unplugged", metadata: ["device": "\(device)"])
     }
 }
 

@@ -102,7 +102,8 @@ final class HotplugWatcher: Sendable {
         }
         let desired = Self.desired(scan, journal: journal)
         let actions = HotplugReconcile.actions(
-            desired: desired, attached: journal.attachedEndpoints, plugged: journal.plugged ?? [], qemuDevices: devices)
+            desired: desired, attached: journal.attachedEndpoints, plugged: journal.plugged ?? [], qemuDevices: devices,
+            attachedNICs: journal.attachedNICs ?? [])
         var ok = true
         for action in actions {
             if stopping.load(ordering: .relaxed) { break }
@@ -141,6 +142,9 @@ final class HotplugWatcher: Sendable {
         case .undoHost(let e):
             try SandboxPlug.unwire(sandbox: driver.sandbox, endpoint: e, store: driver.store, logger: logger)
             logger.info("undid a plug QEMU never got", metadata: ["endpoint": "\(e)"])
+        case .unplugAttached(let e):
+            try driver.unplug(endpoint: e)
+            logger.info("unplugged an attached endpoint's NIC", metadata: ["endpoint": "\(e)"])
         case .keepAttached(let e):
             logger.debug("attached endpoint gone; detach undoes it", metadata: ["endpoint": "\(e)"])
         }
