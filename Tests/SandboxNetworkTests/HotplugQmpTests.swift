@@ -256,5 +256,76 @@ extension SandboxIntegration {
                 #expect(try journal(state).plugged == nil)
             }
         }
+
+        /// `sandnet-lab fault-plug` (the product's plug, SIGSTOPping itself at `stop`), sent
+        /// SIGTERM while stopped there, then SIGCONT: its termination and its stderr.
+        func plugTerminatedAt(_ stop: [String], _ state: StateDirectory, _ qemu: PausedSandboxQemu) throws -> (ProcessTermination, String) {
+            let log = "\(state.path)-plug-\(UInt32.random(in: 0...UInt32.max)).log"
+            defer { unlink(log) }
+            let args =
+                [LabBinary.path, "fault-plug"] + stop + [
+                    "--endpoint", "eth1", "--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path
+                ]
+            let plug = try ProcessRunner.spawn(["/bin/sh", "-c", "exec \"$@\" 2>\(log)", "sh"] + args)
+            defer { _ = plug.kill() }
+            // Stopped (state T) at the point, within a bound.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !Self.isStopped(plug.pid) {
+                guard ContinuousClock.now < deadline, plug.isRunning else {
+                    throw TestFailure("fault-plug did not stop at \(stop): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                }
+                usleep(20_000)
+            }
+            _ = plug.signal(SIGTERM)
+            _ = plug.signal(SIGCONT)
+            let end = try plug.wait(timeout: .seconds(60))
+            return (end, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+
+        /// Whether the process is stopped (state T in /proc/PID/stat).
+        static func isStopped(_ pid: pid_t) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+                return false
+            }
+            return stat[stat.index(close, offsetBy: 2)] == "T"
+        }
+
+        static let beforeDeviceAdd: [[String]] = [["--stop-after", "2"], ["--stop-at", "wired"], ["--stop-at", "netdev-added"]]
+
+        @Test(
+            .enabled(if: ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"),
+            arguments: beforeDeviceAdd)
+        func sigtermBeforeDeviceAddRollsThePlugBack(_ stop: [String]) throws {
+            try withSandbox(spare: 1) { f, state, qemu, beforePlug in
+                let baseline = qemu.networkDescriptors
+                let (end, stderr) = try plugTerminatedAt(stop, state, qemu)
+                #expect(end.shellStatus != 0 && stderr.contains("was stopped by a signal before"), "\(end): \(stderr)")
+                let now = try f.snapshot()
+                #expect(now == beforePlug, "\(firstDifference(beforePlug, now))")
+                let j = try journal(state)
+                #expect((j.plugged ?? []).isEmpty && j.rootPorts?[1].endpoint == nil && j.endpoints?.map(\.name) == ["eth0"])
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                let network = try qmp.execute("human-monitor-command", arguments: ["command-line": "info network"]).stringValue ?? ""
+                #expect(!network.contains("snp1"), "\(network)")
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == nil)
+                #expect(qemu.networkDescriptors == baseline)
+            }
+        }
+
+        @Test(.enabled(if: ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"))
+        func sigtermAfterDeviceAddFinishesThePlug() throws {
+            try withSandbox(spare: 1) { f, state, qemu, _ in
+                let (end, stderr) = try plugTerminatedAt(["--stop-at", "device-added"], state, qemu)
+                #expect(end.shellStatus == 0, "\(end): \(stderr)")
+                #expect(stderr.contains("the plug was finished"), "\(stderr)")
+                let j = try journal(state)
+                #expect(j.plugged?.first?.state == .inGuest && j.rootPorts?[1].endpoint == "eth1")
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == "virtio-net-pci")
+                #expect(try f.pod.ipJSON("link", "show", try #require(j.plugged?.first?.device)).count == 1)
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ProcessRunner
 import Qmp
 import SandboxNetwork
+import SandnetCLI
 import SandnetCore
 import TestSupport
 import Testing
@@ -151,6 +152,40 @@ extension SandboxIntegration {
                     waitFor(.seconds(20)) { nicState() == .unplugging && w.text.contains("did not release sn1-nic") } != nil, "\(w.text)")
                 #expect(try qmp.peripheralDeviceIDs()["sn1-nic"] != nil && qmp.peripheralDeviceIDs()["sn0-nic"] != nil)
                 #expect(try w.terminate().shellStatus == 0, "\(w.text)")
+            }
+        }
+
+        @Test(
+            .enabled(if: HotplugQmpTests.ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"),
+            arguments: PlugPoint.allCases)
+        func sigtermWhileTheWatcherPlugsFinishesThePlug(_ point: PlugPoint) throws {
+            try PodFixture.withEndpoint { f in
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: 1), store: store)
+                r.closeDescriptors()
+                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
+                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
+                defer { qemu.stop() }
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                // The product's watcher, stopping itself at the point of its plug.
+                let w = try Watcher(state, qemu, command: [LabBinary.path, "fault-watch", "--stop-at", point.rawValue])
+                #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil, "\(w.text)")
+                try f.addEndpoint("eth1", .veth, number: 1)
+                try f.configure("eth1", number: 1)
+                #expect(waitFor(.seconds(20)) { HotplugQmpTests.isStopped(w.process.pid) } != nil, "never stopped at \(point): \(w.text)")
+                _ = w.process.signal(SIGTERM)
+                _ = w.process.signal(SIGCONT)
+                let end = try w.process.wait(timeout: .seconds(30))
+                #expect(end.shellStatus == 0 && w.text.contains("stopped"), "\(end): \(w.text)")
+                // The plug in progress was finished, then the watcher stopped: nothing half made.
+                #expect(plugState(state, "eth1") == .inGuest, "\(w.text)")
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == "virtio-net-pci")
+                let j = try SandboxPlug.journal(sandbox: "hq", store: store)
+                #expect(j.rootPorts?[1].endpoint == "eth1" && j.plugged?.count == 1)
+                #expect(try f.pod.ipJSON("link", "show", try #require(j.plugged?.first?.device)).count == 1)
             }
         }
     }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Qmp
@@ -18,6 +19,14 @@ struct HotplugDriver: Sendable {
     var unplugTimeout: Duration = .seconds(10)
     /// How long the guest has to acknowledge a channel change.
     var channelTimeout: Duration = .seconds(10)
+    /// Asked between the steps of a plug up to device_add: true (a SIGTERM came) rolls the
+    /// plug back there. After device_add the plug is finished instead: the guest has the NIC.
+    var stopRequested: @Sendable () -> Bool = { false }
+    /// Fault injection only (sandnet-lab fault-plug): called at each `PlugPoint`.
+    var checkpoint: PlugCheckpoint?
+    /// Fault injection only: called after each kernel change of the host side.
+    var afterKernelChange: KernelChangeHook?
+
     struct Plugged: Sendable {
         var endpoint: String
         var rootPort: String
@@ -31,7 +40,7 @@ struct HotplugDriver: Sendable {
     /// announces it to the guest. On a failure: netdev_del, closefd, host side undone.
     func plug(_ settings: PlugSettings) throws -> Plugged {
         let start = ContinuousClock.now
-        let wired = try SandboxPlug.wire(settings, store: store, logger: logger)
+        let wired = try SandboxPlug.wire(settings, store: store, logger: logger, afterKernelChange: afterKernelChange)
         defer { wired.closeDescriptors() }
         let p = wired.plugged
         let names = HotplugNames(nicID: p.nicID, queues: wired.queueFDs.count, vhost: !wired.vhostFDs.isEmpty)
@@ -42,6 +51,8 @@ struct HotplugDriver: Sendable {
         var netdevAdded = false
         var step = "getfd"
         do {
+            checkpoint?(.wired)
+            if stopRequested() { throw PlugStopRequested() }
             for (name, fd) in zip(names.queues + names.vhost, wired.queueFDs + wired.vhostFDs) {
                 try qmp.getfd(name: name, descriptor: fd)
                 given.append(name)
@@ -50,6 +61,8 @@ struct HotplugDriver: Sendable {
             try qmp.netdevAdd(QmpTapNetdev(id: p.nicID, queueFdNames: names.queues, vhostFdNames: names.vhost))
             netdevAdded = true
             step = "device_add"
+            checkpoint?(.netdevAdded)
+            if stopRequested() { throw PlugStopRequested() }
             var device = QmpVirtioNetDevice(
                 id: names.device, netdev: p.nicID, mac: wired.guestInterface.mac, bus: wired.rootPort.id, queues: names.queues.count
             ).arguments
@@ -69,8 +82,11 @@ struct HotplugDriver: Sendable {
             do { try SandboxPlug.unwire(sandbox: sandbox, endpoint: p.endpoint, store: store, logger: logger) } catch {
                 cleanup.append("\(error)")
             }
+            if error is PlugStopRequested { throw HotplugFailure.plugStopped(endpoint: p.endpoint, before: step, cleanup: cleanup) }
             throw HotplugFailure.plugRolledBack(endpoint: p.endpoint, step: step, cause: "\(error)", cleanup: cleanup)
         }
+        // From here a signal does not undo the plug: the guest has the NIC, so the plug is finished.
+        checkpoint?(.deviceAdded)
         let inQemu = ContinuousClock.now - start
         try SandboxPlug.mark(sandbox: sandbox, endpoint: p.endpoint, state: .inGuest, store: store)
         log.info("plugged", metadata: ["device": "\(names.device)", "rootPort": "\(wired.rootPort.id)", "queues": "\(names.queues.count)"])
@@ -177,6 +193,21 @@ extension HotplugDriver {
         } catch { return error }
     }
 }
+
+/// Where a plug can be stopped by a fault-injection test (`sandnet-lab fault-plug`); nothing on a node sets it.
+public enum PlugPoint: String, CaseIterable, Sendable, ExpressibleByArgument {
+    /// The host side made; QEMU not asked yet.
+    case wired
+    /// getfd and netdev_add done; device_add not sent.
+    case netdevAdded = "netdev-added"
+    /// device_add done; the journal not updated yet.
+    case deviceAdded = "device-added"
+}
+
+public typealias PlugCheckpoint = @Sendable (PlugPoint) -> Void
+
+/// A signal asked the plug to stop before device_add.
+private struct PlugStopRequested: Error {}
 
 /// The QEMU names of a plugged NIC: `getfd` names per descriptor, the device id.
 struct HotplugNames {
