@@ -127,7 +127,8 @@ extension SandboxIntegration {
                 try f.pod.ip("-batch", file)
                 #expect(waitFor(.seconds(20)) { plugState(state, "eth1") == .inGuest } != nil, "\(w.text)")
                 #expect(w.text.contains("events were lost"), "the burst was not lost: \(w.text.suffix(2000))")
-                #expect(try w.terminate().shellStatus == 0)
+                let end = try w.terminate()
+                #expect(end.shellStatus == 0, "\(end): \(w.text.suffix(3000))")
             }
         }
 

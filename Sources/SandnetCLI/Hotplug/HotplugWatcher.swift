@@ -94,7 +94,14 @@ final class HotplugWatcher: Sendable {
     /// One reconcile: returns false when an action failed (retried after `retry`).
     func round() throws -> Bool {
         let journal = try SandboxPlug.journal(sandbox: driver.sandbox, store: driver.store)
-        let scan = try Discovery.scan(namespace)
+        let scan: NamespaceScan
+        do { scan = try Discovery.scan(namespace) } catch NetlinkError.dumpInterrupted(let operation, let attempts) {
+            // CNI (or anyone) busy in the namespace: the dump is retried with the round, not fatal.
+            logger.notice(
+                "rescan interrupted by concurrent changes; retrying later",
+                metadata: ["operation": "\(operation)", "attempts": "\(attempts)"])
+            return false
+        }
         let devices: Set<String>
         do { devices = Set(try driver.qmp.peripheralDeviceIDs().keys) } catch {
             // No monitor, no hotplug: stop rather than guess.
