@@ -16,7 +16,7 @@ for module in GuestLab CNI sandnet_lab ProcessRunner CProcessRunner TestSupport 
     if [ "$n" -gt 0 ]; then echo "check-product: $binary links module $module ($n symbols)" >&2; found=1; fi
 done
 texts=$(strings "$binary")
-for text in SANDNET_FAULT_AFTER_STEP SANDNET_PAUSE_AFTER_STEP SANDNET_GUEST_SCRIPTS fault-attach build-image.sh; do
+for text in SANDNET_FAULT_AFTER_STEP SANDNET_PAUSE_AFTER_STEP SANDNET_GUEST_SCRIPTS fault-attach fault-plug fault-watch build-image.sh; do
     if grep -qF -- "$text" <<<"$texts"; then echo "check-product: $binary contains \"$text\"" >&2; found=1; fi
 done
 if [ "$found" -ne 0 ]; then exit 1; fi

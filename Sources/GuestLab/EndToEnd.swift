@@ -222,6 +222,19 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
         }.sorted()
     }
 
+    /// Without the lines about `link` (nil: all): a link CNI deleted, and what went with it.
+    func without(link: String?) -> NamespaceSnapshot {
+        guard let link else { return self }
+        var s = self
+        let mentions = { (line: String) in line.split(separator: " ").contains { $0 == link } }
+        s.links.removeAll(where: mentions)
+        s.addresses.removeAll(where: mentions)
+        s.routes.removeAll(where: mentions)
+        s.qdiscs.removeAll(where: mentions)
+        s.classes.removeAll(where: mentions)
+        return s
+    }
+
     var description: String {
         "links [\(links.joined(separator: "; "))] addresses [\(addresses.joined(separator: "; "))] routes [\(routes.joined(separator: "; "))] qdiscs [\(qdiscs.joined(separator: "; "))] classes [\(classes.joined(separator: "; "))]"
     }

@@ -13,6 +13,8 @@ import SandnetCore
 /// pod namespace, CNI ADDs the second network once the guest listens on its channel, the
 /// watcher plugs it and sends add-interface, the guest configures it and fetches this run's
 /// token from the peer on it. Then detach and CNI DEL, and the pod is as CNI left it.
+/// With `secondNetworkAtBoot` the guest boots with both networks' NICs instead, reaches both
+/// peers, and the CNI DEL of the second makes the watcher hot-unplug a NIC the attach made.
 public enum HotplugEndToEnd {
     public struct Report: Sendable {
         public var token: String
@@ -28,12 +30,14 @@ public enum HotplugEndToEnd {
         public var unpluggedLine: String?
         /// Plug records left in the journal after the watcher handled the DEL (none expected).
         public var pluggedAfterDelete: Int
+        /// The states of the attach's NIC records then (`secondNetworkAtBoot`: eth1's `unplugged`).
+        public var attachedNICStatesAfterDelete: [String] = []
         public var watcherLog: String
     }
 
     public static func run(
         architecture: Architecture, model: NetworkModel, sandnet: String, image: GuestImage, timeoutSeconds: Double = 300,
-        progress: @escaping (String) -> Void = { _ in }
+        secondNetworkAtBoot: Bool = false, progress: @escaping (String) -> Void = { _ in }
     ) throws -> Report {
         let lab = try Lab(nics: 2) { progress($0) }
         let store = JournalStore(directory: lab.journalDirectory)
@@ -44,8 +48,10 @@ public enum HotplugEndToEnd {
         var outcome: Result<Report, Error>
         do {
             // The second network comes after boot: CNI DEL it from the pod now, ADD it back later.
-            try lab.cni.delete(lab.networks[1], lab.podAttachment(1), previous: lab.podResults[1])
-            let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
+            if !secondNetworkAtBoot { try lab.cni.delete(lab.networks[1], lab.podAttachment(1), previous: lab.podResults[1]) }
+            // With it at boot, the pod ends without it: as CNI left it after the DEL.
+            let second = lab.podAttachment(1).interfaceName
+            let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
             let attach = try SandboxAttach.attach(
                 AttachSettings(
                     sandbox: sandbox, namespace: lab.podNamespacePath, model: model, vcpus: 1, architecture: architecture, sparePorts: 1),
@@ -58,10 +64,12 @@ public enum HotplugEndToEnd {
             let targets = lab.probeTargets
             var boot = GuestBoot(
                 image: image, networkArguments: plan.arguments, inheritedFDs: plan.inheritedFDs,
-                guestDescription: try attach.guestDescription.encoded(), probeTargets: [targets[0]])
+                guestDescription: try attach.guestDescription.encoded(), probeTargets: secondNetworkAtBoot ? targets : [targets[0]])
             boot.channelSocket = channel
-            boot.channelChanges = 1
-            boot.channelTargets = [targets[1]]
+            if !secondNetworkAtBoot {
+                boot.channelChanges = 1
+                boot.channelTargets = [targets[1]]
+            }
             boot.channelAfterChanges = 1
             boot.extraArguments = ["-qmp", "unix:\(qmp),server=on,wait=off"]
             boot.timeoutSeconds = timeoutSeconds
@@ -92,12 +100,18 @@ public enum HotplugEndToEnd {
                         {
                             usleep(20_000)
                         }
-                        _ = try lab.cni.add(lab.networks[1], lab.podAttachment(1))
-                        added = ContinuousClock.now
+                        if secondNetworkAtBoot {
+                            // The guest has reached both peers: the second network goes, and its boot NIC with it.
+                            try lab.cni.delete(lab.networks[1], lab.podAttachment(1), previous: lab.podResults[1])
+                            deleted = ContinuousClock.now
+                        } else {
+                            _ = try lab.cni.add(lab.networks[1], lab.podAttachment(1))
+                            added = ContinuousClock.now
+                        }
                     } catch { addFailure = error }
                 case .consoleLine(let l) where l.contains("SANDNET-CHANNEL op=add-interface") && configured == nil:
                     configured = added.map { ContinuousClock.now - $0 }
-                case .result(let r) where r.target == secondPeer:
+                case .result(let r) where r.target == secondPeer && !secondNetworkAtBoot:
                     reached = added.map { ContinuousClock.now - $0 }
                     // The guest reached the peer: now the CNI network goes, and the watcher must unplug it.
                     progress("guest reached the peer over eth1: CNI DEL of \(lab.networks[1].name)")
@@ -112,7 +126,9 @@ public enum HotplugEndToEnd {
                 }
             }
             if let addFailure { throw addFailure }
-            let pluggedAfterDelete = (try? store.read(sandbox: sandbox))??.plugged?.count ?? 0
+            let journalAfterDelete = (try? store.read(sandbox: sandbox)) ?? nil
+            let pluggedAfterDelete = journalAfterDelete?.plugged?.count ?? 0
+            let nicStates = (journalAfterDelete?.attachedNICs ?? []).map { "\($0.endpoint)=\($0.state.rawValue)" }
             if let w = watcher {
                 _ = w.signal(SIGTERM)
                 _ = try? w.wait(timeout: .seconds(15))
@@ -128,7 +144,7 @@ public enum HotplugEndToEnd {
             // QEMU is gone; detach undoes the rest (and a plug the watcher could not take back).
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
             attached = false
-            let podAfter = try NamespaceSnapshot(namespace: lab.podNamespace)
+            let podAfter = try NamespaceSnapshot(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
             if podAfter != podBefore {
                 throw LabError.namespaceChanged(namespace: lab.podNamespace, before: podBefore.description, after: podAfter.description)
             }
@@ -136,7 +152,7 @@ public enum HotplugEndToEnd {
                 Report(
                     token: lab.token, results: guest.results, channelLine: guest.console.first { $0.contains("SANDNET-CHANNEL") },
                     addToConfigured: configured, addToReached: reached, deleteToUnplugged: unplugged, unpluggedLine: unpluggedLine,
-                    pluggedAfterDelete: pluggedAfterDelete, watcherLog: watcherLog))
+                    pluggedAfterDelete: pluggedAfterDelete, attachedNICStatesAfterDelete: nicStates, watcherLog: watcherLog))
         } catch {
             outcome = .failure(error)
         }

@@ -5,6 +5,7 @@ import NetlinkSocket
 import QemuWiring
 import Rtnetlink
 import SandnetCore
+import TapDevices
 import TrafficControl
 
 #if canImport(Glibc)
@@ -41,6 +42,8 @@ struct ModelOutput {
     var macvtapIndex: Int32? = nil
     /// Queue pairs to open there.
     var queues: Int = 0
+    /// The macvtap's character device, once its queues are open.
+    var queueDevice: DeviceNumber? = nil
 }
 
 public enum SandboxAttach {
@@ -136,6 +139,7 @@ public enum SandboxAttach {
                         $0.rootPorts = result.plan.map {
                             SandboxJournal.rootPortRecords($0.topology, nicEndpoints: result.nicEndpoints)
                         }
+                        $0.attachedNICs = attachedNICs(endpoints: endpoints, outputs: outputs, plan: result.plan)
                         if !settings.ownedByProcess {
                             $0.ownerPID = nil
                             $0.ownerStartTime = nil
@@ -192,7 +196,7 @@ public enum SandboxAttach {
     ) throws -> AttachResult {
         let nics = zip(endpoints, outputs).enumerated().compactMap { i, pair -> QemuNIC? in
             pair.1.queueFDs.isEmpty
-                ? nil : QemuNIC(id: "sn\(i)", mac: pair.1.guestMAC, queueFDs: pair.1.queueFDs, vhostFDs: pair.1.vhostFDs)
+                ? nil : QemuNIC(id: nicID(i), mac: pair.1.guestMAC, queueFDs: pair.1.queueFDs, vhostFDs: pair.1.vhostFDs)
         }
         let plan =
             nics.isEmpty ? nil : try QemuNetworkPlan(architecture: settings.architecture, nics: nics, sparePorts: settings.sparePorts)
@@ -223,6 +227,21 @@ public enum SandboxAttach {
         var result = AttachResult(summary: summary, plan: plan, guestDescription: guest)
         result.nicEndpoints = zip(endpoints, outputs).filter { !$0.1.queueFDs.isEmpty }.map(\.0.name)
         return result
+    }
+
+    /// QEMU's netdev id of the NIC of the attach's i-th endpoint (its device is `<id>-nic`).
+    static func nicID(_ i: Int) -> String { "sn\(i)" }
+
+    /// The journal's record of each NIC the plan puts on QEMU's command line.
+    static func attachedNICs(endpoints: [ScannedLink], outputs: [ModelOutput], plan: QemuNetworkPlan?) -> [AttachedNIC] {
+        let ports = Dictionary((plan?.placements ?? []).map { ($0.nic.id, $0.rootPort.id) }, uniquingKeysWith: { a, _ in a })
+        return zip(endpoints, outputs).enumerated().compactMap { i, pair in
+            let (e, o) = pair
+            guard !o.queueFDs.isEmpty else { return nil }
+            return AttachedNIC(
+                endpoint: e.name, ifindex: e.index, netdev: nicID(i), device: "\(nicID(i))-nic", hostDevice: o.device,
+                rootPort: ports[nicID(i)], guestMAC: o.guestMAC, queueDevice: o.queueDevice)
+        }
     }
 
     /// Routes the guest must add: not the kernel's own, on-link ones first.

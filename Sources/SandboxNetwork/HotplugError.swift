@@ -11,7 +11,7 @@ public enum HotplugError: Error, CustomStringConvertible, Sendable, Equatable {
     case endpointToChoose(namespace: String, candidates: [String])
     /// The endpoint already has a NIC in this sandbox.
     case alreadyWired(endpoint: String, sandbox: String)
-    /// Unplug of an endpoint the sandbox did not plug.
+    /// Unplug of an endpoint the sandbox has no NIC record of (neither plugged nor a recorded attach NIC).
     case notPlugged(endpoint: String, sandbox: String, attached: Bool)
     /// The journal's record of the plug is in a state the operation cannot start from.
     case wrongState(endpoint: String, state: String, operation: String)
@@ -36,7 +36,8 @@ public enum HotplugError: Error, CustomStringConvertible, Sendable, Equatable {
         case .alreadyWired(let e, let s): return "endpoint \(e) already has a NIC in sandbox \(s); nothing was changed"
         case .notPlugged(let e, let s, let attached):
             return attached
-                ? "endpoint \(e) was wired by sandbox \(s)'s attach, not plugged; only plugged endpoints can be unplugged. "
+                ? "endpoint \(e) was wired by sandbox \(s)'s attach without a NIC record (model none, or a journal written "
+                    + "before attach recorded its NICs' QEMU ids), so it cannot be unplugged alone; nothing was changed. "
                     + "Fix: detach the sandbox (sandnet detach --sandbox \(s))"
                 : "sandbox \(s) has no plugged endpoint \(e); nothing was changed"
         case .wrongState(let e, let state, let op):

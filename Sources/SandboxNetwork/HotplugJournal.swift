@@ -64,9 +64,9 @@ public struct PluggedEndpoint: Codable, Equatable, Sendable {
 }
 
 extension SandboxJournal {
-    /// The attach's steps, then each plug's, oldest first: undoing them newest first
-    /// takes the plugs back before the attach.
-    var allHostSteps: [JournalStep] { steps + (plugged ?? []).flatMap(\.steps) }
+    /// The attach's steps (but those of NICs hot-unplugged since), then each plug's, oldest
+    /// first: undoing them newest first takes the plugs back before the attach.
+    var allHostSteps: [JournalStep] { attachStepsStillMade + (plugged ?? []).flatMap(\.steps) }
 
     /// The first root port no endpoint uses, with its position.
     var freeRootPort: (index: Int, port: RootPortRecord)? {

@@ -22,8 +22,12 @@ public enum HotplugReconcile {
         case finishUnplug(endpoint: String)
         /// Host side made (or half made) but never handed to QEMU: undo it.
         case undoHost(endpoint: String)
-        /// An endpoint the attach wired is gone from the namespace: attach's NICs are not
-        /// hot-unplugged (their steps are the attach's); detach undoes them. Logged only.
+        /// An endpoint the attach wired is gone from the namespace (or its unplug was cut
+        /// short): announce the removal, device_del its boot NIC (unless QEMU no longer has
+        /// it), wait, netdev_del, undo its part of the attach's steps.
+        case unplugAttached(endpoint: String)
+        /// An endpoint the attach wired without a NIC record (model none, or a journal
+        /// written before NICs were recorded) is gone: detach undoes it. Logged only.
         case keepAttached(endpoint: String)
     }
 
@@ -33,9 +37,11 @@ public enum HotplugReconcile {
     ///   - plugged: the journal's plug records.
     ///   - qemuDevices: the device ids QEMU reports (`query-pci` qdev ids); nil when QEMU
     ///     was not asked: the journal's states are then taken as they are.
+    ///   - attachedNICs: the journal's records of the attach's NICs.
     /// Cleanups come first (they free root ports), plugs last; each group by name.
     public static func actions(
-        desired: [Desired], attached: [EndpointClaim], plugged: [PluggedEndpoint], qemuDevices: Set<String>?
+        desired: [Desired], attached: [EndpointClaim], plugged: [PluggedEndpoint], qemuDevices: Set<String>?,
+        attachedNICs: [AttachedNIC] = []
     ) -> [Action] {
         let wanted = Dictionary(desired.map { ($0.ifindex, $0) }, uniquingKeysWith: { a, _ in a })
         var cleanups: [Action] = []
@@ -71,8 +77,19 @@ public enum HotplugReconcile {
         }
         let attachedIndexes = Set(attached.map(\.ifindex))
         let pluggedIndexes = Set(plugged.map(\.ifindex))
-        let kept = attached.filter { wanted[$0.ifindex] == nil && !pluggedIndexes.contains($0.ifindex) }
-            .sorted { $0.name < $1.name }.map { Action.keepAttached(endpoint: $0.name) }
+        let nics = Dictionary(
+            attachedNICs.filter { $0.state != .unplugged && attachedIndexes.contains($0.ifindex) }.map { ($0.ifindex, $0) },
+            uniquingKeysWith: { a, _ in a })
+        var kept: [Action] = []
+        for a in attached.sorted(by: { $0.name < $1.name }) where !pluggedIndexes.contains(a.ifindex) {
+            let gone = wanted[a.ifindex] == nil
+            if let nic = nics[a.ifindex] {
+                // As a plug's: once its removal was announced it never goes back into the guest.
+                if gone || nic.state == .unplugging { cleanups.append(.unplugAttached(endpoint: nic.endpoint)) }
+            } else if gone {
+                kept.append(.keepAttached(endpoint: a.name))
+            }
+        }
         let plugs = desired.filter { !covered.contains($0.ifindex) && !attachedIndexes.contains($0.ifindex) }
             .sorted { $0.name < $1.name }.map { Action.plug(endpoint: $0.name) }
         return cleanups + kept + plugs

@@ -59,6 +59,10 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
     /// Endpoints wired after the attach (`sandnet plug`), each with its own host-side
     /// steps so one can be undone without the others. Detach and gc undo these too.
     public var plugged: [PluggedEndpoint]?
+    /// The NICs the attach put on QEMU's command line, with their QEMU ids, so one can be
+    /// hot-unplugged when its endpoint goes (nil in journals written before they were
+    /// recorded: those NICs stay until detach).
+    public var attachedNICs: [AttachedNIC]?
 
     public init(sandbox: String, namespacePath: String, identity: NamespaceIdentity, cookie: UInt64? = nil, linkGroup: UInt32) {
         format = Self.formatVersion

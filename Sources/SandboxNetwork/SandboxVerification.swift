@@ -24,7 +24,8 @@ public enum SandboxVerification {
         }
         defer { rt.close() }
         var found: [String] = []
-        for step in journal.steps {
+        // A NIC hot-unplugged since had its share undone on purpose: not a difference.
+        for step in journal.attachStepsStillMade {
             do {
                 if let problem = try check(step, group: journal.linkGroup, rt: rt) { found.append(problem) }
             } catch {

@@ -19,7 +19,8 @@ extension SandboxPlug {
         return try store.withLock("sandbox-\(sandbox)") {
             guard var journal = try store.read(sandbox: sandbox) else { throw SandboxError.notAttached(sandbox) }
             guard let index = journal.plugged?.firstIndex(where: { $0.endpoint == endpoint }) else {
-                let attached = journal.endpoints?.contains { $0.name == endpoint } ?? false
+                // An attach NIC with a record is unplugged by `unwire(sandbox:attachedEndpoint:)`.
+                let attached = (journal.endpoints?.contains { $0.name == endpoint } ?? false) && journal.attachedNIC(endpoint) == nil
                 throw HotplugError.notPlugged(endpoint: endpoint, sandbox: sandbox, attached: attached)
             }
             let record = journal.plugged![index]

@@ -6,5 +6,5 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandnet-lab",
         abstract: "sandnet's test lab: the end-to-end demo on real parts, and the fault-injection harness.",
-        subcommands: [DemoCommand.self, FaultAttachCommand.self, FaultDetachCommand.self])
+        subcommands: [DemoCommand.self, FaultAttachCommand.self, FaultDetachCommand.self, FaultPlugCommand.self, FaultWatchCommand.self])
 }

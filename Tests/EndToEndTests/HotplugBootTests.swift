@@ -51,4 +51,34 @@ struct HotplugBootTests {
 
     @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
     func aarch64MacvtapWatcherPlugsASecondNetwork() throws { try run(.arm64, .macvtap) }
+
+    /// Both networks at boot; CNI DEL of the second while the guest runs: the watcher takes
+    /// out the NIC the attach made for it, the guest sees it go, and its host side is undone
+    /// alone (the journal marks it unplugged, so detach does not undo it again).
+    func runBootNIC(_ arch: Architecture, _ model: NetworkModel) throws {
+        let r = try HotplugEndToEnd.run(
+            architecture: arch, model: model, sandnet: Self.sandnet, image: try #require(GuestImage.cached(arch)),
+            secondNetworkAtBoot: true)
+        #expect(r.results.count == 2 && Set(r.results.map(\.token)) == [r.token])
+        let gone = try #require(r.unpluggedLine, "the guest never saw the NIC go; watcher: \(r.watcherLog)")
+        #expect(gone.contains("name=eth1") && !(gone.components(separatedBy: "nics=").last ?? "eth1").contains("eth1"), "\(gone)")
+        #expect(r.watcherLog.contains("unplugged an attached endpoint's NIC"), "\(r.watcherLog)")
+        #expect(r.attachedNICStatesAfterDelete == ["eth0=attached", "eth1=unplugged"], "\(r.watcherLog)")
+        #expect(r.pluggedAfterDelete == 0, "\(r.watcherLog)")
+        print(
+            "hotplug \(arch.unameMachine) \(model): boot NIC, CNI DEL -> NIC gone in the guest \(r.deleteToUnplugged.map { "\($0)" } ?? "?"); \(gone)"
+        )
+    }
+
+    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
+    func x86_64TcfilterWatcherUnplugsABootNIC() throws { try runBootNIC(.x86_64, .tcfilter) }
+
+    @Test(.enabled(if: x86Unavailable == nil, "\(x86Unavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
+    func x86_64MacvtapWatcherUnplugsABootNIC() throws { try runBootNIC(.x86_64, .macvtap) }
+
+    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
+    func aarch64TcfilterWatcherUnplugsABootNIC() throws { try runBootNIC(.arm64, .tcfilter) }
+
+    @Test(.enabled(if: armUnavailable == nil, "\(armUnavailable ?? "")"), .enabled(if: !sandnetMissing, "the sandnet binary is not built"))
+    func aarch64MacvtapWatcherUnplugsABootNIC() throws { try runBootNIC(.arm64, .macvtap) }
 }

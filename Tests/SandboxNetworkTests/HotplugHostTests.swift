@@ -155,10 +155,109 @@ extension SandboxIntegration {
                 #expect(throws: HotplugError.wrongState(endpoint: "eth1", state: "inGuest", operation: "undo the host side of")) {
                     try SandboxPlug.unwire(sandbox: "hp", endpoint: "eth1", store: store)
                 }
-                #expect(throws: HotplugError.notPlugged(endpoint: "eth0", sandbox: "hp", attached: true)) {
+                // eth0's NIC is the attach's: not a plug, and undone only once QEMU let it go.
+                #expect(throws: HotplugError.notPlugged(endpoint: "eth0", sandbox: "hp", attached: false)) {
                     try SandboxPlug.unwire(sandbox: "hp", endpoint: "eth0", store: store)
                 }
+                #expect(throws: HotplugError.wrongState(endpoint: "eth0", state: "attached", operation: "undo the host side of")) {
+                    try SandboxPlug.unwire(sandbox: "hp", attachedEndpoint: "eth0", store: store)
+                }
                 #expect(try f.pod.ipJSON("link", "show", try #require(p.plugged.device)).count == 1)
+            }
+        }
+
+        /// A pod with eth0 and eth1, both attached (`model`), no spare ports.
+        func withTwoAttached(
+            _ model: NetworkModel,
+            _ body: (PodFixture, JournalStore, AttachResult, _ eth0BeforeAttach: String, _ eth1BeforeAttach: String) throws -> Void
+        ) throws {
+            try PodFixture.withEndpoint { f in
+                try f.addEndpoint("eth1", .veth, number: 1)
+                try f.configure("eth1", number: 1)
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                // Settled first: f.snapshot() waits out duplicate address detection (tentative addresses).
+                _ = try f.snapshot()
+                let (eth0, eth1) = (try deviceSnapshot(f, "eth0"), try deviceSnapshot(f, "eth1"))
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "hp", namespace: f.pod.namespace.path, model: model, vcpus: 2), store: store)
+                r.closeDescriptors()
+                defer { _ = try? SandboxDetach.detach(sandbox: "hp", store: store, force: true) }
+                try body(f, store, r, eth0, eth1)
+            }
+        }
+
+        @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), arguments: models)
+        func anAttachedEndpointIsUndoneAloneAndDetachDoesNotUndoItTwice(_ model: NetworkModel) throws {
+            try withTwoAttached(model) { f, store, r, eth0Before, eth1Before in
+                var j = try SandboxPlug.journal(sandbox: "hp", store: store)
+                // The journal names the NICs as the QEMU arguments do.
+                #expect(j.attachedNICs?.map(\.device) == ["sn0-nic", "sn1-nic"] && j.attachedNICs?.map(\.netdev) == ["sn0", "sn1"])
+                #expect(j.attachedNICs?.map(\.rootPort) == ["sn-rp0", "sn-rp1"])
+                #expect(r.summary.qemuArguments.contains { $0.hasPrefix("virtio-net-pci,id=sn1-nic,netdev=sn1,") })
+                if model == .macvtap { #expect(j.attachedNICs?.allSatisfy { $0.queueDevice != nil } == true && j.queueDevices?.count == 2) }
+                let eth0Device = try #require(j.attachedNICs?[0].hostDevice)
+                let eth1Device = try #require(j.attachedNICs?[1].hostDevice)
+                let eth0Filters = try f.pod.tcJSON("-d", "filter", "show", "dev", eth0Device, "ingress")
+
+                try SandboxPlug.mark(sandbox: "hp", attachedEndpoint: "eth1", state: .unplugging, store: store)
+                let undone = try SandboxPlug.unwire(sandbox: "hp", attachedEndpoint: "eth1", store: store)
+                #expect(!undone.isEmpty)
+                // eth1 as CNI left it (before the attach), its device gone; eth0's side untouched.
+                let ethOne = try deviceSnapshot(f, "eth1")
+                #expect(ethOne == eth1Before, "\(firstDifference(eth1Before, ethOne))")
+                #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String }.contains(eth1Device) == false)
+                #expect(try f.pod.ipJSON("link", "show", eth0Device).count == 1)
+                #expect(try f.pod.tcJSON("-d", "filter", "show", "dev", eth0Device, "ingress").count == eth0Filters.count)
+                j = try SandboxPlug.journal(sandbox: "hp", store: store)
+                #expect(j.attachedNICs?.map(\.state) == [.attached, .unplugged])
+                // What is left (eth0's side) is intact by the journal; eth1's undone share is no difference.
+                #expect(try SandboxVerification.problems(sandbox: "hp", store: store) == [])
+                #expect(j.endpoints?.map(\.name) == ["eth0"] && j.rootPorts?.map(\.endpoint) == ["eth0", nil])
+                if model == .macvtap { #expect(j.queueDevices?.count == 1) }
+                #expect(throws: HotplugError.notPlugged(endpoint: "eth1", sandbox: "hp", attached: false)) {
+                    try SandboxPlug.unwire(sandbox: "hp", attachedEndpoint: "eth1", store: store)
+                }
+
+                // Another tool takes eth1 over: new addresses, an ingress qdisc with its own filter.
+                try f.pod.ip("addr", "flush", "dev", "eth1")
+                try f.pod.ip("addr", "add", "198.51.100.50/27", "dev", "eth1")
+                try f.pod.tc("qdisc", "add", "dev", "eth1", "ingress")
+                try f.pod.tc("filter", "add", "dev", "eth1", "ingress", "prio", "7", "u32", "match", "u32", "0", "0", "classid", "1:7")
+                let takenOver = try deviceSnapshot(f, "eth1")
+                // Detach undoes eth0's side only: eth1's was undone once, and it is not sandnet's any more.
+                _ = try SandboxDetach.detach(sandbox: "hp", store: store, force: true)
+                let after = try deviceSnapshot(f, "eth1")
+                #expect(after == takenOver, "\(firstDifference(takenOver, after))")
+                #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String } == ["lo", "eth0", "eth1"])
+                let eth0After = try deviceSnapshot(f, "eth0")
+                #expect(eth0After == eth0Before, "\(firstDifference(eth0Before, eth0After))")
+            }
+        }
+
+        @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"), arguments: models)
+        func aDeletedAttachedEndpointIsForgottenAndItsPortTakesAPlug(_ model: NetworkModel) throws {
+            try withTwoAttached(model) { f, store, _, eth0Before, _ in
+                // CNI DEL then ADD of another network under the same name: a new link, other addresses.
+                try f.pod.ip("link", "del", "eth1")
+                try f.addEndpoint("eth1", .veth, number: 2)
+                try f.configure("eth1", number: 2)
+                _ = try f.snapshot() // settled (no tentative addresses)
+                let newEthOne = try deviceSnapshot(f, "eth1")
+                try SandboxPlug.mark(sandbox: "hp", attachedEndpoint: "eth1", state: .unplugging, store: store)
+                try SandboxPlug.unwire(sandbox: "hp", attachedEndpoint: "eth1", store: store)
+                // The old eth1's addresses are not given to the new one.
+                let now = try deviceSnapshot(f, "eth1")
+                #expect(now == newEthOne, "\(firstDifference(newEthOne, now))")
+                // The freed port carries the new link's plug.
+                let p = try SandboxPlug.wire(PlugSettings(sandbox: "hp", endpoint: "eth1", model: model), store: store)
+                p.closeDescriptors()
+                #expect(p.rootPort.id == "sn-rp1")
+                _ = try SandboxDetach.detach(sandbox: "hp", store: store, force: true)
+                #expect(try deviceSnapshot(f, "eth1") == newEthOne)
+                let eth0After = try deviceSnapshot(f, "eth0")
+                #expect(eth0After == eth0Before, "\(firstDifference(eth0Before, eth0After))")
+                #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String } == ["lo", "eth0", "eth1"])
             }
         }
     }

@@ -23,14 +23,16 @@ final class PausedSandboxQemu {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") }
 
-    init(rootPorts: [String]) throws {
+    /// `launcher`: what execs QEMU, e.g. `sandnet attach … --exec --`, which appends the
+    /// sandbox's root ports and boot NICs and hands QEMU their descriptors.
+    init(rootPorts: [String], launcher: [String] = []) throws {
         directory = "/tmp/sandnet-hp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         qmpPath = "\(directory)/qmp.sock"
         testQmpPath = "\(directory)/test-qmp.sock"
         process = try ProcessRunner.spawn(
-            [
+            launcher + [
                 "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display", "none", "-S", "-m", "64",
                 "-qmp", "unix:\(qmpPath),server=on,wait=off", "-qmp", "unix:\(testQmpPath),server=on,wait=off"
             ] + rootPorts)
@@ -155,6 +157,59 @@ extension SandboxIntegration {
             }
         }
 
+        /// QEMU exec'd by `sandnet attach --exec` (paused): its boot NICs are the attach's.
+        func withExecAttached(
+            _ model: NetworkModel, extraEndpoint: Bool = false, _ body: (PodFixture, StateDirectory, PausedSandboxQemu) throws -> Void
+        ) throws {
+            try PodFixture.withEndpoint { f in
+                if extraEndpoint {
+                    try f.addEndpoint("eth1", .veth, number: 1)
+                    try f.configure("eth1", number: 1)
+                }
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
+                let qemu = try PausedSandboxQemu(
+                    rootPorts: [],
+                    launcher: [
+                        SandnetBinary.path, "attach", "--netns", f.pod.namespace.path, "--sandbox", "hq", "--model", model.rawValue,
+                        "--spare-ports", "1", "--state-dir", state.path, "--exec", "--"
+                    ])
+                defer { qemu.stop() }
+                try body(f, state, qemu)
+            }
+        }
+
+        @Test(.enabled(if: ready, "needs root, qemu-system-x86_64 and the built sandnet"), arguments: [NetworkModel.tcfilter, .macvtap])
+        func unplugOfAnAttachedEndpointWaitsForTheGuestThenKeepsStateThenDetachRestores(_ model: NetworkModel) throws {
+            try withExecAttached(model) { f, state, qemu in
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                let nic = try #require(try journal(state).attachedNICs?.first)
+                #expect(nic.device == "sn0-nic" && nic.netdev == "sn0")
+                #expect(try qmp.peripheralDeviceIDs()[nic.device] == "virtio-net-pci")
+                let device = try #require(nic.hostDevice)
+
+                // A paused machine never acknowledges PCIe hot-unplug: the timeout is reported, the state kept.
+                let unplug = try sandnet(["unplug", "--endpoint", "eth0", "--unplug-timeout", "2"], state, qemu)
+                #expect(unplug.status != 0 && unplug.stderr.contains("did not release sn0-nic"), "\(unplug.stderr)")
+                let j = try journal(state)
+                #expect(j.attachedNICs?.first?.state == .unplugging)
+                #expect(j.endpoints?.map(\.name) == ["eth0"] && j.rootPorts?.first?.endpoint == "eth0", "the port stays taken")
+                #expect(try f.pod.ipJSON("link", "show", device).count == 1, "the host side stays while QEMU has the NIC")
+                #expect(try qmp.peripheralDeviceIDs()[nic.device] != nil)
+
+                // The QMP socket gone (QEMU killed): refused, state kept.
+                qmp.close()
+                qemu.stop()
+                let gone = try sandnet(["unplug", "--endpoint", "eth0"], state, qemu)
+                #expect(gone.status != 0 && gone.stderr.contains("QMP socket"), "\(gone.stderr)")
+                #expect(try journal(state).attachedNICs?.first?.state == .unplugging)
+                _ = try SandboxDetach.detach(sandbox: "hq", store: JournalStore(directory: state.path), force: true)
+                #expect(try f.pod.ipJSON("link", "show").compactMap { $0["ifname"] as? String } == ["lo", "eth0"])
+            }
+        }
+
         @Test(.enabled(if: ready, "needs root, qemu-system-x86_64 and the built sandnet"))
         func noFreeRootPortFailsBeforeTouchingAnything() throws {
             try withSandbox(spare: 0) { f, state, qemu, beforePlug in
@@ -199,6 +254,77 @@ extension SandboxIntegration {
                 #expect(r.status != 0 && r.stderr.contains("QMP socket"), "\(r.stderr)")
                 #expect(try f.snapshot() == beforePlug)
                 #expect(try journal(state).plugged == nil)
+            }
+        }
+
+        /// `sandnet-lab fault-plug` (the product's plug, SIGSTOPping itself at `stop`), sent
+        /// SIGTERM while stopped there, then SIGCONT: its termination and its stderr.
+        func plugTerminatedAt(_ stop: [String], _ state: StateDirectory, _ qemu: PausedSandboxQemu) throws -> (ProcessTermination, String) {
+            let log = "\(state.path)-plug-\(UInt32.random(in: 0...UInt32.max)).log"
+            defer { unlink(log) }
+            let args =
+                [LabBinary.path, "fault-plug"] + stop + [
+                    "--endpoint", "eth1", "--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path
+                ]
+            let plug = try ProcessRunner.spawn(["/bin/sh", "-c", "exec \"$@\" 2>\(log)", "sh"] + args)
+            defer { _ = plug.kill() }
+            // Stopped (state T) at the point, within a bound.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !Self.isStopped(plug.pid) {
+                guard ContinuousClock.now < deadline, plug.isRunning else {
+                    throw TestFailure("fault-plug did not stop at \(stop): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                }
+                usleep(20_000)
+            }
+            _ = plug.signal(SIGTERM)
+            _ = plug.signal(SIGCONT)
+            let end = try plug.wait(timeout: .seconds(60))
+            return (end, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+
+        /// Whether the process is stopped (state T in /proc/PID/stat).
+        static func isStopped(_ pid: pid_t) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+                return false
+            }
+            return stat[stat.index(close, offsetBy: 2)] == "T"
+        }
+
+        static let beforeDeviceAdd: [[String]] = [["--stop-after", "2"], ["--stop-at", "wired"], ["--stop-at", "netdev-added"]]
+
+        @Test(
+            .enabled(if: ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"),
+            arguments: beforeDeviceAdd)
+        func sigtermBeforeDeviceAddRollsThePlugBack(_ stop: [String]) throws {
+            try withSandbox(spare: 1) { f, state, qemu, beforePlug in
+                let baseline = qemu.networkDescriptors
+                let (end, stderr) = try plugTerminatedAt(stop, state, qemu)
+                #expect(end.shellStatus != 0 && stderr.contains("was stopped by a signal before"), "\(end): \(stderr)")
+                let now = try f.snapshot()
+                #expect(now == beforePlug, "\(firstDifference(beforePlug, now))")
+                let j = try journal(state)
+                #expect((j.plugged ?? []).isEmpty && j.rootPorts?[1].endpoint == nil && j.endpoints?.map(\.name) == ["eth0"])
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                let network = try qmp.execute("human-monitor-command", arguments: ["command-line": "info network"]).stringValue ?? ""
+                #expect(!network.contains("snp1"), "\(network)")
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == nil)
+                #expect(qemu.networkDescriptors == baseline)
+            }
+        }
+
+        @Test(.enabled(if: ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"))
+        func sigtermAfterDeviceAddFinishesThePlug() throws {
+            try withSandbox(spare: 1) { f, state, qemu, _ in
+                let (end, stderr) = try plugTerminatedAt(["--stop-at", "device-added"], state, qemu)
+                #expect(end.shellStatus == 0, "\(end): \(stderr)")
+                #expect(stderr.contains("the plug was finished"), "\(stderr)")
+                let j = try journal(state)
+                #expect(j.plugged?.first?.state == .inGuest && j.rootPorts?[1].endpoint == "eth1")
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == "virtio-net-pci")
+                #expect(try f.pod.ipJSON("link", "show", try #require(j.plugged?.first?.device)).count == 1)
             }
         }
     }

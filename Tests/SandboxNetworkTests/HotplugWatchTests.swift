@@ -2,6 +2,7 @@ import Foundation
 import ProcessRunner
 import Qmp
 import SandboxNetwork
+import SandnetCLI
 import SandnetCore
 import TestSupport
 import Testing
@@ -19,10 +20,12 @@ extension SandboxIntegration {
         final class Watcher {
             let log: String
             let process: RunningProcess
-            init(_ state: StateDirectory, _ qemu: PausedSandboxQemu, extra: [String] = []) throws {
+            init(
+                _ state: StateDirectory, _ qemu: PausedSandboxQemu, extra: [String] = [], command: [String] = [SandnetBinary.path, "watch"]
+            ) throws {
                 log = "\(state.path)-watch-\(UInt32.random(in: 0...UInt32.max)).log"
                 let args =
-                    [SandnetBinary.path, "watch", "--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path]
+                    command + ["--sandbox", "hq", "--qmp", qemu.qmpPath, "--state-dir", state.path]
                     + ["--settle-ms", "200", "--retry-ms", "500", "--unplug-timeout", "1", "--log-level", "debug"] + extra
                 process = try ProcessRunner.spawn(["/bin/sh", "-c", "exec \"$@\" 2>\(log)", "sh"] + args)
             }
@@ -124,7 +127,66 @@ extension SandboxIntegration {
                 try f.pod.ip("-batch", file)
                 #expect(waitFor(.seconds(20)) { plugState(state, "eth1") == .inGuest } != nil, "\(w.text)")
                 #expect(w.text.contains("events were lost"), "the burst was not lost: \(w.text.suffix(2000))")
-                #expect(try w.terminate().shellStatus == 0)
+                let end = try w.terminate()
+                #expect(end.shellStatus == 0, "\(end): \(w.text.suffix(3000))")
+            }
+        }
+
+        @Test(.enabled(if: HotplugQmpTests.ready, "needs root, qemu-system-x86_64 and the built sandnet"))
+        func watcherUnplugsAnAttachedEndpointThatGoes() throws {
+            try HotplugQmpTests().withExecAttached(.tcfilter, extraEndpoint: true) { f, state, qemu in
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                #expect(try Set(qmp.peripheralDeviceIDs().keys).isSuperset(of: ["sn0-nic", "sn1-nic"]))
+                let w = try Watcher(state, qemu)
+                #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil, "\(w.text)")
+                func nicState() -> AttachedNIC.State? {
+                    (try? SandboxPlug.journal(sandbox: "hq", store: JournalStore(directory: state.path)))?.attachedNICs?.first {
+                        $0.endpoint == "eth1"
+                    }?.state
+                }
+                usleep(600_000)
+                #expect(nicState() == .attached, "an attached endpoint that is there keeps its NIC: \(w.text)")
+                // CNI DEL of the second network: its boot NIC goes; the paused guest never releases it, so the state stays.
+                try f.pod.ip("link", "del", "eth1")
+                #expect(
+                    waitFor(.seconds(20)) { nicState() == .unplugging && w.text.contains("did not release sn1-nic") } != nil, "\(w.text)")
+                #expect(try qmp.peripheralDeviceIDs()["sn1-nic"] != nil && qmp.peripheralDeviceIDs()["sn0-nic"] != nil)
+                #expect(try w.terminate().shellStatus == 0, "\(w.text)")
+            }
+        }
+
+        @Test(
+            .enabled(if: HotplugQmpTests.ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"),
+            arguments: PlugPoint.allCases)
+        func sigtermWhileTheWatcherPlugsFinishesThePlug(_ point: PlugPoint) throws {
+            try PodFixture.withEndpoint { f in
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: 1), store: store)
+                r.closeDescriptors()
+                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
+                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
+                defer { qemu.stop() }
+                let qmp = try qemu.connect()
+                defer { qmp.close() }
+                // The product's watcher, stopping itself at the point of its plug.
+                let w = try Watcher(state, qemu, command: [LabBinary.path, "fault-watch", "--stop-at", point.rawValue])
+                #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil, "\(w.text)")
+                try f.addEndpoint("eth1", .veth, number: 1)
+                try f.configure("eth1", number: 1)
+                #expect(waitFor(.seconds(20)) { HotplugQmpTests.isStopped(w.process.pid) } != nil, "never stopped at \(point): \(w.text)")
+                _ = w.process.signal(SIGTERM)
+                _ = w.process.signal(SIGCONT)
+                let end = try w.process.wait(timeout: .seconds(30))
+                #expect(end.shellStatus == 0 && w.text.contains("stopped"), "\(end): \(w.text)")
+                // The plug in progress was finished, then the watcher stopped: nothing half made.
+                #expect(plugState(state, "eth1") == .inGuest, "\(w.text)")
+                #expect(try qmp.peripheralDeviceIDs()["snp1-nic"] == "virtio-net-pci")
+                let j = try SandboxPlug.journal(sandbox: "hq", store: store)
+                #expect(j.rootPorts?[1].endpoint == "eth1" && j.plugged?.count == 1)
+                #expect(try f.pod.ipJSON("link", "show", try #require(j.plugged?.first?.device)).count == 1)
             }
         }
     }

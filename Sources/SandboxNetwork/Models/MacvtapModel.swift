@@ -78,6 +78,7 @@ enum MacvtapModel {
             if let path = queues.devicePath, path.hasPrefix(nodeDirectory + "/") { unlink(path) }
             outputs[i].queueFDs = queues.takeDescriptors()
             outputs[i].macvtapIndex = nil
+            outputs[i].queueDevice = number
             outputs[i].vhostFDs = try VhostDescriptors.open(layout)
         }
     }

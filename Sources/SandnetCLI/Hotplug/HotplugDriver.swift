@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Qmp
@@ -18,6 +19,13 @@ struct HotplugDriver: Sendable {
     var unplugTimeout: Duration = .seconds(10)
     /// How long the guest has to acknowledge a channel change.
     var channelTimeout: Duration = .seconds(10)
+    /// Asked between the steps of a plug up to device_add: true (a SIGTERM came) rolls the
+    /// plug back there. After device_add the plug is finished instead: the guest has the NIC.
+    var stopRequested: @Sendable () -> Bool = { false }
+    /// Fault injection only (sandnet-lab fault-plug): called at each `PlugPoint`.
+    var checkpoint: PlugCheckpoint?
+    /// Fault injection only: called after each kernel change of the host side.
+    var afterKernelChange: KernelChangeHook?
 
     struct Plugged: Sendable {
         var endpoint: String
@@ -32,7 +40,7 @@ struct HotplugDriver: Sendable {
     /// announces it to the guest. On a failure: netdev_del, closefd, host side undone.
     func plug(_ settings: PlugSettings) throws -> Plugged {
         let start = ContinuousClock.now
-        let wired = try SandboxPlug.wire(settings, store: store, logger: logger)
+        let wired = try SandboxPlug.wire(settings, store: store, logger: logger, afterKernelChange: afterKernelChange)
         defer { wired.closeDescriptors() }
         let p = wired.plugged
         let names = HotplugNames(nicID: p.nicID, queues: wired.queueFDs.count, vhost: !wired.vhostFDs.isEmpty)
@@ -43,6 +51,8 @@ struct HotplugDriver: Sendable {
         var netdevAdded = false
         var step = "getfd"
         do {
+            checkpoint?(.wired)
+            if stopRequested() { throw PlugStopRequested() }
             for (name, fd) in zip(names.queues + names.vhost, wired.queueFDs + wired.vhostFDs) {
                 try qmp.getfd(name: name, descriptor: fd)
                 given.append(name)
@@ -51,6 +61,8 @@ struct HotplugDriver: Sendable {
             try qmp.netdevAdd(QmpTapNetdev(id: p.nicID, queueFdNames: names.queues, vhostFdNames: names.vhost))
             netdevAdded = true
             step = "device_add"
+            checkpoint?(.netdevAdded)
+            if stopRequested() { throw PlugStopRequested() }
             var device = QmpVirtioNetDevice(
                 id: names.device, netdev: p.nicID, mac: wired.guestInterface.mac, bus: wired.rootPort.id, queues: names.queues.count
             ).arguments
@@ -70,8 +82,11 @@ struct HotplugDriver: Sendable {
             do { try SandboxPlug.unwire(sandbox: sandbox, endpoint: p.endpoint, store: store, logger: logger) } catch {
                 cleanup.append("\(error)")
             }
+            if error is PlugStopRequested { throw HotplugFailure.plugStopped(endpoint: p.endpoint, before: step, cleanup: cleanup) }
             throw HotplugFailure.plugRolledBack(endpoint: p.endpoint, step: step, cause: "\(error)", cleanup: cleanup)
         }
+        // From here a signal does not undo the plug: the guest has the NIC, so the plug is finished.
+        checkpoint?(.deviceAdded)
         let inQemu = ContinuousClock.now - start
         try SandboxPlug.mark(sandbox: sandbox, endpoint: p.endpoint, state: .inGuest, store: store)
         log.info("plugged", metadata: ["device": "\(names.device)", "rootPort": "\(wired.rootPort.id)", "queues": "\(names.queues.count)"])
@@ -91,21 +106,52 @@ struct HotplugDriver: Sendable {
 
     /// Announces the removal, asks QEMU to remove the NIC, waits (bounded) for the guest to
     /// let go, removes the netdev, and undoes the host side. A timeout keeps everything
-    /// past `device_del` in place (state `unplugging`) so a retry finishes it.
+    /// past `device_del` in place (state `unplugging`) so a retry finishes it. The NIC is a
+    /// plugged one, or one the attach put on QEMU's command line (`AttachedNIC`): its host
+    /// side is then its part of the attach's steps.
     func unplug(endpoint: String, announce: Bool = true) throws {
         let journal = try SandboxPlug.journal(sandbox: sandbox, store: store)
-        guard let p = journal.plugged?.first(where: { $0.endpoint == endpoint }) else {
+        let device: String
+        if let p = journal.plugged?.first(where: { $0.endpoint == endpoint }) {
+            device = HotplugNames.device(p.nicID)
+            try removeFromQemu(endpoint: endpoint, device: device, netdev: p.nicID, mac: p.guestMAC, announce: announce) {
+                if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
+            }
+            try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .wired, store: store)
+            try SandboxPlug.unwire(sandbox: sandbox, endpoint: endpoint, store: store, logger: logger)
+        } else if let i = journal.attachedNIC(endpoint) {
+            let n = journal.attachedNICs![i]
+            device = n.device
+            try removeFromQemu(endpoint: endpoint, device: device, netdev: n.netdev, mac: n.guestMAC, announce: announce) {
+                if n.state != .unplugging {
+                    try SandboxPlug.mark(sandbox: sandbox, attachedEndpoint: endpoint, state: .unplugging, store: store)
+                }
+            }
+            try SandboxPlug.unwire(sandbox: sandbox, attachedEndpoint: endpoint, store: store, logger: logger)
+        } else {
             throw HotplugError.notPlugged(
                 endpoint: endpoint, sandbox: sandbox, attached: journal.endpoints?.contains { $0.name == endpoint } ?? false)
         }
         var log = logger
         log[metadataKey: "sandbox"] = "\(sandbox)"
         log[metadataKey: "endpoint"] = "\(endpoint)"
-        let device = HotplugNames.device(p.nicID)
+        log.info("unplugged", metadata: ["device": "\(device)"])
+    }
+
+    /// The QEMU half of an unplug: `markUnplugging` (journaled before QEMU is asked, so a
+    /// kill from here on finishes the unplug rather than undoes it); when QEMU has `device`,
+    /// the guest told (`announce`), device_del and a bounded wait for DEVICE_DELETED; then
+    /// netdev_del (tolerating its absence: never added, or removed by an earlier try).
+    private func removeFromQemu(
+        endpoint: String, device: String, netdev: String, mac: MACAddress?, announce: Bool, markUnplugging: () throws -> Void
+    ) throws {
+        var log = logger
+        log[metadataKey: "sandbox"] = "\(sandbox)"
+        log[metadataKey: "endpoint"] = "\(endpoint)"
         let present = try qmp.peripheralDeviceIDs()[device] != nil
+        try markUnplugging()
         if present {
-            if p.state != .unplugging { try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .unplugging, store: store) }
-            if announce, let guest, let mac = p.guestMAC {
+            if announce, let guest, let mac {
                 do { try guest.send(.removeInterface(name: endpoint, mac: mac), timeout: channelTimeout) } catch {
                     // The NIC goes anyway: a guest that cannot hear it loses the interface all the same.
                     log.notice("guest channel did not take the removal", metadata: ["error": "\(error)"])
@@ -132,13 +178,9 @@ struct HotplugDriver: Sendable {
                 }
             }
         }
-        // Not found: never added, or removed by an earlier try.
-        if let e = Self.failure({ try qmp.netdevDel(id: p.nicID) }), (e as? QmpClientError)?.qemuErrorClass != "DeviceNotFound" {
+        if let e = Self.failure({ try qmp.netdevDel(id: netdev) }), (e as? QmpClientError)?.qemuErrorClass != "DeviceNotFound" {
             throw HotplugFailure.unplugFailed(endpoint: endpoint, step: "netdev_del", cause: "\(e)")
         }
-        try SandboxPlug.mark(sandbox: sandbox, endpoint: endpoint, state: .wired, store: store)
-        try SandboxPlug.unwire(sandbox: sandbox, endpoint: endpoint, store: store, logger: logger)
-        log.info("unplugged", metadata: ["device": "\(device)"])
     }
 }
 
@@ -151,6 +193,21 @@ extension HotplugDriver {
         } catch { return error }
     }
 }
+
+/// Where a plug can be stopped by a fault-injection test (`sandnet-lab fault-plug`); nothing on a node sets it.
+public enum PlugPoint: String, CaseIterable, Sendable, ExpressibleByArgument {
+    /// The host side made; QEMU not asked yet.
+    case wired
+    /// getfd and netdev_add done; device_add not sent.
+    case netdevAdded = "netdev-added"
+    /// device_add done; the journal not updated yet.
+    case deviceAdded = "device-added"
+}
+
+public typealias PlugCheckpoint = @Sendable (PlugPoint) -> Void
+
+/// A signal asked the plug to stop before device_add.
+private struct PlugStopRequested: Error {}
 
 /// The QEMU names of a plugged NIC: `getfd` names per descriptor, the device id.
 struct HotplugNames {

@@ -94,7 +94,14 @@ final class HotplugWatcher: Sendable {
     /// One reconcile: returns false when an action failed (retried after `retry`).
     func round() throws -> Bool {
         let journal = try SandboxPlug.journal(sandbox: driver.sandbox, store: driver.store)
-        let scan = try Discovery.scan(namespace)
+        let scan: NamespaceScan
+        do { scan = try Discovery.scan(namespace) } catch NetlinkError.dumpInterrupted(let operation, let attempts) {
+            // CNI (or anyone) busy in the namespace: the dump is retried with the round, not fatal.
+            logger.notice(
+                "rescan interrupted by concurrent changes; retrying later",
+                metadata: ["operation": "\(operation)", "attempts": "\(attempts)"])
+            return false
+        }
         let devices: Set<String>
         do { devices = Set(try driver.qmp.peripheralDeviceIDs().keys) } catch {
             // No monitor, no hotplug: stop rather than guess.
@@ -102,7 +109,8 @@ final class HotplugWatcher: Sendable {
         }
         let desired = Self.desired(scan, journal: journal)
         let actions = HotplugReconcile.actions(
-            desired: desired, attached: journal.attachedEndpoints, plugged: journal.plugged ?? [], qemuDevices: devices)
+            desired: desired, attached: journal.attachedEndpoints, plugged: journal.plugged ?? [], qemuDevices: devices,
+            attachedNICs: journal.attachedNICs ?? [])
         var ok = true
         for action in actions {
             if stopping.load(ordering: .relaxed) { break }
@@ -141,6 +149,9 @@ final class HotplugWatcher: Sendable {
         case .undoHost(let e):
             try SandboxPlug.unwire(sandbox: driver.sandbox, endpoint: e, store: driver.store, logger: logger)
             logger.info("undid a plug QEMU never got", metadata: ["endpoint": "\(e)"])
+        case .unplugAttached(let e):
+            try driver.unplug(endpoint: e)
+            logger.info("unplugged an attached endpoint's NIC", metadata: ["endpoint": "\(e)"])
         case .keepAttached(let e):
             logger.debug("attached endpoint gone; detach undoes it", metadata: ["endpoint": "\(e)"])
         }

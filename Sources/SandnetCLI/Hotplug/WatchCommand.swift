@@ -22,6 +22,16 @@ struct WatchCommand: ParsableCommand, LoggingCommand {
             "A new endpoint is plugged once it is up with an address. State comes from the journal and QEMU, so a restarted watcher carries on. SIGTERM stops it after the current plug or unplug."
     )
 
+    @OptionGroup var options: WatchOptions
+    var logSettings: LogSettings { options.logSettings }
+
+    func run() throws { try options.run() }
+}
+
+/// The options and the run of `sandnet watch`, shared with `sandnet-lab fault-watch`.
+public struct WatchOptions: ParsableArguments {
+    public init() {}
+
     @OptionGroup var hotplug: HotplugOptions
     @Option(help: "Model for plugged endpoints: tcfilter or macvtap.") var model: String = "tcfilter"
     @Option(name: .customLong("settle-ms"), help: "Quiet time after the last namespace event before acting.") var settleMs: Int = 300
@@ -33,9 +43,9 @@ struct WatchCommand: ParsableCommand, LoggingCommand {
     )
     var receiveBufferBytes: Int32?
     @OptionGroup var log: LogOptions
-    var logSettings: LogSettings { log.settings }
+    public var logSettings: LogSettings { log.settings }
 
-    func validate() throws {
+    public func validate() throws {
         guard let m = NetworkModel(rawValue: model), m != .none else {
             throw ValidationError("--model must be tcfilter or macvtap, not \(model)")
         }
@@ -44,9 +54,11 @@ struct WatchCommand: ParsableCommand, LoggingCommand {
         }
     }
 
-    func run() throws {
+    /// `checkpoint`: fault injection only (sandnet-lab fault-watch), at each point of each plug.
+    public func run(checkpoint: PlugCheckpoint? = nil) throws {
         let journal = try SandboxPlug.journal(sandbox: hotplug.sandbox, store: JournalStore(directory: hotplug.stateDir))
-        let driver = try hotplug.driver(label: "sandnet.watch")
+        var driver = try hotplug.driver(label: "sandnet.watch")
+        driver.checkpoint = checkpoint
         defer { driver.qmp.close() }
         let watcher = HotplugWatcher(
             driver: driver, namespace: .path(journal.namespacePath), model: NetworkModel(rawValue: model)!,
