@@ -31,6 +31,8 @@ public struct ScannedLink: Codable, Equatable, Sendable {
     public var routes: [SavedRoute]
     /// Permanent neighbours, and the default gateway's entry.
     public var neighbours: [SavedNeighbour]
+    /// IFLA_TXQLEN (nil when the kernel did not say): tcfilter gives back the 0 a qdisc add turns into 1000.
+    public var txQueueLength: UInt32? = nil
 }
 
 /// A namespace as `sandnet scan` sees it.
@@ -94,7 +96,8 @@ public enum Discovery {
                 isEndpoint: endpoint, reason: reason,
                 addresses: addresses.filter { $0.index == link.index }.map(SavedAddress.init),
                 routes: myRoutes.map(SavedRoute.init),
-                neighbours: myNeighbours.map { SavedNeighbour(address: $0.destination!, mac: $0.linkAddress!, permanent: $0.isPermanent) })
+                neighbours: myNeighbours.map { SavedNeighbour(address: $0.destination!, mac: $0.linkAddress!, permanent: $0.isPermanent) },
+                txQueueLength: link.txQueueLength)
         }
         return NamespaceScan(namespace: description, links: scanned)
     }

@@ -22,6 +22,18 @@ extension SandboxDetach {
     ) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = !wholeGroup
+        // Qdisc adds the journal never confirmed (a kill right after an endpoint's batch):
+        // the kernel's evidence that they are sandnet's, read before any undo removes it.
+        var proven: Set<Int> = []
+        if !rollback {
+            var groupLinks: Set<Int32>?
+            for (i, step) in steps.enumerated() {
+                guard case .addIngressQdisc(let link, let ifindex?, let added) = step, added != true else { continue }
+                if OwnedObjects.ingressEvidence(link: link, ifindex: ifindex, group: group, groupLinks: &groupLinks, rt: rt) {
+                    proven.insert(i)
+                }
+            }
+        }
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1
             switch step {
@@ -42,7 +54,8 @@ extension SandboxDetach {
                     "delete", .qdisc("ingress", on: link, ifindex: ifindex), step: step, number: number,
                     ignoring: [ENODEV, ENOENT, EINVAL]
                 ) {
-                    try OwnedObjects.deleteIngress(link: link, ifindex: ifindex, added: added, rollback: rollback, rt: rt)
+                    try OwnedObjects.deleteIngress(
+                        link: link, ifindex: ifindex, added: added, rollback: rollback, proven: proven.contains(i), rt: rt)
                 }
             case .addRedirect(let from, let to, let fromIndex, let toIndex, let priority, let handle):
                 undo.attemptChecked(
