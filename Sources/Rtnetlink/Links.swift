@@ -156,7 +156,12 @@ extension Rtnetlink {
     // MARK: write
 
     /// `ip link add NAME [mtu M] [address MAC] [txqueuelen N] [group G] type KIND ...`
-    public func linkAdd(_ spec: LinkSpec) throws {
+    public func linkAdd(_ spec: LinkSpec) throws { _ = try linkAdd(spec, echo: false) }
+
+    /// The same; with `echo` the link as the kernel made it, from the NLM_F_ECHO copy it
+    /// sends back (Linux 6.1 and later echo a link creation; nil from older kernels, where
+    /// the caller looks it up). Saves the RTM_GETLINK that learns a new link's ifindex.
+    public func linkAdd(_ spec: LinkSpec, echo: Bool) throws -> Link? {
         let op = "add \(spec.kind.kindName) link"
         try InterfaceName.validate(spec.name, operation: op)
         if case .veth(let peer, _) = spec.kind { try InterfaceName.validate(peer, operation: op) }
@@ -170,8 +175,11 @@ extension Rtnetlink {
             default: return nil
             }
         }()
-        let message = Self.linkAddRequest(spec, parentIndex: parentIndex, peerNamespaceFD: peerNamespaceFD)
-        try execute(message, operation: op, object: spec.name)
+        var message = Self.linkAddRequest(spec, parentIndex: parentIndex, peerNamespaceFD: peerNamespaceFD)
+        if echo { message.header.flags.formUnion(.echo) }
+        let replies = try execute(message, operation: op, object: spec.name)
+        guard echo else { return nil }
+        return try decodeAll(replies, type: RTM.NEWLINK, operation: op, { try Link.decode($0) }).first { $0.name == spec.name }
     }
 
     /// Builds RTM_NEWLINK for `spec`. Pure: tested byte for byte.

@@ -118,6 +118,11 @@ public enum SandboxAttach {
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"
                 do {
+                    // Every tcfilter endpoint is checked before the first tap is made.
+                    for e in endpoints where settings.model(for: e.name) == .tcfilter {
+                        failingStep = "tcfilter for \(e.name)"
+                        try TcFilterModel.check(e, ctx)
+                    }
                     failingStep = "create taps"
                     var taps = try TcFilterModel.createTaps(
                         endpoints.enumerated().filter { settings.model(for: $0.element.name) == .tcfilter }.map {

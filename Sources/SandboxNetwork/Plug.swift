@@ -87,6 +87,7 @@ public enum SandboxPlug {
                     if s.model == .macvtap {
                         outputs.append(try MacvtapModel.attach(e, number: number, ctx))
                     } else {
+                        try TcFilterModel.check(e, ctx)
                         var taps = try TcFilterModel.createTaps([(e, number: number)], ctx)
                         outputs.append(try TcFilterModel.attach(e, taps: &taps, ctx))
                     }

@@ -45,8 +45,8 @@ enum TcFilterModel {
     /// tap's createLink: until an ifindex is recorded, an undo knows a tap as a tun of that
     /// name in group 0 or sandnet's. The ifindexes are confirmed in memory and written with
     /// the first endpoint's intent, before any other change.
+    /// The caller has run `check` on each endpoint.
     static func createTaps(_ endpoints: [(ScannedLink, number: Int)], _ ctx: ModelContext) throws -> TcFilterTaps {
-        for (e, _) in endpoints { try check(e, ctx) }
         guard !endpoints.isEmpty else {
             return TcFilterTaps(set: try TunTap.create([], in: ctx.namespace), positions: [:], names: [:], steps: [:])
         }
