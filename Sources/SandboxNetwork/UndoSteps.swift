@@ -22,6 +22,17 @@ extension SandboxDetach {
     ) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = !wholeGroup
+        // Links this journal made (its taps): their createLink undo deletes them, and with
+        // them every qdisc and filter on them, so those are not undone one by one. (All taps
+        // of an attach are made first: undoing theirs request by request doubled a detach.)
+        var madeIndexes: Set<Int32> = []
+        var madeNames: Set<String> = []
+        for case .createLink(let name, _, let ifindex) in steps {
+            if let ifindex { madeIndexes.insert(ifindex) } else { madeNames.insert(name) }
+        }
+        func goesWithItsLink(_ link: String, _ ifindex: Int32?) -> Bool {
+            ifindex.map { madeIndexes.contains($0) } ?? madeNames.contains(link)
+        }
         // Qdisc adds the journal never confirmed (a kill right after an endpoint's batch):
         // the kernel's evidence that they are sandnet's, read before any undo removes it.
         var proven: Set<Int> = []
@@ -48,6 +59,11 @@ extension SandboxDetach {
                 // A link made but killed before it joined the group.
                 undo.attemptChecked("delete", .link(name, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
                     try OwnedObjects.deleteLink(name: name, kind: kind, ifindex: ifindex, group: group, rollback: rollback, rt: rt)
+                }
+            case .addIngressQdisc(let link, let ifindex, _) where goesWithItsLink(link, ifindex),
+                .addRedirect(let link, _, let ifindex, _, _, _) where goesWithItsLink(link, ifindex):
+                undo.attemptChecked("delete", .link(link, ifindex: ifindex), step: step, number: number, ignoring: []) {
+                    .nothingToUndo("it goes with its link, which sandnet made and deletes")
                 }
             case .addIngressQdisc(let link, let ifindex, let added):
                 undo.attemptChecked(
