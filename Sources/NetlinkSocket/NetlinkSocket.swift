@@ -15,6 +15,18 @@ enum NetlinkSocketOption {
     static let strictCheck: Int32 = 12 // NETLINK_GET_STRICT_CHK
 }
 
+/// One request of a batch (`NetlinkSocket.executeBatch`), with how errors name it.
+public struct NetlinkRequest: Sendable {
+    public var message: NetlinkMessage
+    public var operation: String
+    public var object: String?
+    public init(_ message: NetlinkMessage, operation: String, object: String? = nil) {
+        self.message = message
+        self.operation = operation
+        self.object = object
+    }
+}
+
 /// One bound netlink socket of one protocol family. Not thread-safe, and so not
 /// Sendable: whoever owns it serialises its use (`NetlinkHandle` behind a mutex, the
 /// events reader on its own thread).
@@ -275,6 +287,68 @@ public final class NetlinkSocket {
                 }
             }
         }
+    }
+
+    /// Sends every request of `requests` in one datagram (one `sendmsg`), each with its own
+    /// sequence number and NLM_F_ACK, and collects one outcome per request, in order: the
+    /// replies that came before its ACK (an NLM_F_ECHO copy of what it made), or the typed
+    /// refusal naming that request's operation and object with the kernel's extended-ACK
+    /// text. The kernel carries out the messages of one datagram one after the other and
+    /// goes on after a refusal, so a caller batches only requests that are safe to make
+    /// whatever became of the ones before them. A process killed meanwhile cannot stop
+    /// between two of them: the kernel runs the whole datagram inside the one syscall.
+    package func executeBatch(_ requests: [NetlinkRequest]) throws -> [Result<[NetlinkMessage], NetlinkError>] {
+        guard !requests.isEmpty else { return [] }
+        let operation = requests.count == 1 ? requests[0].operation : "\(requests[0].operation) and \(requests.count - 1) more requests"
+        var bytes: [UInt8] = []
+        var indexOf: [UInt32: Int] = [:]
+        for (i, r) in requests.enumerated() {
+            var m = r.message
+            m.header.flags.formUnion([.request, .ack])
+            let seq = nextSequence()
+            indexOf[seq] = i
+            bytes += m.encode(sequence: seq, portID: portID)
+        }
+        try send(bytes, operation: operation)
+        var replies = [[NetlinkMessage]](repeating: [], count: requests.count)
+        var outcomes = [Result<[NetlinkMessage], NetlinkError>?](repeating: nil, count: requests.count)
+        var pending = requests.count
+        let deadline = ContinuousClock.now + replyTimeout
+        while pending > 0 {
+            guard let (datagram, sender) = try receiveDatagram(operation: operation, deadline: deadline) else { continue }
+            guard sender == 0 else { continue } // only the kernel may answer
+            let messages: [NetlinkMessage]
+            do { messages = try NetlinkMessage.decodeStream(datagram) } catch let d as DecodeError {
+                throw NetlinkError.malformedReply(operation: operation, d)
+            }
+            for reply in messages where reply.header.portID == portID || reply.header.portID == 0 {
+                guard let i = indexOf[reply.header.sequence], outcomes[i] == nil else { continue }
+                let r = requests[i]
+                switch reply.header.type {
+                case NetlinkMessageType.error:
+                    let err = try decodeError(reply, operation: r.operation)
+                    if err.errno == 0 {
+                        if let text = err.extAckMessage, !text.isEmpty {
+                            onWarning?(KernelWarning(operation: r.operation, object: r.object, message: text))
+                        }
+                        outcomes[i] = .success(replies[i])
+                    } else {
+                        outcomes[i] = .failure(
+                            NetlinkError.kernel(
+                                KernelRefusal(
+                                    operation: r.operation, object: r.object, errno: err.errno,
+                                    kernelMessage: err.extAckMessage, offset: err.extAckOffset)))
+                    }
+                    pending -= 1
+                case NetlinkMessageType.done:
+                    outcomes[i] = .success(replies[i])
+                    pending -= 1
+                case NetlinkMessageType.noop: continue
+                default: replies[i].append(reply)
+                }
+            }
+        }
+        return outcomes.map { $0! }
     }
 
     /// Sends a dump request and collects every reply until NLMSG_DONE. A dump marked

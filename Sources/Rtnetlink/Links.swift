@@ -159,7 +159,12 @@ extension Rtnetlink {
     // MARK: write
 
     /// `ip link add NAME [mtu M] [address MAC] [txqueuelen N] [group G] type KIND ...`
-    public func linkAdd(_ spec: LinkSpec) throws {
+    public func linkAdd(_ spec: LinkSpec) throws { _ = try linkAdd(spec, echo: false) }
+
+    /// The same; with `echo` the link as the kernel made it, from the NLM_F_ECHO copy it
+    /// sends back (Linux 6.1 and later echo a link creation; nil from older kernels, where
+    /// the caller looks it up). Saves the RTM_GETLINK that learns a new link's ifindex.
+    public func linkAdd(_ spec: LinkSpec, echo: Bool) throws -> Link? {
         let op = "add \(spec.kind.kindName) link"
         try InterfaceName.validate(spec.name, operation: op)
         if case .veth(let peer, _) = spec.kind { try InterfaceName.validate(peer, operation: op) }
@@ -173,8 +178,11 @@ extension Rtnetlink {
             default: return nil
             }
         }()
-        let message = Self.linkAddRequest(spec, parentIndex: parentIndex, peerNamespaceFD: peerNamespaceFD)
-        try execute(message, operation: op, object: spec.name)
+        var message = Self.linkAddRequest(spec, parentIndex: parentIndex, peerNamespaceFD: peerNamespaceFD)
+        if echo { message.header.flags.formUnion(.echo) }
+        let replies = try execute(message, operation: op, object: spec.name)
+        guard echo else { return nil }
+        return try decodeAll(replies, type: RTM.NEWLINK, operation: op, { try Link.decode($0) }).first { $0.name == spec.name }
     }
 
     /// Builds RTM_NEWLINK for `spec`. Pure: tested byte for byte.
@@ -263,7 +271,36 @@ extension Rtnetlink {
     public func linkSet(_ ref: LinkReference, _ change: LinkChange) throws {
         let op = "set link"
         if let n = change.name { try InterfaceName.validate(n, operation: op) }
-        var h = IfInfoMessage(index: try index(of: ref, operation: op))
+        let index = try index(of: ref, operation: op)
+        let master = try change.master.map { try self.index(of: $0) }
+        let (h, parts) = Self.linkSetParts(index: index, change)
+        var a = parts
+        if let m = master { a.add(IFLA.MASTER, i32: m) }
+        var nsFD: Int32 = -1
+        defer { if nsFD >= 0 { Glibc.close(nsFD) } }
+        if let ns = change.namespace {
+            nsFD = try ns.open()
+            a.add(IFLA.NET_NS_FD, u32: UInt32(nsFD))
+        }
+        try execute(NetlinkMessage(type: RTM.NEWLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
+    }
+
+    /// The RTM_NEWLINK that `linkSet` sends for `change` on ifindex `index`, for a batch
+    /// (`executeBatch`). Pure; a master and a namespace need lookups and descriptors, so
+    /// a change with either is refused here (use `linkSet`).
+    public static func linkSetRequest(index: Int32, _ change: LinkChange) throws -> NetlinkRequest {
+        guard change.master == nil, change.namespace == nil else {
+            throw NetlinkError.invalidArgument(operation: "set link", reason: "a batched link change cannot set a master or namespace")
+        }
+        if let n = change.name { try InterfaceName.validate(n, operation: "set link") }
+        let (h, a) = linkSetParts(index: index, change)
+        return NetlinkRequest(
+            NetlinkMessage(type: RTM.NEWLINK, flags: [], body: h.bytes, attributes: a), operation: "set link",
+            object: "ifindex \(index)")
+    }
+
+    static func linkSetParts(index: Int32, _ change: LinkChange) -> (IfInfoMessage, AttributeWriter) {
+        var h = IfInfoMessage(index: index)
         var a = AttributeWriter()
         if let up = change.up {
             h.change = IFF.UP
@@ -272,15 +309,8 @@ extension Rtnetlink {
         if let m = change.mtu { a.add(IFLA.MTU, u32: m) }
         if let mac = change.address { a.add(IFLA.ADDRESS, mac.bytes) }
         if let n = change.name { a.add(IFLA.IFNAME, string: n) }
-        if let m = change.master { a.add(IFLA.MASTER, i32: try index(of: m)) }
         if let q = change.txQueueLength { a.add(IFLA.TXQLEN, u32: q) }
         if let g = change.group { a.add(IFLA.GROUP, u32: g) }
-        var nsFD: Int32 = -1
-        defer { if nsFD >= 0 { Glibc.close(nsFD) } }
-        if let ns = change.namespace {
-            nsFD = try ns.open()
-            a.add(IFLA.NET_NS_FD, u32: UInt32(nsFD))
-        }
-        try execute(NetlinkMessage(type: RTM.NEWLINK, flags: [], body: h.bytes, attributes: a), operation: op, object: ref.description)
+        return (h, a)
     }
 }

@@ -30,6 +30,13 @@ public final class Rtnetlink: Sendable {
         try handle.withSocket(.route) { try $0.dump(message) }
     }
 
+    /// Sends `requests` in one datagram and returns one outcome per request, in order (see
+    /// `NetlinkSocket.executeBatch`): the kernel goes on after a refusal, so batch only
+    /// requests that are safe whatever became of the ones before them.
+    public func executeBatch(_ requests: [NetlinkRequest]) throws -> [Result<[NetlinkMessage], NetlinkError>] {
+        try handle.withSocket(.route) { try $0.executeBatch(requests) }
+    }
+
     // Package-only: `operation` and `object` are how the typed operations name themselves in errors.
 
     @discardableResult

@@ -48,7 +48,8 @@ struct ModelOutput {
 
 public enum SandboxAttach {
     /// `sandnet attach`: scans the namespace, plumbs every endpoint with its model,
-    /// journaling each change first. On failure everything done so far is undone.
+    /// journaling each change first (tcfilter: one intent for all taps, then one per
+    /// endpoint; see TcFilterModel and docs/exact-restore.md). On failure everything done so far is undone.
     /// Each kernel change is logged at `.debug`, a rollback and every link left out at
     /// `.notice`. `afterKernelChange` is for fault-injection tests only.
     public static func attach(
@@ -120,10 +121,21 @@ public enum SandboxAttach {
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"
                 do {
+                    // Every tcfilter endpoint is checked before the first tap is made.
+                    for e in endpoints where settings.model(for: e.name) == .tcfilter {
+                        failingStep = "tcfilter for \(e.name)"
+                        try TcFilterModel.check(e, ctx)
+                    }
+                    failingStep = "create taps"
+                    var taps = try TcFilterModel.createTaps(
+                        endpoints.enumerated().filter { settings.model(for: $0.element.name) == .tcfilter }.map {
+                            ($0.element, number: $0.offset)
+                        },
+                        ctx)
                     for (i, e) in endpoints.enumerated() {
                         failingStep = "\(settings.model(for: e.name)) for \(e.name)"
                         switch settings.model(for: e.name) {
-                        case .tcfilter: outputs.append(try TcFilterModel.attach(e, number: i, ctx))
+                        case .tcfilter: outputs.append(try TcFilterModel.attach(e, taps: &taps, ctx))
                         case .macvtap: outputs.append(try MacvtapModel.attach(e, number: i, ctx))
                         case .none: outputs.append(try NoneModel.attach(e, number: i, ctx))
                         }
@@ -161,6 +173,10 @@ public enum SandboxAttach {
                     let failures = SandboxDetach.undoSteps(
                         tx.journal.steps, group: group, rt: rt, logger: rollbackLog, rollback: true,
                         undone: &undone)
+                    if !failures.isEmpty {
+                        // What the kernel confirmed since the last write, for the gc that finishes this.
+                        try? tx.flush()
+                    }
                     if failures.isEmpty {
                         try? store.removeDeviceNodes(tx.journal.deviceNodes ?? [])
                         try? store.remove(sandbox: settings.sandbox)

@@ -31,6 +31,8 @@ public struct ScannedLink: Codable, Equatable, Sendable {
     public var routes: [SavedRoute]
     /// Permanent neighbours, and the default gateway's entry.
     public var neighbours: [SavedNeighbour]
+    /// IFLA_TXQLEN (nil when the kernel did not say): tcfilter gives back the 0 a qdisc add turns into 1000.
+    public var txQueueLength: UInt32? = nil
     /// The lower device of a vlan, macvlan, macvtap or ipvlan, by name; "ifindex N in
     /// another namespace" when it is not in this one (as a CNI leaves a macvlan's parent).
     public var lower: String? = nil
@@ -99,7 +101,8 @@ public enum Discovery {
                 isEndpoint: endpoint, reason: reason,
                 addresses: addresses.filter { $0.index == link.index }.map(SavedAddress.init),
                 routes: myRoutes.map(SavedRoute.init),
-                neighbours: myNeighbours.map { SavedNeighbour(address: $0.destination!, mac: $0.linkAddress!, permanent: $0.isPermanent) })
+                neighbours: myNeighbours.map { SavedNeighbour(address: $0.destination!, mac: $0.linkAddress!, permanent: $0.isPermanent) },
+                txQueueLength: link.txQueueLength)
             if [.vlan, .macvlan, .macvtap, .ipvlan].contains(cls), let p = link.parent, p != 0 {
                 // IFLA_LINK is an index in the namespace IFLA_LINK_NETNSID names, when it is set.
                 let here = link.linkNetnsID == nil ? byIndex[p] : nil

@@ -36,10 +36,14 @@ enum OwnedObjects {
         return .done
     }
 
-    /// The ingress qdisc sandnet added, deleted only when its add was confirmed in the
-    /// journal (old journals, which confirm nothing, count as confirmed) and it carries no
-    /// filter but sandnet's redirects: deleting it takes every filter on it along.
-    static func deleteIngress(link name: String, ifindex: Int32?, added: Bool?, rollback: Bool, rt: Rtnetlink) throws -> UndoOutcome {
+    /// The ingress qdisc sandnet added, deleted only when it carries no filter but sandnet's
+    /// redirects (deleting it takes every filter on it along) and it is provably sandnet's:
+    /// its add was confirmed in the journal (old journals, which confirm nothing, count as
+    /// confirmed), or `proven` (the kernel showed it before the undo began; see
+    /// `ingressEvidence`).
+    static func deleteIngress(
+        link name: String, ifindex: Int32?, added: Bool?, rollback: Bool, proven: Bool = false, rt: Rtnetlink
+    ) throws -> UndoOutcome {
         let confirmed = added == true || ifindex == nil
         // In a rollback an unconfirmed add is one that failed (EEXIST: another tool's qdisc is there).
         if rollback && !confirmed { return .nothingToUndo("its add failed, so the qdisc there is not sandnet's") }
@@ -50,13 +54,15 @@ enum OwnedObjects {
             })
         else { return .nothingToUndo("the link has no ingress qdisc") }
         let object = "qdisc ingress dev \(link.name) (ifindex \(link.index))"
-        guard confirmed else {
+        guard confirmed || proven else {
             throw SandboxError.leftInPlace(
                 object: object,
                 reason: "sandnet was stopped between adding it and recording that the add succeeded, "
-                    + "so it may be another tool's; if it is not, delete it (tc qdisc del dev \(link.name) ingress)")
+                    + "and no redirect of sandnet's into its own links hung on it, so it may be another tool's; "
+                    + "if it is not, delete it (tc qdisc del dev \(link.name) ingress)")
         }
-        let foreign = try rt.filters(device: .index(link.index), parent: .ingressQdisc).filter { !isSandnetShaped($0) }
+        let filters = try rt.filters(device: .index(link.index), parent: .ingressQdisc)
+        let foreign = filters.filter { !isSandnetShaped($0) }
         guard foreign.isEmpty else {
             let list = foreign.map { "\($0.kind) pref \($0.priority) handle \(U32Info.handleText($0.handle))" }.joined(separator: ", ")
             throw SandboxError.leftInPlace(
@@ -64,6 +70,29 @@ enum OwnedObjects {
         }
         try rt.qdiscDelete(q)
         return .done
+    }
+
+    /// Whether the kernel shows that the ingress qdisc on `name` is sandnet's although its
+    /// add was never confirmed in the journal. An attach journals the intent for a whole
+    /// endpoint up front and confirms the adds with its next write, so a kill in between
+    /// leaves `added` unset. Read before anything is undone (the undo of the redirects
+    /// takes the evidence away). The qdisc is sandnet's when
+    /// - it is on a link in sandnet's link group (a tap sandnet made; it goes with it), or
+    /// - a filter on it is a redirect at sandnet's priority whose mirred target is a link
+    ///   in sandnet's group. The attach sent the qdisc add and that filter add in one
+    ///   datagram, which a kill cannot split, and refused the endpoint if it had any
+    ///   ingress qdisc when the attach began; another tool's qdisc carries a redirect into
+    ///   sandnet's own tap only if someone aimed it there.
+    /// Anything else (no qdisc, an empty one another tool may have added since, other
+    /// filters only) is no proof: the undo leaves such a qdisc in place and reports it.
+    static func ingressEvidence(link name: String, ifindex: Int32?, group: UInt32, groupLinks: inout Set<Int32>?, rt: Rtnetlink) -> Bool {
+        guard SandboxLinkGroup.isSandnet(group), let link = try? find(name, ifindex, rt) else { return false }
+        if link.group == group { return true }
+        guard let filters = try? rt.filters(device: .index(link.index), parent: .ingressQdisc) else { return false }
+        let redirects = filters.filter { isSandnetShaped($0) && !RedirectFilter.isStructural($0) }
+        if redirects.isEmpty { return false }
+        if groupLinks == nil { groupLinks = Set(((try? rt.links()) ?? []).filter { $0.group == group }.map(\.index)) }
+        return redirects.contains { f in groupLinks!.contains { RedirectFilter.redirects(f, to: $0) } }
     }
 
     /// A redirect filter, found by its link's ifindex, priority and redirect target (and

@@ -84,9 +84,13 @@ public enum SandboxPlug {
                 do {
                     // Device names from the port number: unique among the NICs the sandbox has now.
                     let number = 100 + portIndex
-                    outputs.append(
-                        try s.model == .macvtap ? MacvtapModel.attach(e, number: number, ctx) : TcFilterModel.attach(e, number: number, ctx)
-                    )
+                    if s.model == .macvtap {
+                        outputs.append(try MacvtapModel.attach(e, number: number, ctx))
+                    } else {
+                        try TcFilterModel.check(e, ctx)
+                        var taps = try TcFilterModel.createTaps([(e, number: number)], ctx)
+                        outputs.append(try TcFilterModel.attach(e, taps: &taps, ctx))
+                    }
                     let before = Set(tx.journal.queueDevices ?? [])
                     try MacvtapModel.openQueues(&outputs, ctx)
                     let out = outputs[0]
@@ -120,6 +124,8 @@ public enum SandboxPlug {
                         var j = tx.journal
                         j.forget(pluggedAt: index)
                         try? store.write(j)
+                    } else {
+                        try? tx.flush()
                     }
                     throw PlugRolledBack(endpoint: e.name, cause: "\(error)", rollbackFailures: failures)
                 }

@@ -6,7 +6,9 @@ import NetlinkSocket
 /// far. Fault-injection tests kill or stop the process there; nothing on a node sets it.
 public typealias KernelChangeHook = @Sendable (_ changes: Int) -> Void
 
-/// Makes an attach's kernel changes one at a time, journaling each intent first.
+/// Makes an attach's kernel changes, journaling each intent first: one step at a time
+/// (`step`), or a run of steps with one write (`intend`) whose outcomes are confirmed in
+/// memory and written with the next write.
 final class Transaction {
     private(set) var journal: SandboxJournal
     let store: JournalStore
@@ -16,6 +18,8 @@ final class Transaction {
     /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
     private var encodedSteps: [Data] = []
     private let afterKernelChange: KernelChangeHook?
+    /// Set by `confirm(_:_:)` until a journal write carries what it recorded.
+    private var confirmationsPending = false
     /// Set for a plug: steps go to this record of `journal.plugged`, not to the attach's.
     let pluggedIndex: Int?
 
@@ -36,12 +40,61 @@ final class Transaction {
         if let p = pluggedIndex {
             journal.plugged![p].steps.append(step)
             try store.write(journal)
+            confirmationsPending = false
             return try body(self)
         }
         journal.steps.append(step)
         encodedSteps.append(try JournalStore.encode(step: step))
         try store.write(journal, encodedSteps: encodedSteps)
+        confirmationsPending = false
         return try body(self)
+    }
+
+    /// Records every step of `steps` with one journal write, before any of their changes is
+    /// made: the intent for a run of changes that go to the kernel together. Returns their
+    /// positions in the step list, for `confirm(_:_:)`. Every undo accepts a change of the
+    /// run that never happened, and tells sandnet's object from another tool's by what the
+    /// kernel shows when the run's confirmation did not reach the disk (see `OwnedObjects`).
+    func intend(_ steps: [JournalStep]) throws -> [Int] {
+        if let p = pluggedIndex {
+            let first = journal.plugged![p].steps.count
+            journal.plugged![p].steps += steps
+            try store.write(journal)
+            confirmationsPending = false
+            return Array(first..<(first + steps.count))
+        }
+        let first = journal.steps.count
+        journal.steps += steps
+        for step in steps { encodedSteps.append(try JournalStore.encode(step: step)) }
+        try store.write(journal, encodedSteps: encodedSteps)
+        confirmationsPending = false
+        return Array(first..<(first + steps.count))
+    }
+
+    /// The step at `position`, as it stands in memory.
+    func step(at position: Int) -> JournalStep {
+        pluggedIndex.map { journal.plugged![$0].steps[position] } ?? journal.steps[position]
+    }
+
+    /// Replaces the step at `position` with what the kernel's answer proved (an add it
+    /// accepted, the handle it chose), in memory only: the next journal write (the next
+    /// intent, `flush()`, `update(_:)`) records it. Until then a kill leaves only the
+    /// intent on disk, and recovery goes by the kernel's evidence.
+    func confirm(_ position: Int, _ step: JournalStep) throws {
+        if let p = pluggedIndex {
+            journal.plugged![p].steps[position] = step
+        } else {
+            journal.steps[position] = step
+            encodedSteps[position] = try JournalStore.encode(step: step)
+        }
+        confirmationsPending = true
+    }
+
+    /// Writes confirmations not yet on disk (a rollback that leaves something for gc).
+    func flush() throws {
+        guard confirmationsPending else { return }
+        try store.write(journal, encodedSteps: pluggedIndex == nil ? encodedSteps : nil)
+        confirmationsPending = false
     }
 
     /// Rewrites the newest step with what is known once its change is made (an ifindex, a
@@ -51,21 +104,30 @@ final class Transaction {
         if let p = pluggedIndex {
             guard !journal.plugged![p].steps.isEmpty else { return }
             journal.plugged![p].steps[journal.plugged![p].steps.count - 1] = step
-            return try store.write(journal)
+            try store.write(journal)
+            confirmationsPending = false
+            return
         }
         guard !journal.steps.isEmpty else { return }
         journal.steps[journal.steps.count - 1] = step
         encodedSteps[encodedSteps.count - 1] = try JournalStore.encode(step: step)
         try store.write(journal, encodedSteps: encodedSteps)
+        confirmationsPending = false
     }
 
     /// Counts one kernel change just made for the newest step, logs it, and tells the hook
     /// (after the log record is written: the hook may kill the process).
     func changed(_ operation: String, _ object: KernelObject) {
+        let steps = pluggedIndex.map { journal.plugged![$0].steps } ?? journal.steps
+        changed(operation, object, stepAt: steps.count - 1)
+    }
+
+    /// The same for the change of the step at `position` (one of a batch).
+    func changed(_ operation: String, _ object: KernelObject, stepAt position: Int) {
         changes += 1
         let steps = pluggedIndex.map { journal.plugged![$0].steps } ?? journal.steps
-        if let step = steps.last {
-            logger.kernelChange(operation, object, step: step, number: steps.count, ["change": "\(changes)"])
+        if steps.indices.contains(position) {
+            logger.kernelChange(operation, object, step: steps[position], number: position + 1, ["change": "\(changes)"])
         }
         afterKernelChange?(changes)
     }
@@ -73,5 +135,6 @@ final class Transaction {
     func update(_ edit: (inout SandboxJournal) -> Void) throws {
         edit(&journal)
         try store.write(journal, encodedSteps: pluggedIndex == nil && journal.steps.count == encodedSteps.count ? encodedSteps : nil)
+        confirmationsPending = false
     }
 }

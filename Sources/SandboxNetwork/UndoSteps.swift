@@ -22,6 +22,29 @@ extension SandboxDetach {
     ) -> [String] {
         var undo = UndoAttempts(logger: logger, afterKernelChange: afterKernelChange)
         var linksDeleted = !wholeGroup
+        // Links this journal made (its taps): their createLink undo deletes them, and with
+        // them every qdisc and filter on them, so those are not undone one by one. (All taps
+        // of an attach are made first: undoing theirs request by request doubled a detach.)
+        var madeIndexes: Set<Int32> = []
+        var madeNames: Set<String> = []
+        for case .createLink(let name, _, let ifindex) in steps {
+            if let ifindex { madeIndexes.insert(ifindex) } else { madeNames.insert(name) }
+        }
+        func goesWithItsLink(_ link: String, _ ifindex: Int32?) -> Bool {
+            ifindex.map { madeIndexes.contains($0) } ?? madeNames.contains(link)
+        }
+        // Qdisc adds the journal never confirmed (a kill right after an endpoint's batch):
+        // the kernel's evidence that they are sandnet's, read before any undo removes it.
+        var proven: Set<Int> = []
+        if !rollback {
+            var groupLinks: Set<Int32>?
+            for (i, step) in steps.enumerated() {
+                guard case .addIngressQdisc(let link, let ifindex?, let added) = step, added != true else { continue }
+                if OwnedObjects.ingressEvidence(link: link, ifindex: ifindex, group: group, groupLinks: &groupLinks, rt: rt) {
+                    proven.insert(i)
+                }
+            }
+        }
         for (i, step) in steps.enumerated().reversed() {
             let number = i + 1
             switch step {
@@ -37,12 +60,18 @@ extension SandboxDetach {
                 undo.attemptChecked("delete", .link(name, ifindex: ifindex), step: step, number: number, ignoring: [ENODEV, ENOENT]) {
                     try OwnedObjects.deleteLink(name: name, kind: kind, ifindex: ifindex, group: group, rollback: rollback, rt: rt)
                 }
+            case .addIngressQdisc(let link, let ifindex, _) where goesWithItsLink(link, ifindex),
+                .addRedirect(let link, _, let ifindex, _, _, _) where goesWithItsLink(link, ifindex):
+                undo.attemptChecked("delete", .link(link, ifindex: ifindex), step: step, number: number, ignoring: []) {
+                    .nothingToUndo("it goes with its link, which sandnet made and deletes")
+                }
             case .addIngressQdisc(let link, let ifindex, let added):
                 undo.attemptChecked(
                     "delete", .qdisc("ingress", on: link, ifindex: ifindex), step: step, number: number,
                     ignoring: [ENODEV, ENOENT, EINVAL]
                 ) {
-                    try OwnedObjects.deleteIngress(link: link, ifindex: ifindex, added: added, rollback: rollback, rt: rt)
+                    try OwnedObjects.deleteIngress(
+                        link: link, ifindex: ifindex, added: added, rollback: rollback, proven: proven.contains(i), rt: rt)
                 }
             case .addRedirect(let from, let to, let fromIndex, let toIndex, let priority, let handle):
                 undo.attemptChecked(

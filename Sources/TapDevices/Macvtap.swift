@@ -95,11 +95,11 @@ public enum Macvtap {
                 throw MacvtapError.deviceNodeClash(path: path, found: found, expected: nil, device: spec.name)
             }
         }
-        try rt.linkAdd(
+        let echoed = try rt.linkAdd(
             LinkSpec(
                 name: spec.name, kind: .macvtap(parent: spec.parent, mode: spec.mode), mtu: spec.mtu,
-                address: spec.address, up: spec.up, index: spec.index))
-        return try rt.link(named: spec.name)
+                address: spec.address, up: spec.up, index: spec.index), echo: true)
+        return try echoed ?? rt.link(named: spec.name)
     }
 
     /// `ip link del NAME` for a macvtap.

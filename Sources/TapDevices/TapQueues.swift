@@ -87,3 +87,30 @@ func readAny(_ fds: [Int32], timeoutMilliseconds: Int32, what: String) throws ->
     if n < 0 { throw NetlinkError.system(operation: "read queue of", object: what, errno: errno) }
     return (i, Array(buf[0..<n]))
 }
+
+/// The taps one `TunTap.create(_:in:)` call made, owning their queues until taken.
+public struct TapQueueSet: ~Copyable, Sendable {
+    public struct Tap: Sendable {
+        public var name: String
+        public var index: Int32
+        var descriptors: [Int32]
+    }
+    /// Every tap made, in the order asked for (the ones before `failure`).
+    public private(set) var taps: [Tap]
+    /// The spec that failed (its position in the request) and why; nil when all were made.
+    public let failure: (index: Int, error: NetlinkError)?
+
+    init(taps: [Tap], failure: (Int, NetlinkError)?) {
+        self.taps = taps
+        self.failure = failure.map { (index: $0.0, error: $0.1) }
+    }
+
+    deinit { for t in taps { for fd in t.descriptors { _ = Glibc.close(fd) } } }
+
+    /// Hands over the queue descriptors of tap `i`; the caller closes them from now on.
+    public mutating func takeDescriptors(of i: Int) -> [Int32] {
+        let fds = taps[i].descriptors
+        taps[i].descriptors = []
+        return fds
+    }
+}

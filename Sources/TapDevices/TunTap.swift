@@ -64,37 +64,69 @@ public enum TunTap {
 
     /// Creates the tap (failing if `spec.name` exists) and returns its queue descriptors.
     public static func create(_ spec: TapSpec, in namespace: NetworkNamespace? = nil) throws -> TapQueues {
+        try validate(spec)
+        // The namespace thread hands back raw numbers (its results must be copyable); they
+        // are owned by a TapQueues the moment it returns, with nothing in between that throws.
+        let (index, fds) = try onNamespaceThread(namespace) { try make(spec) }
+        return TapQueues(name: spec.name, index: index, devicePath: nil, descriptors: fds)
+    }
+
+    /// Creates every tap of `specs`, in order, in one visit to the namespace thread (a
+    /// thread hand-off costs more than the TUNSETIFFs of a tap), stopping at the first
+    /// that fails. The set owns the queues of every tap made and says which one failed
+    /// and why; the taps before it exist whatever the caller does next.
+    public static func create(_ specs: [TapSpec], in namespace: NetworkNamespace? = nil) throws -> TapQueueSet {
+        for spec in specs { try validate(spec) }
+        let (made, failure) = try onNamespaceThread(namespace) { () -> ([TapQueueSet.Tap], (Int, NetlinkError)?) in
+            var made: [TapQueueSet.Tap] = []
+            for (i, spec) in specs.enumerated() {
+                do {
+                    let (index, fds) = try make(spec)
+                    made.append(TapQueueSet.Tap(name: spec.name, index: index, descriptors: fds))
+                } catch let e as NetlinkError {
+                    return (made, (i, e))
+                } catch {
+                    return (made, (i, NetlinkError.system(operation: "create tap", object: spec.name, errno: EIO)))
+                }
+            }
+            return (made, nil)
+        }
+        return TapQueueSet(taps: made, failure: failure)
+    }
+
+    static func validate(_ spec: TapSpec) throws {
         let op = "create tap"
         try InterfaceName.validate(spec.name, operation: op)
         guard spec.queues >= 1 else { throw NetlinkError.invalidArgument(operation: op, reason: "a tap needs at least one queue") }
         guard spec.queues == 1 || spec.multiQueue else {
             throw NetlinkError.invalidArgument(operation: op, reason: "\(spec.queues) queues need a multiqueue tap (IFF_MULTI_QUEUE)")
         }
-        // The namespace thread hands back raw numbers (its results must be copyable); they
-        // are owned by a TapQueues the moment it returns, with nothing in between that throws.
-        let (index, fds) = try onNamespaceThread(namespace) { () throws -> (Int32, [Int32]) in
-            var fds: [Int32] = []
-            var created = false
-            do {
-                for i in 0..<spec.queues {
-                    // IFF_TUN_EXCL on the first queue: fail instead of attaching to an existing device.
-                    let fd = try attach(
-                        spec.name, flags: spec.flags | (i == 0 ? IFF_TUN_FLAGS.IFF_TUN_EXCL : 0),
-                        closeOnExec: spec.closeOnExec, operation: op)
-                    fds.append(fd)
-                    if i == 0 {
-                        created = true
-                        try configure(fd, spec, operation: op)
-                    }
+    }
+
+    /// Makes one tap on the calling (namespace) thread; on a throw nothing of it is left.
+    static func make(_ spec: TapSpec) throws -> (Int32, [Int32]) {
+        let op = "create tap"
+        var fds: [Int32] = []
+        var created = false
+        do {
+            for i in 0..<spec.queues {
+                // IFF_TUN_EXCL on the first queue: fail instead of attaching to an existing device.
+                let fd = try attach(
+                    spec.name, flags: spec.flags | (i == 0 ? IFF_TUN_FLAGS.IFF_TUN_EXCL : 0),
+                    closeOnExec: spec.closeOnExec, operation: op)
+                fds.append(fd)
+                if i == 0 {
+                    created = true
+                    try configure(fd, spec, operation: op)
                 }
-                return (Int32(if_nametoindex(spec.name)), fds)
-            } catch {
-                if created && spec.persistent, let fd = fds.first { _ = sandnet_ioctl_int(fd, sandnet_TUNSETPERSIST(), 0) }
-                for fd in fds { Glibc.close(fd) }
-                throw error
             }
+            // TUNGETIFF would not say the index; the first queue's device is the one just made.
+            return (Int32(if_nametoindex(spec.name)), fds)
+        } catch {
+            if created && spec.persistent, let fd = fds.first { _ = sandnet_ioctl_int(fd, sandnet_TUNSETPERSIST(), 0) }
+            for fd in fds { Glibc.close(fd) }
+            throw error
         }
-        return TapQueues(name: spec.name, index: index, devicePath: nil, descriptors: fds)
     }
 
     /// Opens `count` more queues of an existing (persistent) tap, as QEMU does at start.

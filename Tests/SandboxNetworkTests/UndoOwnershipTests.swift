@@ -29,9 +29,10 @@ extension SandboxIntegration {
             try PodFixture.withEndpoint { f in
                 let before = try f.snapshot()
                 let state = StateDirectory()
-                // Kernel changes 1 and 2 make the tap (create; up, mtu, group); the 3rd would be eth0's ingress qdisc.
+                // Kernel change 1 makes the tap; eth0's datagram (tap up, mtu, group; both ingress
+                // qdiscs and redirects) comes next: the other tool's qdisc is there before it.
                 let p = try ProcessRunner.spawn([
-                    LabBinary.path, "fault-attach", "--stop-after", "2", "--netns", f.pod.namespace.path,
+                    LabBinary.path, "fault-attach", "--stop-after", "1", "--netns", f.pod.namespace.path,
                     "--sandbox", "race", "--model", "tcfilter", "--vcpus", "1", "--state-dir", state.path
                 ])
                 defer {
