@@ -14,6 +14,7 @@ func profile(_ o: Options, to file: String) throws {
         defer { rt.close() }
         _ = try sandnetScan(rt)
         out += try sampled(o, "W1 scan, \(o.links) veth ends", unit: "scans") { _ = try sandnetScan(rt) }
+        out += sampledFloor(o, "W1 scan, \(o.links) veth ends: the floor, for comparison", [o.floor, "w1", ns, "\(20 * o.profileSeconds)"])
     }
     if o.wants("w2") {
         let w = W2(o: o)
@@ -32,6 +33,7 @@ func profile(_ o: Options, to file: String) throws {
         defer { Namespaces.remove(ns) }
         try NetlinkHandle(namespace: .named(ns)).close()
         out += try sampled(o, "W3 handle open+close", unit: "cycles") { try NetlinkHandle(namespace: .named(ns)).close() }
+        out += sampledFloor(o, "W3 handle open+close: the floor, for comparison", [o.floor, "w3", ns, "\(10_000 * o.profileSeconds)"])
     }
     try out.write(toFile: file, atomically: true, encoding: .utf8)
     print(out)
@@ -63,6 +65,20 @@ private func sampled(_ o: Options, _ title: String, unit: String, _ body: () thr
     }
     let seconds = Double(now() - t) / 1e9
     guard status == 0 else { die("perf record exited with status \(status)") }
+    let each = String(format: "%.2f", seconds * 1e3 / Double(max(1, iterations)))
+    return summary(data, title, "\(iterations) \(unit) in \(String(format: "%.1f", seconds)) s (\(each) ms each, under perf)")
+}
+
+/// A floor process run under `perf record -g` from start to end.
+private func sampledFloor(_ o: Options, _ title: String, _ argv: [String]) -> String {
+    let data = "/tmp/\(Namespaces.prefix)-perf-floor.data"
+    defer { unlink(data) }
+    let t = timed { run(["perf", "record", "-g", "-F", "1999", "-o", data, "--"] + argv) }
+    return summary(data, title, "floor \(argv.dropFirst().joined(separator: " ")) in \(String(format: "%.1f", t / 1e9)) s (under perf)")
+}
+
+/// Share of samples by binary and the top symbols of one perf.data.
+private func summary(_ data: String, _ title: String, _ what: String) -> String {
     func report(_ sort: String) -> [(share: Double, name: String)] {
         run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--percent-limit", "0.5", "--sort", sort]).stdout
             .split(separator: "\n").compactMap { line in
@@ -74,16 +90,31 @@ private func sampled(_ o: Options, _ title: String, unit: String, _ body: () thr
     let samples = field(run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "dso"]).stdout, "# Samples:")
     let byBinary = report("dso")
     let kernel = byBinary.filter { $0.name.contains("[kernel") }.reduce(0) { $0 + $1.share }
-    let sandnet = byBinary.filter { $0.name.hasPrefix("sandnet") }.reduce(0) { $0 + $1.share }
+    let sandnet = byBinary.filter { $0.name.hasPrefix("sandnet") || $0.name == "floor" }.reduce(0) { $0 + $1.share }
     let swift = byBinary.filter { $0.name.contains("swift") || $0.name.contains("Foundation") || $0.name.contains("dispatch") }
         .reduce(0) { $0 + $1.share }
     let libc = byBinary.filter { $0.name.hasPrefix("libc.") || $0.name.hasPrefix("ld-linux") }.reduce(0) { $0 + $1.share }
     var s = "### \(title)\n\n"
+    s += "\(what); samples: \(samples ?? "?")\n\n"
     s +=
-        "\(iterations) \(unit) in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", seconds * 1e3 / Double(max(1, iterations)))) ms each, under perf); samples: \(samples ?? "?")\n\n"
-    s +=
-        "- by binary: kernel \(String(format: "%.1f", kernel)) %, sandnet's code (sandnet-bench binary) \(String(format: "%.1f", sandnet)) %, Swift runtime/Foundation/dispatch \(String(format: "%.1f", swift)) %, libc \(String(format: "%.1f", libc)) %, other \(String(format: "%.1f", max(0, 100 - kernel - sandnet - swift - libc))) %\n"
+        "- by binary: kernel \(String(format: "%.1f", kernel)) %, sandnet's code (sandnet-bench binary; for the floor: its own) \(String(format: "%.1f", sandnet)) %, Swift runtime/Foundation/dispatch \(String(format: "%.1f", swift)) %, libc \(String(format: "%.1f", libc)) %, other \(String(format: "%.1f", max(0, 100 - kernel - sandnet - swift - libc))) %\n"
     s += "- top symbols (share of all samples, self):\n"
-    for sym in report("dso,sym").prefix(15) { s += "  - \(String(format: "%.1f", sym.share)) % \(sym.name)\n" }
+    let top = Array(report("dso,sym").prefix(15))
+    // "libswiftCore.so   [.] swift_release": the binary, then the symbol (Swift names demangled).
+    let split = top.map { entry -> (dso: String, symbol: String) in
+        guard let mark = entry.name.range(of: " [k] ") ?? entry.name.range(of: " [.] ") else { return (entry.name, "") }
+        return (
+            entry.name[..<mark.lowerBound].trimmingCharacters(in: .whitespaces),
+            entry.name[mark.upperBound...].trimmingCharacters(in: .whitespaces)
+        )
+    }
+    let demangled = run(
+        ["swift", "demangle", "--simplified", "--compact"], stdin: split.map(\.symbol).joined(separator: "\n") + "\n", check: false
+    )
+    .stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    for (i, entry) in top.enumerated() {
+        let symbol = demangled.count > i && !demangled[i].isEmpty ? demangled[i] : split[i].symbol
+        s += "  - \(String(format: "%.1f", entry.share)) % `\(symbol)` (\(split[i].dso))\n"
+    }
     return s + "\n"
 }
