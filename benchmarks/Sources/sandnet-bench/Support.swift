@@ -59,6 +59,7 @@ struct Row {
 
 func die(_ message: String) -> Never {
     FileHandle.standardError.write(Data("sandnet-bench: \(message)\n".utf8))
+    Namespaces.removeAll() // a failed check must not leave its namespaces behind
     exit(1)
 }
 
