@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 qemu-system-x86 qemu-system-arm containernetworking-plugins busybox-static cpio libmnl-dev kmod zlib1g-dev python3-jsonschema python3-venv)
+packages=(iproute2 qemu-system-x86 qemu-system-arm containernetworking-plugins busybox-static cpio libmnl-dev kmod zlib1g-dev python3-jsonschema python3-venv
+    golang-go golang-github-vishvananda-netlink-dev golang-github-vishvananda-netns-dev linux-perf)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -3,8 +3,7 @@
 //
 //   floor w1 NETNS RUNS            per-run ns of a full scan (links, addresses, routes,
 //                                  neighbours; every attribute walked), counts, VmHWM
-//   floor w3 NETNS CYCLES          total ns of CYCLES x (open netns, setns, socket+bind, setns home);
-//                                  cpu: CPU ns (user+system) of the process over those cycles
+//   floor w3 NETNS CYCLES          total ns of CYCLES x (open netns, setns, socket+bind, setns home)
 //   floor tc-attach NETNS GROUP    tcfilter wiring of every endpoint (veth not in a group):
 //                                  tap via /dev/net/tun (multiqueue, 2 queues, persist),
 //                                  RTM_NEWLINK up+mtu+group, 2x ingress qdisc, 2x u32/mirred
@@ -17,7 +16,10 @@
 //                                  char device number from a private sysfs, node, 2 queues
 //   floor rusage CMD ARGS...       runs CMD, prints wall ns and the child's maxrss (this
 //                                  process is small, so the exec'd child's maxrss is its own)
-// Timed output lines: "run NS" / "total NS"; "counts ..." says what was done.
+//   floor spin CPU                 keeps CPU busy (pinned with sched_setaffinity) until killed:
+//                                  the contention runs' other process
+// Timed output lines: "run WALL CPU" / "total WALL CPU" in ns (CPU: user + system time of
+// this process, from getrusage); "counts ..." says what was done.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <arpa/inet.h>
@@ -33,11 +35,13 @@
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -46,8 +50,9 @@
 #include <unistd.h>
 
 static long long now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
-// CPU time of the whole process (every thread), user and system.
-static long long cpu_ns(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+static long long tv_ns(struct timeval t) { return t.tv_sec * 1000000000LL + t.tv_usec * 1000LL; }
+// User + system CPU of this process (or its waited-for children), every thread, in ns.
+static long long cpu_ns(int who) { struct rusage ru; getrusage(who, &ru); return tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime); }
 static void fail(const char *what) { perror(what); exit(1); }
 
 // VmHWM, not getrusage's ru_maxrss: the latter survives execve and would report the
@@ -376,10 +381,18 @@ int main(int argc, char **argv) {
         }
         int status; struct rusage ru;
         if (wait4(pid, &status, 0, &ru) < 0) fail("wait4");
-        printf("total %lld\nmaxrss_kb %ld\nstatus %d\n", now_ns() - t0, ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        printf("total %lld %lld\nmaxrss_kb %ld\nstatus %d\n", now_ns() - t0, tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime), ru.ru_maxrss,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return 0;
     }
-    if (argc < 4) { fprintf(stderr, "usage: floor w1|w3|tc-attach|tc-detach|mv-attach NETNS N [one|group] | rusage CMD...\n"); return 2; }
+    if (argc == 3 && strcmp(argv[1], "spin") == 0) {
+        cpu_set_t cpus; CPU_ZERO(&cpus); CPU_SET(atoi(argv[2]), &cpus);
+        if (sched_setaffinity(0, sizeof cpus, &cpus) != 0) fail("sched_setaffinity");
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   // never outlive the benchmark, even if it dies
+        if (getppid() == 1) return 0;
+        for (volatile unsigned long i = 0;; i++) {}
+    }
+    if (argc < 4) { fprintf(stderr, "usage: floor w1|w3|tc-attach|tc-detach|mv-attach NETNS N [one|group] | rusage CMD... | spin CPU\n"); return 2; }
     const char *w = argv[1], *netns = argv[2];
     int n = atoi(argv[3]);
     if (strcmp(w, "w1") == 0) {
@@ -388,19 +401,19 @@ int main(int argc, char **argv) {
         size_t links = 0, addrs = 0, routes = 0, neigh = 0;
         for (int i = 0; i < n; i++) {
             count = 0;
-            long long t0 = now_ns();
+            long long t0 = now_ns(), c0 = cpu_ns(RUSAGE_SELF);
             dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg)); links = count;
             dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg)); addrs = count - links;
             dump(nl, RTM_GETROUTE, sizeof(struct rtmsg)); routes = count - links - addrs;
             dump(nl, RTM_GETNEIGH, sizeof(struct ndmsg)); neigh = count - links - addrs - routes;
-            printf("run %lld\n", now_ns() - t0);
+            printf("run %lld %lld\n", now_ns() - t0, cpu_ns(RUSAGE_SELF) - c0);
         }
         printf("counts links=%zu addresses=%zu routes=%zu neighbours=%zu\nmaxrss_kb %ld\n", links, addrs, routes, neigh, peak_rss_kb());
         mnl_socket_close(nl);
     } else if (strcmp(w, "w3") == 0) {
         char path[256]; snprintf(path, sizeof path, "/run/netns/%s", netns);
         int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        long long t0 = now_ns(), c0 = cpu_ns();
+        long long t0 = now_ns(), c0 = cpu_ns(RUSAGE_SELF);
         for (int i = 0; i < n; i++) {
             // Same steps as a namespace-bound handle: open the netns, enter, socket+bind, go home.
             int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -411,20 +424,19 @@ int main(int argc, char **argv) {
             close(fd);
             mnl_socket_close(nl);
         }
-        printf("total %lld\n", now_ns() - t0);
-        printf("cpu %lld\n", cpu_ns() - c0);
+        printf("total %lld %lld\n", now_ns() - t0, cpu_ns(RUSAGE_SELF) - c0);
     } else if (strcmp(w, "tc-attach") == 0 || strcmp(w, "mv-attach") == 0 || strcmp(w, "tc-detach") == 0) {
         unsigned group = (unsigned)n;
-        long long t0 = now_ns();
+        long long t0 = now_ns(), c0 = cpu_ns(RUSAGE_SELF);
         enter(netns);
         struct mnl_socket *nl = open_route();
         int done;
         if (strcmp(w, "tc-attach") == 0) done = tc_attach(nl, group);
         else if (strcmp(w, "mv-attach") == 0) done = mv_attach(nl, group);
         else done = tc_detach(nl, group, argc > 4 && strcmp(argv[4], "one") == 0);
-        long long t = now_ns() - t0;
+        long long t = now_ns() - t0, c = cpu_ns(RUSAGE_SELF) - c0;
         for (int i = 0; i < 2 * done && w[3] == 'a'; i++) close(queue_fds[i]);
-        printf("total %lld\ncounts endpoints=%d requests=%d\n", t, done, requests);
+        printf("total %lld %lld\ncounts endpoints=%d requests=%d\nmaxrss_kb %ld\n", t, c, done, requests, peak_rss_kb());
         mnl_socket_close(nl);
     } else { fprintf(stderr, "unknown workload %s\n", w); return 2; }
     return 0;

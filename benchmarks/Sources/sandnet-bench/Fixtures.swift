@@ -61,6 +61,10 @@ func scanNamespace(links: Int, floor: String) -> String {
         let dev = e % 2 == 0 ? "sa\(e / 2)" : "sb\(e / 2)"
         let hex = String(e, radix: 16)
         lines.append("link set \(dev) up")
+        // The MLD report on link-up leaves an ff02::16 NOARP entry that the neighbour GC (its
+        // threshold counts every namespace on the host) removes a minute or so later: made
+        // permanent, the namespace's counts hold for the whole run.
+        lines.append("neigh replace ff02::16 dev \(dev) lladdr 33:33:00:00:00:16 nud permanent")
         lines.append("addr add 198.51.100.\(e % 254 + 1)/32 dev \(dev)")
         lines.append("addr add 2001:db8:1:\(hex)::1/64 dev \(dev) nodad")
         lines.append("route add 2001:db8:2:\(hex)::/64 dev \(dev)")

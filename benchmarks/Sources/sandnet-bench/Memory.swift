@@ -1,6 +1,8 @@
 import Foundation
 import NetlinkSocket
 import Rtnetlink
+import SandboxNetwork
+import SandnetCore
 
 /// Child mode: one scan of an existing namespace, then this process's peak RSS.
 func measureMemoryChild(_ ns: String) -> Never {
@@ -20,29 +22,25 @@ func peakRSSKilobytes() -> Int {
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
 }
 
-/// Peak memory of one W1 scan in a fresh process, sandnet and floor, at each size.
-func memoryGrowth(_ o: Options) -> [Row] {
-    var points: [(links: Int, sandnet: Double, floor: Double)] = []
-    let me = CommandLine.arguments[0]
-    for n in o.memoryLinks {
-        let ns = scanNamespace(links: n, floor: o.floor)
-        let s = run([me, "--measure-memory", ns]).stdout
-        let f = run([o.floor, "w1", ns, "1"]).stdout
-        Namespaces.remove(ns)
-        if ScanCounts(floorLine: field(s, "counts") ?? "") != ScanCounts(floorLine: field(f, "counts") ?? "") {
-            die("memory at \(n) links: sandnet \(field(s, "counts") ?? "?"), floor \(field(f, "counts") ?? "?")")
+/// Child mode: a tcfilter attach of each pod namespace given (a sandbox each) in this fresh
+/// process, then its wall and CPU time and peak RSS; the parent detaches.
+func measureAttachChild(_ store: String, _ namespaces: String) -> Never {
+    do {
+        var total = Sample.zero
+        var endpoints = 0
+        for ns in namespaces.split(separator: ",").map(String.init) {
+            var result: AttachResult?
+            total =
+                total
+                + (try measured {
+                    result = try SandboxAttach.attach(
+                        AttachSettings(sandbox: "bench-\(ns)", namespace: ns, model: .tcfilter, vcpus: 2),
+                        store: JournalStore(directory: store))
+                })
+            endpoints += (result?.descriptors.count ?? 0) / 2
+            result?.closeDescriptors()
         }
-        points.append((n, number(s, "maxrss_kb"), number(f, "maxrss_kb")))
-    }
-    // Linear: the cost per link stays the same between successive sizes (within 35%).
-    var slopes: [Double] = []
-    for (a, b) in zip(points, points.dropFirst()) { slopes.append((b.sandnet - a.sandnet) / Double(b.links - a.links)) }
-    let linear = slopes.count < 2 || slopes.allSatisfy { abs($0 - slopes.last!) <= 0.35 * abs(slopes.last!) + 0.05 }
-    return points.map { p in
-        Row(
-            workload: "W1 peak memory, \(p.links) veth ends", unit: "MB", sandnet: p.sandnet * 1024, floor: p.floor * 1024, iproute2: nil,
-            target: p.links == points.last?.links ? "linear" : "", met: p.links == points.last?.links ? linear : nil,
-            note: p.links == points.last?.links
-                ? "sandnet KB per extra link between sizes: \(slopes.map { String(format: "%.2f", $0) }.joined(separator: ", "))" : "")
-    }
+        print("total \(Int(total.wall)) \(Int(total.cpu))\ncounts endpoints=\(endpoints) \nmaxrss_kb \(peakRSSKilobytes())")
+        exit(0)
+    } catch { die("\(error)") }
 }
