@@ -16,10 +16,14 @@ import TapDevices
 /// character device with the macvtap's device number, wherever its node is (`/dev/tapN`,
 /// a private node, a deleted one); device numbers are unique on the host while the macvtap
 /// exists, so a match needs no namespace check.
-struct QueueHolderScan {
-    struct Descriptor: Hashable {
-        var pid: Int32
-        var fd: Int32
+package struct QueueHolderScan {
+    package struct Descriptor: Hashable {
+        package var pid: Int32
+        package var fd: Int32
+        package init(pid: Int32, fd: Int32) {
+            self.pid = pid
+            self.fd = fd
+        }
     }
     /// Open tun queues whose tap has one of the wanted names, by that name.
     private(set) var tunQueues: [String: [Descriptor]] = [:]
@@ -57,7 +61,7 @@ struct QueueHolderScan {
         var found: [Int32: String] = [:]
         for name in taps {
             for d in tunQueues[name] ?? [] where found[d.pid] == nil {
-                switch Self.namespaceOfQueue(d) {
+                switch Self.namespaceOfQueue(d, tap: name) {
                 case .exited: continue
                 case .namespace(let id, let c):
                     guard id == identity, cookie == nil || c == nil || c == cookie else { continue }
@@ -74,19 +78,23 @@ struct QueueHolderScan {
         return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    enum QueueNamespace {
+    package enum QueueNamespace {
         case exited
         case namespace(NamespaceIdentity, cookie: UInt64?)
         case unknown(String)
     }
 
-    static func namespaceOfQueue(_ d: Descriptor) -> QueueNamespace {
+    /// The namespace of the tap `tap` that descriptor `d` was a queue of when the scan saw it.
+    /// The process may have closed it since and reused the number for anything: a copy that is
+    /// no longer a /dev/net/tun queue of `tap` says the queue is gone, not "cannot tell".
+    package static func namespaceOfQueue(_ d: Descriptor, tap: String) -> QueueNamespace {
         let copy = sandnet_copy_descriptor(d.pid, d.fd)
         guard copy >= 0 else {
             let e = errno
             return e == ESRCH || e == EBADF ? .exited : .unknown("pidfd_getfd: \(String(cString: strerror(e)))")
         }
         defer { close(copy) }
+        guard isTunQueue(copy), tapName(pid: getpid(), fd: copy) == tap else { return .exited }
         let ns = sandnet_tun_get_dev_netns(copy)
         guard ns >= 0 else {
             // EBADFD: the tap went away or the descriptor was detached from it.
@@ -97,6 +105,13 @@ struct QueueHolderScan {
         guard let id = try? NamespaceIdentity(descriptor: ns) else { return .unknown("fstat of its namespace failed") }
         return .namespace(
             id, cookie: try? NetworkNamespace.cookie(ofNamespaceAt: ns, description: "namespace of queue \(d.fd) of process \(d.pid)"))
+    }
+
+    /// Whether `fd` is an open /dev/net/tun (the misc character device 10:200), whatever its path.
+    static func isTunQueue(_ fd: Int32) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFCHR else { return false }
+        return sandnet_dev_major(UInt64(st.st_rdev)) == 10 && sandnet_dev_minor(UInt64(st.st_rdev)) == 200
     }
 
     /// `/proc/PID/fdinfo/FD`'s `iff:` value: the tap an open /dev/net/tun is attached to.
