@@ -198,7 +198,9 @@ public enum SandboxAttach {
     static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity, cookie: UInt64?) throws -> UInt32 {
         var used = Set(try rt.links().compactMap(\.group))
         for id in try store.listSandboxes() {
-            if let j = try? store.read(sandbox: id), j.isNamespace(identity, cookie: cookie) { used.insert(j.linkGroup) }
+            if let j = try? store.read(sandbox: id, ifOfNamespace: identity), j.isNamespace(identity, cookie: cookie) {
+                used.insert(j.linkGroup)
+            }
         }
         guard let g = SandboxLinkGroup.range.first(where: { !used.contains($0) }) else {
             throw SandboxError.invalidArgument("every sandnet link group is in use in this namespace")

@@ -27,7 +27,7 @@ enum EndpointOwnership {
     /// Throws `endpointHeld` for the first of `endpoints` another sandbox's journal claims.
     static func check(_ endpoints: [ScannedLink], sandbox: String, identity: NamespaceIdentity, store: JournalStore) throws {
         for id in store.sandboxes().sorted() where id != sandbox {
-            guard let j = try? store.read(sandbox: id), j.isNamespace(identity) else { continue }
+            guard let j = try? store.read(sandbox: id, ifOfNamespace: identity), j.isNamespace(identity) else { continue }
             for e in endpoints where j.claims(name: e.name, ifindex: e.index) {
                 throw SandboxError.endpointHeld(endpoint: e.name, sandbox: id, state: j.holderState)
             }

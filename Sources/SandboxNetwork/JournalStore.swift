@@ -87,6 +87,38 @@ public struct JournalStore: Sendable {
         return try Self.decode(data, path: path(of: sandbox))
     }
 
+    /// Reads sandbox `sandbox`'s journal only if it may be of the namespace `identity`: with
+    /// the same trust checks as `read`, but decoded only when its bytes hold the namespace's
+    /// inode number in decimal. A journal of that namespace always does (it records
+    /// `namespaceInode` as a JSON number), so `nil` here means "not of this namespace"; an
+    /// attach among many sandboxes then decodes only its own namespace's journals, where it
+    /// decoded every journal of the node twice.
+    public func read(sandbox: String, ifOfNamespace identity: NamespaceIdentity) throws -> SandboxJournal? {
+        try Self.validate(sandbox: sandbox)
+        guard let dir = try journalDirectory(create: false),
+            let data = try Self.contents(of: "\(sandbox).json", in: dir)
+        else { return nil }
+        let digits = Array(String(identity.inode).utf8)
+        guard data.withUnsafeBytes({ Self.contains($0, digits) }) else { return nil }
+        return try Self.decode(data, path: path(of: sandbox))
+    }
+
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+        let first = needle[0]
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first {
+                var j = 1
+                while j < needle.count, haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Decodes the journal file at `p` for inspection, with none of the state directory's
     /// checks (nothing is undone from it).
     public func read(path p: String) throws -> SandboxJournal {

@@ -51,6 +51,22 @@ extension SandboxIntegration {
             #expect(throws: Never.self) { try JournalStore.validate(sandbox: "pod-1_a.b") }
         }
 
+        /// Attach and the endpoint-ownership check decode only journals that may be of their
+        /// namespace: one of another namespace is skipped, one of this namespace always read.
+        @Test func journalsOfOtherNamespacesAreNotDecoded() throws {
+            let state = StateDirectory()
+            let store = JournalStore(directory: state.path)
+            let here = NamespaceIdentity(device: 4, inode: 4026532871)
+            let elsewhere = NamespaceIdentity(device: 4, inode: 4026532999)
+            try store.write(SandboxJournal(sandbox: "mine", namespacePath: "/run/netns/a", identity: here, linkGroup: 0x534e_0001))
+            try store.write(
+                SandboxJournal(sandbox: "theirs", namespacePath: "/run/netns/b", identity: elsewhere, linkGroup: 0x534e_0001))
+            #expect(try store.read(sandbox: "mine", ifOfNamespace: here)?.sandbox == "mine")
+            #expect(try store.read(sandbox: "theirs", ifOfNamespace: here) == nil)
+            #expect(try store.read(sandbox: "theirs", ifOfNamespace: elsewhere)?.sandbox == "theirs")
+            #expect(try store.read(sandbox: "absent", ifOfNamespace: here) == nil)
+        }
+
         @Test func journalWithStepsEncodedOnceDecodesToTheSameJournal() throws {
             // A namespace path that holds the splice marker must not be taken for the steps key.
             var journal = SandboxJournal(
