@@ -214,16 +214,23 @@ public final class NetlinkSocket {
     ) throws -> (bytes: ArraySlice<UInt8>, sender: UInt32)? {
         let extra: Int32 = dontWait ? Int32(MSG_DONTWAIT) : 0
         try prepare()
+        // With a deadline, look first without blocking and poll only when nothing is there:
+        // during a dump the kernel queues the next datagram while the last one is read, so a
+        // poll before every receive was one wasted system call per datagram.
+        var mustWait = false
         while true {
-            if !dontWait, let deadline { try waitReadable(until: deadline, operation: operation) }
+            if mustWait, let deadline { try waitReadable(until: deadline, operation: operation) }
             var sender: UInt32 = 0
-            let peeked = buffer.withUnsafeMutableBytes {
-                sandnet_netlink_recv(fd, $0.baseAddress, 0, Int32(MSG_PEEK | MSG_TRUNC) | extra, &sender)
-            }
+            let peekFlags = Int32(MSG_PEEK | MSG_TRUNC) | (deadline != nil ? Int32(MSG_DONTWAIT) : extra)
+            let peeked = buffer.withUnsafeMutableBytes { sandnet_netlink_recv(fd, $0.baseAddress, 0, peekFlags, &sender) }
             if peeked < 0 {
                 let e = Glibc.errno
                 if e == EINTR { continue }
                 if e == EAGAIN && dontWait { return nil }
+                if e == EAGAIN && deadline != nil {
+                    mustWait = true
+                    continue
+                }
                 throw NetlinkError.system(operation: "\(operation): receive", object: nil, errno: e)
             }
             // Allocated on first use: a handle opened and closed unused costs no buffer.
