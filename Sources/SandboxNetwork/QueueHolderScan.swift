@@ -28,7 +28,7 @@ package struct QueueHolderScan {
     /// Open tun queues whose tap has one of the wanted names, by that name.
     private(set) var tunQueues: [String: [Descriptor]] = [:]
     /// Processes holding a wanted character device open.
-    private(set) var deviceHolders: [DeviceNumber: Set<Int32>] = [:]
+    private(set) var deviceHolders: [DeviceNumber: [Descriptor]] = [:]
 
     /// Looks at every descriptor of every process but `excluding` (one readlink each; fdinfo
     /// only for /dev/net/tun, one stat only for paths and only when devices are wanted).
@@ -47,7 +47,7 @@ package struct QueueHolderScan {
                     var st = stat()
                     guard stat("\(fdDir)/\(fd)", &st) == 0, st.st_mode & S_IFMT == S_IFCHR else { continue }
                     let n = DeviceNumber(major: sandnet_dev_major(UInt64(st.st_rdev)), minor: sandnet_dev_minor(UInt64(st.st_rdev)))
-                    if devices.contains(n) { result.deviceHolders[n, default: []].insert(pid) }
+                    if devices.contains(n) { result.deviceHolders[n, default: []].append(Descriptor(pid: pid, fd: fd)) }
                 }
             }
         }
@@ -73,7 +73,9 @@ package struct QueueHolderScan {
             }
         }
         for n in devices {
-            for pid in deviceHolders[n] ?? [] where found[pid] == nil { found[pid] = "a queue of macvtap character device \(n)" }
+            for d in deviceHolders[n] ?? [] where found[d.pid] == nil && Self.macvtapQueueIsAttached(d, device: n) {
+                found[d.pid] = "a queue of macvtap character device \(n)"
+            }
         }
         return found.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
@@ -105,6 +107,32 @@ package struct QueueHolderScan {
         guard let id = try? NamespaceIdentity(descriptor: ns) else { return .unknown("fstat of its namespace failed") }
         return .namespace(
             id, cookie: try? NetworkNamespace.cookie(ofNamespaceAt: ns, description: "namespace of queue \(d.fd) of process \(d.pid)"))
+    }
+
+    /// Whether descriptor `d` is still a queue of a macvtap numbered `n`. A macvtap's minor
+    /// is freed when the macvtap is deleted while a process may keep its old queue open; a
+    /// new macvtap then gets the same number, and the stale descriptor looked like a holder
+    /// (seen: detach refused while another test's process held a queue of a deleted one). A
+    /// queue whose macvtap is gone answers TUNGETIFF with ENOLINK. Anything not known to be
+    /// stale counts: keeping a sandbox is the safe mistake.
+    package static func macvtapQueueIsAttached(_ d: Descriptor, device n: DeviceNumber) -> Bool {
+        let copy = sandnet_copy_descriptor(d.pid, d.fd)
+        guard copy >= 0 else {
+            let e = errno
+            return !(e == ESRCH || e == EBADF)
+        }
+        defer { close(copy) }
+        var st = stat()
+        guard fstat(copy, &st) == 0, st.st_mode & S_IFMT == S_IFCHR,
+            sandnet_dev_major(UInt64(st.st_rdev)) == n.major, sandnet_dev_minor(UInt64(st.st_rdev)) == n.minor
+        else { return false } // the number now holds something else
+        var name = [CChar](repeating: 0, count: 16)
+        var flags: UInt16 = 0
+        if sandnet_tun_get_iff(copy, &name, &flags) != 0 {
+            let e = errno
+            return !(e == ENOLINK || e == EBADFD)
+        }
+        return true
     }
 
     /// Whether `fd` is an open /dev/net/tun (the misc character device 10:200), whatever its path.

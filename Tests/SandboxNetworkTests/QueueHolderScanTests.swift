@@ -1,5 +1,7 @@
+import CSandnetLinux
 import Foundation
 import NetlinkSocket
+import Rtnetlink
 import SandboxNetwork
 import TapDevices
 import TestSupport
@@ -38,6 +40,33 @@ extension SandboxIntegration {
                 queues.close()
                 if case .namespace(let id, _) = own { #expect(id == identity) } else { Issue.record("the tap's own queue: \(own)") }
                 if case .exited = other {} else { Issue.record("counted under another tap's name: \(other)") }
+            }
+        }
+
+        @Test(.enabled(if: TestEnvironment.isRoot, "needs root: creates a macvtap in a throwaway namespace"))
+        func aQueueOfADeletedMacvtapIsNoHolder() throws {
+            try TestNamespace.with { ns in
+                try ns.ip("link", "add", "snqv0", "type", "veth", "peer", "name", "snqv1")
+                let rt = try Rtnetlink(namespace: ns.namespace)
+                defer { rt.close() }
+                try Macvtap.create(MacvtapSpec(name: "snqm0", parent: .name("snqv0")), in: rt)
+                let dir = NSTemporaryDirectory() + "sandnet-qh-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+                defer { try? FileManager.default.removeItem(atPath: dir) }
+                let queues = try Macvtap.openQueues(.name("snqm0"), count: 1, in: rt, nodeDirectory: dir)
+                let fd = queues.descriptors[0]
+                var st = stat()
+                let statted = fstat(fd, &st) == 0
+                let n = DeviceNumber(major: sandnet_dev_major(UInt64(st.st_rdev)), minor: sandnet_dev_minor(UInt64(st.st_rdev)))
+                let d = QueueHolderScan.Descriptor(pid: getpid(), fd: fd)
+                let whileThere = QueueHolderScan.macvtapQueueIsAttached(d, device: n)
+                let deleted = Result { try ns.ip("link", "del", "snqm0") }
+                let afterDelete = QueueHolderScan.macvtapQueueIsAttached(d, device: n)
+                queues.close()
+                #expect(statted)
+                #expect(whileThere, "a live macvtap's queue must count")
+                #expect(throws: Never.self) { try deleted.get() }
+                #expect(!afterDelete, "the queue of a deleted macvtap counted as a holder of \(n)")
             }
         }
     }
