@@ -60,13 +60,8 @@ public struct NetlinkMessage: Equatable, Sendable {
         var out: [NetlinkMessage] = []
         while r.remaining > 0 {
             let start = r.offset
-            let header = try NetlinkHeader.decode(&r)
-            let length = Int(header.length)
-            guard length >= NetlinkHeader.size else { throw DecodeError.badLength(what: "nlmsghdr", length: length) }
-            guard length - NetlinkHeader.size <= r.remaining else {
-                throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
-            }
-            let payload = try r.take(length - NetlinkHeader.size, "message payload")
+            let (header, payloadLength) = try nextHeader(&r)
+            let payload = try r.take(payloadLength, "message payload")
             out.append(NetlinkMessage(header: header, payloadSlice: payload))
             r.skipPadding(after: r.offset - start)
         }
@@ -74,19 +69,27 @@ public struct NetlinkMessage: Equatable, Sendable {
     }
     public static func decodeStream(_ bytes: [UInt8]) throws -> [NetlinkMessage] { try decodeStream(bytes[...]) }
 
+    /// The next message's header and its payload's length, checked against what is left:
+    /// the one place `decodeStream` and `validateStream` split a datagram.
+    @inlinable
+    static func nextHeader(_ r: inout ByteReader) throws -> (NetlinkHeader, Int) {
+        let header = try NetlinkHeader.decode(&r)
+        let length = Int(header.length)
+        guard length >= NetlinkHeader.size else { throw DecodeError.badLength(what: "nlmsghdr", length: length) }
+        guard length - NetlinkHeader.size <= r.remaining else {
+            throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
+        }
+        return (header, length - NetlinkHeader.size)
+    }
+
     /// Checks that `bytes` splits into whole messages, with `decodeStream`'s checks and
     /// errors, building nothing: for readers that then walk the datagram in place.
     public static func validateStream(_ bytes: ArraySlice<UInt8>) throws {
         var r = ByteReader(bytes)
         while r.remaining > 0 {
             let start = r.offset
-            let header = try NetlinkHeader.decode(&r)
-            let length = Int(header.length)
-            guard length >= NetlinkHeader.size else { throw DecodeError.badLength(what: "nlmsghdr", length: length) }
-            guard length - NetlinkHeader.size <= r.remaining else {
-                throw DecodeError.truncated(what: "message type \(header.type)", need: length - NetlinkHeader.size, have: r.remaining)
-            }
-            try r.skip(length - NetlinkHeader.size, "message payload")
+            let (_, payloadLength) = try nextHeader(&r)
+            try r.skip(payloadLength, "message payload")
             r.skipPadding(after: r.offset - start)
         }
     }
