@@ -18,9 +18,11 @@ import Synchronization
 /// The hand-off never spins. Each CPU gets one worker pinned to it, made on first use;
 /// a caller hands its job to the worker of the CPU it runs on, so waking the worker is a
 /// local enqueue (no inter-processor interrupt, which costs tens of microseconds in a
-/// VM) and the worker usually preempts the caller at once, runs, and sleeps again, giving
-/// the CPU straight back. When that worker is busy with another caller's job, an
-/// unpinned spare is used.
+/// VM). The caller then yields the CPU to it rather than sleeping, so the worker's "done"
+/// wakes nobody: a sleeping caller's wake-up is often placed on an idle CPU, which is that
+/// interrupt again (see `sandnet_handoff_wait_local` for the back-off when other tasks
+/// share the CPU). When that worker is busy with another caller's job, an unpinned spare
+/// is used, and the caller sleeps.
 public final class NamespaceThreadPool: Sendable {
     public static let shared = NamespaceThreadPool()
 
@@ -159,10 +161,13 @@ public final class NamespaceThreadPool: Sendable {
         /// Set when the thread could not get home; it runs nothing more.
         private let poisonedFlag = Atomic<Bool>(false)
         var poisoned: Bool { poisonedFlag.load(ordering: .acquiring) }
-        /// Two wake-up words (see sandnet_wakeup_post): [0] mail for the worker, [1] job
-        /// done. Shared with C and only touched through its atomic operations; freed when
-        /// the worker goes away, which is after the thread's last use (the thread holds it).
-        nonisolated(unsafe) private let words: UnsafeMutablePointer<UInt32>
+        /// The wake-up words and yield bookkeeping shared with C (`sandnet_handoff`), only
+        /// touched through its functions; freed when the worker goes away, which is after the
+        /// thread's last use (the thread holds it).
+        nonisolated(unsafe) private let handoff: UnsafeMutablePointer<sandnet_handoff>
+        /// Whether the thread is pinned to `cpu` (it is not when a cpuset leaves that CPU
+        /// out); set once the thread has started.
+        private let pinned = Atomic<Bool>(false)
         private let mailbox = Mutex<Mail>(.empty)
 
         /// What the mail word is about.
@@ -178,24 +183,25 @@ public final class NamespaceThreadPool: Sendable {
         init(home: Int32, cpu: Int?) throws {
             self.cpu = cpu
             self.home = home
-            words = .allocate(capacity: 2)
-            words.initialize(repeating: 0, count: 2)
+            handoff = .allocate(capacity: 1)
+            handoff.initialize(to: sandnet_handoff())
             // The thread holds the worker strongly until its loop ends: the pool may drop
             // its reference (stop, poison) while the thread still reads these fields.
             let context = Unmanaged.passRetained(self).toOpaque()
-            var pinned: Int32 = 0
+            var pinnedThere: Int32 = 0
             let e = sandnet_start_thread(
                 Int32(cpu ?? -1),
                 { context in
                     Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue().main()
-                }, context, &pinned)
+                }, context, &pinnedThere)
             if e != 0 {
                 Unmanaged<Worker>.fromOpaque(context).release()
                 throw NetlinkError.system(operation: "start a namespace thread", object: nil, errno: e)
             }
+            pinned.store(pinnedThere != 0, ordering: .relaxed) // read by callers after the pool's lock
         }
 
-        deinit { words.deallocate() }
+        deinit { handoff.deallocate() }
 
         private func main() {
             sandnet_name_thread("sandnet-netns")
@@ -225,27 +231,31 @@ public final class NamespaceThreadPool: Sendable {
         /// could not get home. A poisoned worker runs nothing, so the caller sees no result.
         func perform(_ job: @escaping @Sendable () -> Bool) {
             mailbox.withLock { $0 = .job(job) }
-            sandnet_wakeup_post(words)
-            // On the worker's own CPU the wake-up preempts us and the job is done by the time
-            // we run again, so this wait returns at once. Otherwise sleep: yielding instead
-            // would hand the CPU to whatever else runs there, for a whole time slice.
-            sandnet_wakeup_wait(words + 1)
+            sandnet_handoff_post_mail(handoff)
+            // A worker pinned to this CPU gets it through a yield (with a back-off when other
+            // tasks share the CPU); any other worker runs elsewhere, so just sleep.
+            if let cpu, cpu == Int(sandnet_current_cpu()), pinned.load(ordering: .relaxed) {
+                sandnet_handoff_wait_local(handoff)
+            } else {
+                sandnet_handoff_wait_done(handoff)
+            }
         }
 
         func stop() {
             mailbox.withLock { $0 = .stop }
-            sandnet_wakeup_post(words)
+            sandnet_handoff_post_mail(handoff)
         }
 
         private func loop() {
             while true {
-                sandnet_wakeup_wait(words)
+                sandnet_handoff_wait_mail(handoff)
+                let start = sandnet_monotonic_ns()
                 switch takeTurn() {
                 case .nothing: continue
                 case .stop: return
                 case .ran(let ok):
                     if !ok { poisonedFlag.store(true, ordering: .releasing) }
-                    sandnet_wakeup_post(words + 1)
+                    sandnet_handoff_finish(handoff, sandnet_monotonic_ns() &- start)
                     if !ok || poisoned { return } // never reuse a thread stuck in a foreign namespace
                 }
             }

@@ -114,4 +114,49 @@ struct NamespaceThreadTests {
             #expect(e.description.contains("it is a UTS namespace"), "\(e)")
         }
     }
+
+    /// The caller's side of a hand-off to a worker on its own CPU: a yield that did not get
+    /// the job done makes the next hand-offs sleep without yielding, twice as many each time.
+    @Test func aYieldThatDoesNotGetTheJobDoneBacksOffAndDoublesEachTime() throws {
+        let h = UnsafeMutablePointer<sandnet_handoff>.allocate(capacity: 1)
+        h.initialize(to: sandnet_handoff())
+        defer { h.deallocate() }
+        nonisolated(unsafe) let shared = h
+        // No worker runs here: the "job" is posted by a thread that sleeps first, so the
+        // yield finds nothing to hand the CPU to and returns with the job not done.
+        func handOffFinishedLate() {
+            let poster = Thread {
+                usleep(20_000)
+                sandnet_handoff_finish(shared, 0)
+            }
+            poster.start()
+            sandnet_handoff_wait_local(h) // returns once posted (bounded by the 20 ms sleep)
+        }
+        handOffFinishedLate()
+        #expect(h.pointee.backoff == 64 && h.pointee.skip == 64, "after one lost yield: \(h.pointee)")
+        // Done before the wait (the worker preempted the caller): nothing to judge, no yield.
+        for left in (0..<64).reversed() {
+            sandnet_handoff_finish(h, 0)
+            sandnet_handoff_wait_local(h)
+            #expect(h.pointee.skip == UInt32(left))
+        }
+        #expect(h.pointee.backoff == 64)
+        handOffFinishedLate()
+        #expect(h.pointee.backoff == 128 && h.pointee.skip == 128, "after a second lost yield: \(h.pointee)")
+        // The post was consumed every time: nothing is left over for the next job.
+        #expect(sandnet_wakeup_is_posted(&h.pointee.done) == 0)
+    }
+
+    /// Many short jobs in a row from one caller (the hand-off's fast path): every result is
+    /// the job's own, and the sockets are in the namespace asked for.
+    @Test func manyShortJobsInARowEachGetTheirOwnResult() throws {
+        try TestNamespace.with { ns in
+            let target = try #require(inode(ns.namespace.path))
+            for i in 0..<2_000 {
+                let (echo, seenInode) = try ns.namespace.run { (i, inode("/proc/thread-self/ns/net")) }
+                #expect(echo == i && seenInode == target)
+                if echo != i || seenInode != target { break }
+            }
+        }
+    }
 }

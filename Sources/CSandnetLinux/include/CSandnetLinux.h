@@ -115,6 +115,23 @@ ssize_t sandnet_send_with_fd(int sock, const void *buf, size_t len, int fd);
 // on the futex. Posting only makes a system call when the waiter sleeps.
 void sandnet_wakeup_post(uint32_t *word);
 void sandnet_wakeup_wait(uint32_t *word);        // returns once posted; consumes the post
+// The hand-off to a worker pinned to the caller's own CPU (see namespace_worker.c).
+struct sandnet_handoff {
+    uint32_t mail;      // wake-up word: a job (or stop) for the worker
+    uint32_t done;      // wake-up word: the job is done
+    uint32_t job_ns;    // how long the worker's last job ran, saturated; written before `done`
+    uint32_t skip;      // caller side: hand-offs left that sleep without trying a yield
+    uint32_t backoff;   // caller side: the next `skip` after a yield that did not pay
+};
+// The wake-up words by role, so Swift never forms pointers into the struct itself.
+void sandnet_handoff_post_mail(struct sandnet_handoff *h);
+void sandnet_handoff_wait_mail(struct sandnet_handoff *h);
+void sandnet_handoff_wait_done(struct sandnet_handoff *h);
+// Posts `done` after storing how long the job ran.
+void sandnet_handoff_finish(struct sandnet_handoff *h, uint64_t job_ns);
+// Waits for `done` after posting `mail` to a worker that is pinned to this CPU.
+void sandnet_handoff_wait_local(struct sandnet_handoff *h);
+uint64_t sandnet_monotonic_ns(void);
 int sandnet_wakeup_is_posted(const uint32_t *word);
 int sandnet_current_cpu(void);                   // sched_getcpu(), -1 when unknown
 // Starts a detached thread running entry(context); pinned to `cpu` when cpu >= 0 and the
