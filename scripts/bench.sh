@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scratch="${SANDNET_BENCH_SCRATCH:-.build-bench}"
 mkdir -p "$scratch"
-cc -O2 -Wall -o "$scratch/floor" benchmarks/floor/floor.c -lmnl
+cc -O2 -Wall -pthread -o "$scratch/floor" benchmarks/floor/floor.c -lmnl
 
 # The Go peer from Debian's packages only: GOPATH mode, no module proxy, no downloads.
 peer=()

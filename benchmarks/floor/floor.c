@@ -4,6 +4,10 @@
 //   floor w1 NETNS RUNS            per-run ns of a full scan (links, addresses, routes,
 //                                  neighbours; every attribute walked), counts, VmHWM
 //   floor w3 NETNS CYCLES          total ns of CYCLES x (open netns, setns, socket+bind, setns home)
+//   floor w3-thread NETNS CYCLES   the same, but setns..setns home on a dedicated thread pinned
+//                                  to the caller's CPU (one per CPU), handed over with a futex
+//                                  and a yield: the least a library pays that never calls
+//                                  setns on its caller's thread
 //   floor tc-attach NETNS GROUP    tcfilter wiring of every endpoint (veth not in a group):
 //                                  tap via /dev/net/tun (multiqueue, 2 queues, persist),
 //                                  RTM_NEWLINK up+mtu+group, 2x ingress qdisc, 2x u32/mirred
@@ -33,8 +37,12 @@
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/futex.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +378,65 @@ static int mv_attach(struct mnl_socket *nl, unsigned group) {
 
 // ---------------------------------------------------------------------------------
 
+// w3-thread: one worker per CPU, pinned; a job is one namespace fd in, one socket out.
+struct hop { uint32_t mail, done; int ns, home, sock; int cpu; };
+static void hop_post(uint32_t *w) {
+    if (__atomic_exchange_n(w, 1, __ATOMIC_SEQ_CST) == 2) syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+static void hop_wait(uint32_t *w) {
+    for (;;) {
+        uint32_t seen = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+        if (seen == 1) { __atomic_store_n(w, 0, __ATOMIC_RELEASE); return; }
+        if (seen == 0 && !__atomic_compare_exchange_n(w, &seen, 2, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) continue;
+        syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    }
+}
+static void *hop_worker(void *arg) {
+    struct hop *h = arg;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(h->cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) fail("sched_setaffinity");
+    for (;;) {
+        hop_wait(&h->mail);
+        if (setns(h->ns, CLONE_NEWNET) != 0) fail("setns");
+        struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) fail("mnl");
+        if (setns(h->home, CLONE_NEWNET) != 0) fail("setns home");
+        h->sock = mnl_socket_get_fd(nl);
+        free(nl); // keep the descriptor, drop libmnl's wrapper
+        hop_post(&h->done);
+    }
+    return NULL;
+}
+static void w3_thread(const char *netns, int n) {
+    char path[256]; snprintf(path, sizeof path, "/run/netns/%s", netns);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    struct hop *hops = calloc((size_t)cpus, sizeof *hops);
+    for (long c = 0; c < cpus; c++) {
+        hops[c].home = home;
+        hops[c].cpu = (int)c;
+        pthread_t t;
+        if (pthread_create(&t, NULL, hop_worker, &hops[c]) != 0) fail("pthread_create");
+    }
+    long long t0 = 0, c0 = 0;
+    for (int i = -(int)cpus; i < n; i++) { // the first rounds start the workers, untimed
+        if (i == 0) { t0 = now_ns(); c0 = cpu_ns(RUSAGE_SELF); }
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fail(path);
+        int cpu = sched_getcpu();
+        struct hop *h = &hops[cpu < 0 || cpu >= cpus ? 0 : cpu];
+        h->ns = fd;
+        hop_post(&h->mail);
+        if (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != 1 && sched_getcpu() == h->cpu) sched_yield();
+        hop_wait(&h->done);
+        close(fd);
+        close(h->sock);
+    }
+    printf("total %lld %lld\n", now_ns() - t0, cpu_ns(RUSAGE_SELF) - c0);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "rusage") == 0) {
         long long t0 = now_ns();
@@ -392,7 +459,7 @@ int main(int argc, char **argv) {
         if (getppid() == 1) return 0;
         for (volatile unsigned long i = 0;; i++) {}
     }
-    if (argc < 4) { fprintf(stderr, "usage: floor w1|w3|tc-attach|tc-detach|mv-attach NETNS N [one|group] | rusage CMD... | spin CPU\n"); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: floor w1|w3|w3-thread|tc-attach|tc-detach|mv-attach NETNS N [one|group] | rusage CMD... | spin CPU\n"); return 2; }
     const char *w = argv[1], *netns = argv[2];
     int n = atoi(argv[3]);
     if (strcmp(w, "w1") == 0) {
@@ -410,6 +477,8 @@ int main(int argc, char **argv) {
         }
         printf("counts links=%zu addresses=%zu routes=%zu neighbours=%zu\nmaxrss_kb %ld\n", links, addrs, routes, neigh, peak_rss_kb());
         mnl_socket_close(nl);
+    } else if (strcmp(w, "w3-thread") == 0) {
+        w3_thread(netns, n);
     } else if (strcmp(w, "w3") == 0) {
         char path[256]; snprintf(path, sizeof path, "/run/netns/%s", netns);
         int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

@@ -6,6 +6,8 @@ import NetlinkSocket
 struct HandleFigures {
     var sandnet: [Sample] = []
     var floor: [Sample] = []
+    /// The floor's steps with setns on a dedicated pinned thread, as sandnet must do them.
+    var floorThread: [Sample] = []
     var goRoute: [Sample]? = nil
     var goDefault: [Sample]? = nil
     var descriptors = ""
@@ -23,6 +25,7 @@ func handleSides(_ ns: String, _ o: Options, batches: Int, withDefault: Bool) th
     if fdsAfter > fdsBefore { die("W3: \(fdsAfter - fdsBefore) descriptors leaked over \(batches * o.cycles) cycles") }
     f.descriptors = "\(fdsBefore)/\(fdsAfter)"
     f.floor = (0..<batches).map { _ in sample(run([o.floor, "w3", ns, "\(o.cycles)"]).stdout, "total") / perCycle }
+    f.floorThread = (0..<batches).map { _ in sample(run([o.floor, "w3-thread", ns, "\(o.cycles)"]).stdout, "total") / perCycle }
     if let go = o.go {
         f.goRoute = (0..<batches).map { _ in sample(run([go, "w3", ns, "\(o.cycles)", "route"]).stdout, "total") / perCycle }
         // NewHandleAt's default opens NETLINK_XFRM and NETLINK_NETFILTER sockets as well, each
@@ -53,6 +56,13 @@ func w3Handles(_ o: Options) throws -> [Row] {
                 "medians of \(batches) batches of \(o.cycles) cycles; Go: NewHandleAt(ns, NETLINK_ROUTE); sandnet descriptors before/after: \(f.descriptors)"
         )
     ]
+    rows.append(
+        Row(
+            workload: "W3 against the floor on a dedicated namespace thread", unit: "µs/cycle", sandnet: median(f.sandnet),
+            floor: median(f.floorThread), go: f.goRoute.map(median), iproute2: nil,
+            note:
+                "floor column: the floor's steps with setns on a pinned thread per CPU, handed over with a futex and a yield (floor w3-thread): the least any library pays that, as sandnet's rule requires, never calls setns on its caller's thread"
+        ))
     if let d = f.goDefault {
         rows.append(
             Row(
@@ -76,6 +86,11 @@ func w3Handles(_ o: Options) throws -> [Row] {
                 floor: median(busy.floor), go: busy.goRoute.map(median), iproute2: nil, target: "≤1.5× floor",
                 met: median(busy.sandnet).wall <= 1.5 * median(busy.floor).wall,
                 note: "\(busyNote); \(batches) batches of \(o.cycles) cycles"))
+        rows.append(
+            Row(
+                workload: "W3 against the dedicated-thread floor (one core busy)", unit: "µs/cycle",
+                sandnet: median(busy.sandnet), floor: median(busy.floorThread), go: busy.goRoute.map(median), iproute2: nil,
+                note: "floor column: floor w3-thread, as above"))
     }
     return rows
 }
@@ -105,6 +120,18 @@ func firstHandleChild(_ ns: String) -> Never {
         var after = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &after)
         print("total \(Int(s.wall)) \(Int(s.cpu))\nfaults \(after.ru_minflt - before.ru_minflt)")
+        exit(0)
+    } catch { die("\(error)") }
+}
+
+/// `--handle-cycles NS N`: N namespace-bound handle cycles in a fresh process, after one to
+/// start the namespace thread; prints `total WALL_NS CPU_NS` like the floor (for perf stat).
+func handleCyclesChild(_ ns: String, _ count: String) -> Never {
+    do {
+        let n = Int(count) ?? 2000
+        try NetlinkHandle(namespace: .named(ns)).close()
+        let s = try measured { for _ in 0..<n { try NetlinkHandle(namespace: .named(ns)).close() } }
+        print("total \(Int(s.wall)) \(Int(s.cpu))")
         exit(0)
     } catch { die("\(error)") }
 }

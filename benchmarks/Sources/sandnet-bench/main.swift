@@ -45,6 +45,7 @@ func parse() -> Options {
             o.profileSeconds = 3
         case "--measure-memory": measureMemoryChild(value())
         case "--first-handle": firstHandleChild(value())
+        case "--handle-cycles": handleCyclesChild(value(), value())
         case "--measure-attach": measureAttachChild(value(), value())
         case "-h", "--help":
             print(
@@ -58,6 +59,8 @@ func parse() -> Options {
                   --no-contention skip the runs with one core kept busy by another process
                   --profile FILE  instead of the suite: perf record -g of sandnet's side of each
                                   workload chosen with --only, summaries (markdown) to FILE
+                  --handle-cycles NS N   only N W3 cycles in namespace NS, printing
+                                  "total WALL_NS CPU_NS" (for perf stat of sandnet's side alone)
                 """)
             exit(0)
         default: die("unknown argument \(a)")
