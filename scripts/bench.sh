@@ -6,6 +6,8 @@
 #        scripts/bench.sh --profile [--only w1,w2,w3]   perf profiles of sandnet's side instead,
 #                                                       summaries to $SCRATCH/profile.md
 # SANDNET_BENCH_SCRATCH: the scratch path (default .build-bench; gitignored).
+# SANDNET_BENCH_BINARY: the sandnet binary the exec-to-exit rows run (default: the static
+# build in SANDNET_STATIC_SCRATCH, default .build-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -41,4 +43,10 @@ for a in "$@"; do
 done
 
 swift build -c release --scratch-path "$scratch" 2>&1 | grep -E "error|Build" | tail -3
+# The exec-to-exit rows run sandnet as shipped (deploy/Containerfile): one static binary.
+# Built in the scratch path the guest images share (~3 minutes the first time).
+static_scratch="${SANDNET_STATIC_SCRATCH:-.build-static}"
+swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path "$static_scratch" --product sandnet 2>&1 \
+    | grep -E "error|Build" | tail -3
+export SANDNET_BENCH_BINARY="${SANDNET_BENCH_BINARY:-$(swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path "$static_scratch" --show-bin-path)/sandnet}"
 exec "$(swift build -c release --scratch-path "$scratch" --show-bin-path)/sandnet-bench" --floor "$scratch/floor" "${peer[@]}" "${args[@]}"

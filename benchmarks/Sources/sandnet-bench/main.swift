@@ -50,7 +50,7 @@ func parse() -> Options {
         case "-h", "--help":
             print(
                 """
-                usage: sandnet-bench [--only w1,w2,w3,w4,scale] [--quick] [--links 500] [--runs 30] [--cycles 2000]
+                usage: sandnet-bench [--only w1,w2,w3,w4,exec,scale] [--quick] [--links 500] [--runs 30] [--cycles 2000]
                                      [--endpoints 100] [--attach-runs 10] [--detach-sizes 1,10,100]
                                      [--memory-links 500,2000,5000] [--scale-endpoints 10,50,100]
                                      [--floor PATH] [--go PATH] [--no-contention]
@@ -88,7 +88,7 @@ if let file = options.profile {
 }
 
 let workloads: [(id: String, run: (Options) throws -> [Row])] = [
-    ("w1", w1Scan), ("w2", w2AttachDetach), ("w3", w3Handles), ("w4", w4Check), ("scale", scale)
+    ("w1", w1Scan), ("w2", w2AttachDetach), ("w3", w3Handles), ("w4", w4Check), ("exec", execToExit), ("scale", scale)
 ]
 var rows: [Row] = []
 let started = now()
