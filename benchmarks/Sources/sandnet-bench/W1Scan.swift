@@ -46,20 +46,30 @@ func scanSides(_ ns: String, _ o: Options, runs: Int) throws -> ScanFigures {
     let rt = try Rtnetlink(namespace: .named(ns))
     defer { rt.close() }
     _ = try sandnetScan(rt) // warm-up
+    // Interleaved in rounds, each side a share of the runs per round: this VM's speed drifts
+    // by up to a third over seconds (its host is shared), and sides measured one after the
+    // other would each catch a different phase of it.
+    let rounds = max(1, min(6, runs / 5))
     var counts = ScanCounts()
-    f.sandnet = try (0..<runs).map { _ in try measured { counts = try sandnetScan(rt) } }
-    f.counts = counts
-    // The floor and the Go peer: the same four dumps, in one process each; first run is the warm-up.
-    let out = run([o.floor, "w1", ns, "\(runs + 1)"]).stdout
-    f.floor = Array(runSamples(out).dropFirst())
-    let floorCounts = ScanCounts(floorLine: field(out, "counts") ?? "")
-    if floorCounts != f.counts { die("W1 \(ns): sandnet saw \(f.counts), the floor \(floorCounts)") }
-    if let go = o.go {
-        let out = run([go, "w1", ns, "\(runs + 1)"]).stdout
-        f.go = Array(runSamples(out).dropFirst())
-        let goCounts = ScanCounts(floorLine: field(out, "counts") ?? "")
-        if goCounts != f.counts { die("W1 \(ns): sandnet saw \(f.counts), the Go peer \(goCounts)") }
+    var goRuns: [Sample] = []
+    for round in 0..<rounds {
+        let share = runs / rounds + (round < runs % rounds ? 1 : 0)
+        f.sandnet += try (0..<share).map { _ in try measured { counts = try sandnetScan(rt) } }
+        // The floor and the Go peer: the same four dumps, in one process each a round; the
+        // first run of each process is its warm-up.
+        let out = run([o.floor, "w1", ns, "\(share + 1)"]).stdout
+        f.floor += runSamples(out).dropFirst()
+        let floorCounts = ScanCounts(floorLine: field(out, "counts") ?? "")
+        if floorCounts != counts { die("W1 \(ns): sandnet saw \(counts), the floor \(floorCounts)") }
+        if let go = o.go {
+            let out = run([go, "w1", ns, "\(share + 1)"]).stdout
+            goRuns += runSamples(out).dropFirst()
+            let goCounts = ScanCounts(floorLine: field(out, "counts") ?? "")
+            if goCounts != counts { die("W1 \(ns): sandnet saw \(counts), the Go peer \(goCounts)") }
+        }
     }
+    f.counts = counts
+    if o.go != nil { f.go = goRuns }
     return f
 }
 

@@ -18,22 +18,30 @@ func handleSides(_ ns: String, _ o: Options, batches: Int, withDefault: Bool) th
     try NetlinkHandle(namespace: .named(ns)).close() // warm-up: start the namespace thread
     let fdsBefore = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     let perCycle = Double(o.cycles)
-    f.sandnet = try (0..<batches).map { _ in
-        try measured { for _ in 0..<o.cycles { try NetlinkHandle(namespace: .named(ns)).close() } } / perCycle
+    let goCycles = max(1, o.cycles / 10)
+    // One batch of every side in turn, so all of them see the same phases of this VM's
+    // drifting speed (its host is shared).
+    var goRoute: [Sample] = []
+    var goDefault: [Sample] = []
+    for _ in 0..<batches {
+        f.sandnet.append(try measured { for _ in 0..<o.cycles { try NetlinkHandle(namespace: .named(ns)).close() } } / perCycle)
+        f.floor.append(sample(run([o.floor, "w3", ns, "\(o.cycles)"]).stdout, "total") / perCycle)
+        f.floorThread.append(sample(run([o.floor, "w3-thread", ns, "\(o.cycles)"]).stdout, "total") / perCycle)
+        if let go = o.go {
+            goRoute.append(sample(run([go, "w3", ns, "\(o.cycles)", "route"]).stdout, "total") / perCycle)
+            // NewHandleAt's default opens NETLINK_XFRM and NETLINK_NETFILTER sockets as well,
+            // each with its own setns pair: far slower, so a tenth of the cycles.
+            if withDefault {
+                goDefault.append(sample(run([go, "w3", ns, "\(goCycles)", "all"]).stdout, "total") / Double(goCycles))
+            }
+        }
     }
     let fdsAfter = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     if fdsAfter > fdsBefore { die("W3: \(fdsAfter - fdsBefore) descriptors leaked over \(batches * o.cycles) cycles") }
     f.descriptors = "\(fdsBefore)/\(fdsAfter)"
-    f.floor = (0..<batches).map { _ in sample(run([o.floor, "w3", ns, "\(o.cycles)"]).stdout, "total") / perCycle }
-    f.floorThread = (0..<batches).map { _ in sample(run([o.floor, "w3-thread", ns, "\(o.cycles)"]).stdout, "total") / perCycle }
-    if let go = o.go {
-        f.goRoute = (0..<batches).map { _ in sample(run([go, "w3", ns, "\(o.cycles)", "route"]).stdout, "total") / perCycle }
-        // NewHandleAt's default opens NETLINK_XFRM and NETLINK_NETFILTER sockets as well, each
-        // with its own setns pair: far slower, so a tenth of the cycles.
-        if withDefault {
-            let n = max(1, o.cycles / 10)
-            f.goDefault = (0..<batches).map { _ in sample(run([go, "w3", ns, "\(n)", "all"]).stdout, "total") / Double(n) }
-        }
+    if o.go != nil {
+        f.goRoute = goRoute
+        if withDefault { f.goDefault = goDefault }
     }
     return f
 }
