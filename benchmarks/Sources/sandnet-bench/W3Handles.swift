@@ -84,7 +84,7 @@ func w3Handles(_ o: Options) throws -> [Row] {
             workload: "W3 first handle in a fresh process", unit: "µs", sandnet: first.sandnet, floor: first.floor, go: nil,
             iproute2: nil,
             note:
-                "open+close of the first handle after exec (namespace thread start included), medians of \(first.runs) processes; sandnet's page faults in it: \(Int(first.faults))"
+                "open+close of the first handle after exec (namespace thread start included), medians of \(first.runs) processes; sandnet's page faults in it: \(Int(first.faults)); the floor's first cycle on a dedicated thread, that thread's start included (floor w3-thread-first): \(figure(first.floorThread, "µs")) µs"
         ))
     if o.contention {
         let busy = try withBusyCore(o) { try handleSides(ns, o, batches: batches, withDefault: false) }
@@ -105,18 +105,20 @@ func w3Handles(_ o: Options) throws -> [Row] {
 
 /// The first handle of a fresh process: this binary run with `--first-handle NS`, and the
 /// floor's one-cycle W3 (its first setns and socket, also in a fresh process).
-private func firstHandle(_ o: Options, _ ns: String) -> (runs: Int, sandnet: Sample, floor: Sample, faults: Double) {
+private func firstHandle(_ o: Options, _ ns: String) -> (runs: Int, sandnet: Sample, floor: Sample, floorThread: Sample, faults: Double) {
     let runs = 10
     var sandnet: [Sample] = []
     var floor: [Sample] = []
+    var floorThread: [Sample] = []
     var faults: [Double] = []
     for _ in 0..<runs {
         let child = run([CommandLine.arguments[0], "--first-handle", ns]).stdout
         sandnet.append(sample(child, "total"))
         faults.append(Double(field(child, "faults") ?? "") ?? .nan)
         floor.append(sample(run([o.floor, "w3", ns, "1"]).stdout, "total"))
+        floorThread.append(sample(run([o.floor, "w3-thread-first", ns, "1"]).stdout, "total"))
     }
-    return (runs, median(sandnet), median(floor), median(faults))
+    return (runs, median(sandnet), median(floor), median(floorThread), median(faults))
 }
 
 /// `--first-handle NS`: times this process's first namespace-bound handle and exits.
