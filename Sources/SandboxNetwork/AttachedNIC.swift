@@ -148,29 +148,16 @@ extension SandboxPlug {
             guard nic.state == .unplugging else {
                 throw HotplugError.wrongState(endpoint: endpoint, state: nic.state.rawValue, operation: "undo the host side of")
             }
-            let log = SandboxLogging.forSandbox(logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "unplug")
-            let rt: Rtnetlink
-            switch try NamespaceCheck.open(journal, warnings: SandboxLogging.kernelWarnings(log)) {
-            case .same(let opened): rt = opened
-            case .gone(let why), .replaced(let why):
-                log.notice("attached NIC forgotten", metadata: ["endpoint": "\(endpoint)", "reason": "\(why); nothing was touched"])
-                journal.forget(attachedNICAt: i)
-                try store.write(journal)
-                return []
-            }
-            defer { rt.close() }
-            var mine = journal.attachStepIndexes(of: nic).map { journal.steps[$0] }
-            // Deleted with its pod network: a link of its name now is another one, which must not get its addresses.
-            if try OwnedObjects.find(nic.endpoint, nic.ifindex, rt) == nil {
-                mine.removeAll { if case .removeAddresses = $0 { true } else { false } }
-            }
-            var undone: [String] = []
-            let failures = SandboxDetach.undoSteps(mine, group: journal.linkGroup, rt: rt, logger: log, wholeGroup: false, undone: &undone)
-            guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: sandbox, failures: failures) }
-            journal.forget(attachedNICAt: i)
-            try store.write(journal)
-            log.info("attached endpoint undone", metadata: ["endpoint": "\(endpoint)", "steps": "\(undone.count)"])
-            return undone
+            return try SandboxDetach.undoOneNIC(
+                endpoint, kind: "attached NIC", sandbox: sandbox, journal: &journal, store: store, logger: logger,
+                steps: { journal, rt in
+                    var mine = journal.attachStepIndexes(of: nic).map { journal.steps[$0] }
+                    // Deleted with its pod network: a link of its name now is another one, which must not get its addresses.
+                    if try OwnedObjects.find(nic.endpoint, nic.ifindex, rt) == nil {
+                        mine.removeAll { if case .removeAddresses = $0 { true } else { false } }
+                    }
+                    return mine
+                }, forget: { $0.forget(attachedNICAt: i) })
         }
     }
 }

@@ -10,6 +10,36 @@ import TrafficControl
 #endif
 
 extension SandboxDetach {
+    /// The host-side undo of one NIC (plugged or wired at attach), under the sandbox lock:
+    /// in a namespace that is gone or was replaced nothing is touched and the record is only
+    /// forgotten; otherwise the steps `steps` picks are undone one link at a time (the group
+    /// holds the other NICs' links too), and the record is forgotten once all of them are.
+    /// `kind` names the record in the logs. Returns the steps undone, newest first.
+    static func undoOneNIC(
+        _ endpoint: String, kind: String, sandbox: String, journal: inout SandboxJournal, store: JournalStore,
+        logger: Logger, steps: (SandboxJournal, Rtnetlink) throws -> [JournalStep], forget: (inout SandboxJournal) -> Void
+    ) throws -> [String] {
+        let log = SandboxLogging.forSandbox(logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "unplug")
+        let rt: Rtnetlink
+        switch try NamespaceCheck.open(journal, warnings: SandboxLogging.kernelWarnings(log)) {
+        case .same(let opened): rt = opened
+        case .gone(let why), .replaced(let why):
+            log.notice("\(kind) forgotten", metadata: ["endpoint": "\(endpoint)", "reason": "\(why); nothing was touched"])
+            forget(&journal)
+            try store.write(journal)
+            return []
+        }
+        defer { rt.close() }
+        var undone: [String] = []
+        let failures = undoSteps(
+            try steps(journal, rt), group: journal.linkGroup, rt: rt, logger: log, wholeGroup: false, undone: &undone)
+        guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: sandbox, failures: failures) }
+        forget(&journal)
+        try store.write(journal)
+        log.info("\(kind) undone", metadata: ["endpoint": "\(endpoint)", "steps": "\(undone.count)"])
+        return undone
+    }
+
     /// Undoes `steps` newest first. Each undo accepts that its change may never have been
     /// made, and checks what it finds is still what sandnet made (see `OwnedObjects`).
     /// `rollback`: the steps are the failing attach's own, in memory, so an intent without

@@ -27,25 +27,9 @@ extension SandboxPlug {
             if !evenInGuest, [.inGuest, .unplugging].contains(record.state) {
                 throw HotplugError.wrongState(endpoint: endpoint, state: record.state.rawValue, operation: "undo the host side of")
             }
-            let log = SandboxLogging.forSandbox(logger, sandbox: sandbox, namespace: journal.namespacePath, phase: "unplug")
-            let rt: Rtnetlink
-            switch try NamespaceCheck.open(journal, warnings: SandboxLogging.kernelWarnings(log)) {
-            case .same(let opened): rt = opened
-            case .gone(let why), .replaced(let why):
-                log.notice("plug record dropped", metadata: ["endpoint": "\(endpoint)", "reason": "\(why); nothing was touched"])
-                journal.forget(pluggedAt: index)
-                try store.write(journal)
-                return []
-            }
-            defer { rt.close() }
-            var undone: [String] = []
-            let failures = SandboxDetach.undoSteps(
-                record.steps, group: journal.linkGroup, rt: rt, logger: log, wholeGroup: false, undone: &undone)
-            guard failures.isEmpty else { throw SandboxError.undoFailed(sandbox: sandbox, failures: failures) }
-            journal.forget(pluggedAt: index)
-            try store.write(journal)
-            log.info("plug undone", metadata: ["endpoint": "\(endpoint)", "steps": "\(undone.count)"])
-            return undone
+            return try SandboxDetach.undoOneNIC(
+                endpoint, kind: "plug record", sandbox: sandbox, journal: &journal, store: store, logger: logger,
+                steps: { _, _ in record.steps }, forget: { $0.forget(pluggedAt: index) })
         }
     }
 
