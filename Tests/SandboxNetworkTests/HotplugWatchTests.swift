@@ -51,6 +51,25 @@ extension SandboxIntegration {
             return nil
         }
 
+        /// A pod with one endpoint attached as sandbox "hq" (journal in a fresh state
+        /// directory, `sparePorts` empty root ports) and a paused QEMU with its root ports;
+        /// all of it undone after `body`, even when it throws.
+        func withAttachedPausedQemu(
+            sparePorts: Int, _ body: (PodFixture, StateDirectory, JournalStore, PausedSandboxQemu) throws -> Void
+        ) throws {
+            try PodFixture.withEndpoint { f in
+                let state = StateDirectory()
+                let store = JournalStore(directory: state.path)
+                let r = try SandboxAttach.attach(
+                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: sparePorts), store: store)
+                r.closeDescriptors()
+                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
+                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
+                defer { qemu.stop() }
+                try body(f, state, store, qemu)
+            }
+        }
+
         func plugState(_ state: StateDirectory, _ name: String) -> PluggedEndpoint.State? {
             (try? SandboxPlug.journal(sandbox: "hq", store: JournalStore(directory: state.path)))?.plugged?.first { $0.endpoint == name }?
                 .state
@@ -58,15 +77,7 @@ extension SandboxIntegration {
 
         @Test(.enabled(if: HotplugQmpTests.ready, "needs root, qemu-system-x86_64 and the built sandnet"))
         func watcherPlugsRestartsUnplugsAndStops() throws {
-            try PodFixture.withEndpoint { f in
-                let state = StateDirectory()
-                let store = JournalStore(directory: state.path)
-                let r = try SandboxAttach.attach(
-                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: 2), store: store)
-                r.closeDescriptors()
-                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
-                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
-                defer { qemu.stop() }
+            try withAttachedPausedQemu(sparePorts: 2) { f, state, store, qemu in
                 let qmp = try qemu.connect()
                 defer { qmp.close() }
                 var w: Watcher? = try Watcher(state, qemu)
@@ -104,15 +115,7 @@ extension SandboxIntegration {
 
         @Test(.enabled(if: HotplugQmpTests.ready, "needs root, qemu-system-x86_64 and the built sandnet"))
         func lostEventsTriggerARescan() throws {
-            try PodFixture.withEndpoint { f in
-                let state = StateDirectory()
-                let store = JournalStore(directory: state.path)
-                let r = try SandboxAttach.attach(
-                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: 1), store: store)
-                r.closeDescriptors()
-                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
-                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
-                defer { qemu.stop() }
+            try withAttachedPausedQemu(sparePorts: 1) { f, state, store, qemu in
                 let w = try Watcher(state, qemu, extra: ["--receive-buffer-bytes", "1"])
                 #expect(waitFor(.seconds(10)) { w.text.contains("watching") } != nil)
                 // A burst the smallest receive buffer cannot hold, with the new endpoint in the middle of it.
@@ -160,15 +163,7 @@ extension SandboxIntegration {
             .enabled(if: HotplugQmpTests.ready && LabBinary.exists, "needs root, qemu-system-x86_64 and the built sandnet and sandnet-lab"),
             arguments: PlugPoint.allCases)
         func sigtermWhileTheWatcherPlugsFinishesThePlug(_ point: PlugPoint) throws {
-            try PodFixture.withEndpoint { f in
-                let state = StateDirectory()
-                let store = JournalStore(directory: state.path)
-                let r = try SandboxAttach.attach(
-                    AttachSettings(sandbox: "hq", namespace: f.pod.namespace.path, vcpus: 1, sparePorts: 1), store: store)
-                r.closeDescriptors()
-                defer { _ = try? SandboxDetach.detach(sandbox: "hq", store: store, force: true) }
-                let qemu = try PausedSandboxQemu(rootPorts: try #require(r.plan).topology.arguments)
-                defer { qemu.stop() }
+            try withAttachedPausedQemu(sparePorts: 1) { f, state, store, qemu in
                 let qmp = try qemu.connect()
                 defer { qmp.close() }
                 // The product's watcher, stopping itself at the point of its plug.
