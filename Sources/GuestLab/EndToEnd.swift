@@ -71,7 +71,7 @@ public enum EndToEnd {
     }
 
     public static func run(_ options: Options, image: GuestImage, progress: @escaping (Event) -> Void = { _ in }) throws -> Report {
-        let machineBefore = try NamespaceSnapshot(namespace: nil)
+        let machineBefore = try NamespaceFootprint(namespace: nil)
         progress(.step("creating host, pod and peer namespaces through CNI (\(options.nics) network\(options.nics == 1 ? "" : "s"))"))
         let lab = try Lab(nics: options.nics, id: options.labID) { progress(.step($0)) }
         let store = JournalStore(directory: lab.journalDirectory)
@@ -84,7 +84,7 @@ public enum EndToEnd {
             if options.uploadBytes > 0 { try lab.startUploadReceiver(bytes: options.uploadBytes) }
             var targets = lab.probeTargets
             if let kind = options.lowerDeviceEndpoint { targets.append(try lab.addLowerDeviceEndpoint(kind, name: "eth\(options.nics)")) }
-            let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace)
+            let podBefore = try NamespaceFootprint(namespace: lab.podNamespace)
             progress(.step("sandnet attach --model \(options.model) --arch \(options.architecture) (\(lab.podNamespacePath))"))
             var settings = AttachSettings(
                 sandbox: sandbox, namespace: lab.podNamespacePath, model: options.model, vcpus: options.vcpus,
@@ -144,7 +144,7 @@ public enum EndToEnd {
             progress(.step("sandnet detach --sandbox \(sandbox)"))
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
             attached = false
-            let podAfter = try NamespaceSnapshot(namespace: lab.podNamespace)
+            let podAfter = try NamespaceFootprint(namespace: lab.podNamespace)
             if podAfter != podBefore {
                 throw LabError.namespaceChanged(namespace: lab.podNamespace, before: podBefore.description, after: podAfter.description)
             }
@@ -160,7 +160,7 @@ public enum EndToEnd {
         }
         problems += lab.teardown()
         problems += lab.leftovers()
-        let machineAfter = try? NamespaceSnapshot(namespace: nil)
+        let machineAfter = try? NamespaceFootprint(namespace: nil)
         if let machineAfter, machineAfter != machineBefore {
             problems.append("the machine's namespace changed: before \(machineBefore.description), after \(machineAfter.description)")
         }
@@ -178,9 +178,10 @@ public enum EndToEnd {
     }
 }
 
-/// The parts of a namespace an attach may touch, normalised for comparison: links (name,
+/// The parts of a namespace an attach may touch, normalised for comparison (not the whole
+/// `ip -j`/`tc -j` dump KernelConformance's NamespaceSnapshot keeps): links (name,
 /// kind, MAC, MTU, flags, master), addresses, routes, qdiscs.
-struct NamespaceSnapshot: Equatable, CustomStringConvertible {
+struct NamespaceFootprint: Equatable, CustomStringConvertible {
     var links: [String]
     var addresses: [String]
     var routes: [String]
@@ -223,7 +224,7 @@ struct NamespaceSnapshot: Equatable, CustomStringConvertible {
     }
 
     /// Without the lines about `link` (nil: all): a link CNI deleted, and what went with it.
-    func without(link: String?) -> NamespaceSnapshot {
+    func without(link: String?) -> NamespaceFootprint {
         guard let link else { return self }
         var s = self
         let mentions = { (line: String) in line.split(separator: " ").contains { $0 == link } }

@@ -51,7 +51,7 @@ public enum HotplugEndToEnd {
             if !secondNetworkAtBoot { try lab.cni.delete(lab.networks[1], lab.podAttachment(1), previous: lab.podResults[1]) }
             // With it at boot, the pod ends without it: as CNI left it after the DEL.
             let second = lab.podAttachment(1).interfaceName
-            let podBefore = try NamespaceSnapshot(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
+            let podBefore = try NamespaceFootprint(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
             let attach = try SandboxAttach.attach(
                 AttachSettings(
                     sandbox: sandbox, namespace: lab.podNamespacePath, model: model, vcpus: 1, architecture: architecture, sparePorts: 1),
@@ -144,7 +144,7 @@ public enum HotplugEndToEnd {
             // QEMU is gone; detach undoes the rest (and a plug the watcher could not take back).
             _ = try SandboxDetach.detach(sandbox: sandbox, store: store)
             attached = false
-            let podAfter = try NamespaceSnapshot(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
+            let podAfter = try NamespaceFootprint(namespace: lab.podNamespace).without(link: secondNetworkAtBoot ? second : nil)
             if podAfter != podBefore {
                 throw LabError.namespaceChanged(namespace: lab.podNamespace, before: podBefore.description, after: podAfter.description)
             }
