@@ -89,7 +89,7 @@ public struct AttachOptions: ParsableArguments {
             case .failure(let f): throw SandboxError.invalidArgument("--exec: cannot run \(qemu[0]): \(f.reason); nothing was changed")
             }
         }
-        let ns = try NamespaceOptions.parse(["--netns", netns]).namespace()!
+        let ns = try NamespaceOptions.existing(netns)
         var settings = AttachSettings(
             sandbox: sandbox, namespace: ns.path, model: NetworkModel(rawValue: model)!,
             modelOverrides: overrides, vcpus: vcpus, architecture: Architecture(parsing: arch)!,

@@ -12,9 +12,12 @@ struct NamespaceOptions: ParsableArguments {
     var netns: String?
 
     /// The namespace asked for, checked to exist so the error can say so plainly.
-    func namespace() throws -> NetworkNamespace? {
-        guard let netns else { return nil }
-        let ns = NetworkNamespace.parse(netns)
+    func namespace() throws -> NetworkNamespace? { try netns.map(Self.existing) }
+
+    /// `spec` (a name under /run/netns or a path) as a namespace that exists, or the error
+    /// that says why not.
+    static func existing(_ spec: String) throws -> NetworkNamespace {
+        let ns = NetworkNamespace.parse(spec)
         var st = stat()
         if stat(ns.path, &st) != 0 {
             let e = errno
