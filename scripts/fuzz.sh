@@ -8,8 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
+known=(codec rtnetlink tc journal guest channel)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(codec rtnetlink tc journal guest channel)
+[ ${#targets[@]} -gt 0 ] || targets=("${known[@]}")
+for t in "${targets[@]}"; do
+    # A misspelt target would otherwise be reported as a crash (its binary does not exist).
+    if [[ " ${known[*]} " != *" ${t#fuzz-} "* ]]; then
+        echo "fuzz.sh: no target '$t'; the targets are: ${known[*]}" >&2
+        exit 2
+    fi
+done
+targets=("${targets[@]#fuzz-}") # fuzz-journal and journal name the same target
 out=fuzz-out
 build="${SANDNET_FUZZ_BUILD:-.build-fuzz}"
 
