@@ -23,6 +23,9 @@ struct ModelContext {
     var tag: UInt32 { group - SandboxLinkGroup.base }
     /// Links that had an ingress or clsact qdisc before the attach (tcfilter refuses them).
     let linksWithIngress: Set<Int32>
+    /// Whether vhost-net is usable here, probed once per attach: the probe opens the device
+    /// and claims it (VHOST_SET_OWNER starts a kernel worker), and each endpoint asked twice.
+    let vhostAvailable = VhostNet.isAvailable
 
     /// One qdisc dump per attach, and none when no endpoint uses tcfilter. Qdiscs this
     /// attach adds later are on links it has already checked.
@@ -97,9 +100,11 @@ public enum SandboxAttach {
                             reason: "an ipvlan shares its parent's MAC, so a macvtap on it cannot take over the MAC; use tcfilter")
                     }
                 }
+                // The other journals of this namespace, read once for both checks below.
+                let peers = try store.journals(ofNamespace: identity, except: settings.sandbox)
                 // One owner per endpoint, decided before the first change (see EndpointOwnership).
-                try EndpointOwnership.check(endpoints, sandbox: settings.sandbox, identity: identity, store: store)
-                let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
+                try EndpointOwnership.check(endpoints, identity: identity, journals: peers)
+                let group = try freeGroup(links: scan.links, journals: peers, identity: identity, cookie: cookie)
                 let ingress = try ModelContext.linksWithIngress(
                     rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter || NoneModel.needsIngress($0, settings) }
                 )
@@ -194,14 +199,14 @@ public enum SandboxAttach {
         }
     }
 
-    /// The lowest sandnet link group no link in the namespace and no journal for it uses.
-    static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity, cookie: UInt64?) throws -> UInt32 {
-        var used = Set(try rt.links().compactMap(\.group))
-        for id in try store.listSandboxes() {
-            if let j = try? store.read(sandbox: id, ifOfNamespace: identity), j.isNamespace(identity, cookie: cookie) {
-                used.insert(j.linkGroup)
-            }
-        }
+    /// The lowest sandnet link group no link of the scan and no journal of the namespace
+    /// (`journals`, from `JournalStore.journals(ofNamespace:except:)`) uses. The scan is
+    /// recent enough: it was made under the namespace lock this attach still holds.
+    static func freeGroup(
+        links: [ScannedLink], journals: [(id: String, journal: SandboxJournal)], identity: NamespaceIdentity, cookie: UInt64?
+    ) throws -> UInt32 {
+        var used = Set(links.map(\.group))
+        for (_, j) in journals where j.isNamespace(identity, cookie: cookie) { used.insert(j.linkGroup) }
         guard let g = SandboxLinkGroup.range.first(where: { !used.contains($0) }) else {
             throw SandboxError.invalidArgument("every sandnet link group is in use in this namespace")
         }

@@ -103,6 +103,23 @@ public struct JournalStore: Sendable {
         return try Self.decode(data, path: path(of: sandbox))
     }
 
+    /// The journals of every sandbox but `sandbox` that may be of the namespace `identity`
+    /// (as `read(sandbox:ifOfNamespace:)` tells), in sandbox order, read through one opening
+    /// of the checked directory. A journal that cannot be read or trusted is left out, as
+    /// `read` would have refused it; a directory that cannot be listed throws.
+    func journals(ofNamespace identity: NamespaceIdentity, except sandbox: String) throws -> [(id: String, journal: SandboxJournal)] {
+        guard let dir = try journalDirectory(create: false) else { return [] }
+        let digits = Array(String(identity.inode).utf8)
+        var out: [(id: String, journal: SandboxJournal)] = []
+        for id in try Self.names(in: dir).filter({ $0.hasSuffix(".json") }).map({ String($0.dropLast(5)) }).sorted() where id != sandbox {
+            guard (try? Self.validate(sandbox: id)) != nil, let data = try? Self.contents(of: "\(id).json", in: dir),
+                data.withUnsafeBytes({ Self.contains($0, digits) }), let j = try? Self.decode(data, path: path(of: id))
+            else { continue }
+            out.append((id: id, journal: j))
+        }
+        return out
+    }
+
     static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
         let first = needle[0]
