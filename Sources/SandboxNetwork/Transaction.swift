@@ -17,6 +17,13 @@ final class Transaction {
     private(set) var changes = 0
     /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
     private var encodedSteps: [Data] = []
+    /// The journal's JSON around its steps, kept until something other than the steps
+    /// changes (`update(_:)`): most writes of an attach change only the steps.
+    private var frame: JournalStore.Frame?
+    /// One encoder for every step of the transaction.
+    private let encoder = JournalStore.makeEncoder()
+    /// The checked journal directory, opened at the first write (`JournalStore.openForWrites()`).
+    private var directory: OpenJournalDirectory?
     private let afterKernelChange: KernelChangeHook?
     /// Set by `confirm(_:_:)` until a journal write carries what it recorded.
     private var confirmationsPending = false
@@ -44,8 +51,8 @@ final class Transaction {
             return try body(self)
         }
         journal.steps.append(step)
-        encodedSteps.append(try JournalStore.encode(step: step))
-        try store.write(journal, encodedSteps: encodedSteps)
+        encodedSteps.append(try encoder.encode(step))
+        try writeJournal()
         confirmationsPending = false
         return try body(self)
     }
@@ -65,8 +72,8 @@ final class Transaction {
         }
         let first = journal.steps.count
         journal.steps += steps
-        for step in steps { encodedSteps.append(try JournalStore.encode(step: step)) }
-        try store.write(journal, encodedSteps: encodedSteps)
+        for step in steps { encodedSteps.append(try encoder.encode(step)) }
+        try writeJournal()
         confirmationsPending = false
         return Array(first..<(first + steps.count))
     }
@@ -85,7 +92,7 @@ final class Transaction {
             journal.plugged![p].steps[position] = step
         } else {
             journal.steps[position] = step
-            encodedSteps[position] = try JournalStore.encode(step: step)
+            encodedSteps[position] = try encoder.encode(step)
         }
         confirmationsPending = true
     }
@@ -93,7 +100,7 @@ final class Transaction {
     /// Writes confirmations not yet on disk (a rollback that leaves something for gc).
     func flush() throws {
         guard confirmationsPending else { return }
-        try store.write(journal, encodedSteps: pluggedIndex == nil ? encodedSteps : nil)
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
         confirmationsPending = false
     }
 
@@ -110,8 +117,8 @@ final class Transaction {
         }
         guard !journal.steps.isEmpty else { return }
         journal.steps[journal.steps.count - 1] = step
-        encodedSteps[encodedSteps.count - 1] = try JournalStore.encode(step: step)
-        try store.write(journal, encodedSteps: encodedSteps)
+        encodedSteps[encodedSteps.count - 1] = try encoder.encode(step)
+        try writeJournal()
         confirmationsPending = false
     }
 
@@ -134,7 +141,20 @@ final class Transaction {
 
     func update(_ edit: (inout SandboxJournal) -> Void) throws {
         edit(&journal)
-        try store.write(journal, encodedSteps: pluggedIndex == nil && journal.steps.count == encodedSteps.count ? encodedSteps : nil)
+        frame = nil
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
         confirmationsPending = false
+    }
+
+    /// Writes the attach's journal (not a plug's): the kept frame, or a new one, around the
+    /// steps encoded so far (the whole journal encoded when those are not all its steps).
+    private func writeJournal() throws {
+        let dir = try directory ?? store.openForWrites()
+        directory = dir
+        guard encodedSteps.count == journal.steps.count else {
+            return try store.write(journal, frame: nil, encodedSteps: [], in: dir)
+        }
+        if frame == nil { frame = try JournalStore.frame(of: journal) }
+        try store.write(journal, frame: frame, encodedSteps: encodedSteps, in: dir)
     }
 }
