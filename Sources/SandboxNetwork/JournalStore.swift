@@ -38,7 +38,7 @@ public struct JournalStore: Sendable {
     }
 
     /// The JSON of one step, as `encode(_:encodedSteps:)` takes it.
-    public static func encode(step: JournalStep) throws -> Data { try makeEncoder().encode(step) }
+    public static func encode(step: JournalStep) throws -> Data { try step.directJSON ?? makeEncoder().encode(step) }
 
     /// The journal's JSON. With `encodedSteps` (the JSON of every step of `journal.steps`,
     /// in order) the steps are spliced in rather than encoded again: an attach rewrites the

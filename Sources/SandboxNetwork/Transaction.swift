@@ -20,8 +20,6 @@ final class Transaction {
     /// The journal's JSON around its steps, kept until something other than the steps
     /// changes (`update(_:)`): most writes of an attach change only the steps.
     private var frame: JournalStore.Frame?
-    /// One encoder for every step of the transaction.
-    private let encoder = JournalStore.makeEncoder()
     /// The checked journal directory, opened at the first write (`JournalStore.openForWrites()`).
     private var directory: OpenJournalDirectory?
     private let afterKernelChange: KernelChangeHook?
@@ -51,7 +49,7 @@ final class Transaction {
             return try body(self)
         }
         journal.steps.append(step)
-        encodedSteps.append(try encoder.encode(step))
+        encodedSteps.append(try JournalStore.encode(step: step))
         try writeJournal()
         confirmationsPending = false
         return try body(self)
@@ -72,7 +70,7 @@ final class Transaction {
         }
         let first = journal.steps.count
         journal.steps += steps
-        for step in steps { encodedSteps.append(try encoder.encode(step)) }
+        for step in steps { encodedSteps.append(try JournalStore.encode(step: step)) }
         try writeJournal()
         confirmationsPending = false
         return Array(first..<(first + steps.count))
@@ -92,7 +90,7 @@ final class Transaction {
             journal.plugged![p].steps[position] = step
         } else {
             journal.steps[position] = step
-            encodedSteps[position] = try encoder.encode(step)
+            encodedSteps[position] = try JournalStore.encode(step: step)
         }
         confirmationsPending = true
     }
@@ -117,7 +115,7 @@ final class Transaction {
         }
         guard !journal.steps.isEmpty else { return }
         journal.steps[journal.steps.count - 1] = step
-        encodedSteps[encodedSteps.count - 1] = try encoder.encode(step)
+        encodedSteps[encodedSteps.count - 1] = try JournalStore.encode(step: step)
         try writeJournal()
         confirmationsPending = false
     }
