@@ -114,14 +114,15 @@ public enum SandboxAttach {
                 journal.endpoints = endpoints.map { EndpointClaim(name: $0.name, ifindex: $0.index) }
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
-                try store.write(journal)
+                let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
+                // The first write, before any change; the writes that follow reuse its encoding.
+                try tx.write()
                 log.info(
                     "attach started",
                     metadata: [
                         "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))",
                         "vcpus": "\(settings.vcpus)", "queues": "\(settings.queues.map(String.init) ?? "per vCPU")"
                     ])
-                let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
                 let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group, linksWithIngress: ingress)
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"

@@ -21,8 +21,16 @@ public struct JournalStore: Sendable {
     public func path(of sandbox: String) -> String { "\(sandboxDirectory)/\(sandbox).json" }
 
     public static func validate(sandbox: String) throws {
+        // Byte by byte (every journal write checks it): ASCII letters, digits and "-_.".
         guard !sandbox.isEmpty, sandbox.utf8.count <= 128,
-            sandbox.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), sandbox.first != "."
+            sandbox.utf8.allSatisfy({
+                switch $0 {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    return true
+                default: return false
+                }
+            }), sandbox.utf8.first != UInt8(ascii: ".")
         else {
             throw SandboxError.invalidSandboxID(sandbox)
         }

@@ -76,6 +76,12 @@ final class Transaction {
         return Array(first..<(first + steps.count))
     }
 
+    /// Writes the journal as it stands (an attach's first write, before any change).
+    func write() throws {
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
+        confirmationsPending = false
+    }
+
     /// The step at `position`, as it stands in memory.
     func step(at position: Int) -> JournalStep {
         pluggedIndex.map { journal.plugged![$0].steps[position] } ?? journal.steps[position]
