@@ -51,8 +51,8 @@ struct ModelOutput {
 
 public enum SandboxAttach {
     /// `sandnet attach`: scans the namespace, plumbs every endpoint with its model,
-    /// journaling each change first (tcfilter: one intent for all taps, then one per
-    /// endpoint; see TcFilterModel and docs/exact-restore.md). On failure everything done so far is undone.
+    /// journaling each change first (tcfilter: one intent for all taps, then one for every
+    /// endpoint's wiring; see TcFilterModel and docs/attach-journal.md). On failure everything done so far is undone.
     /// Each kernel change is logged at `.debug`, a rollback and every link left out at
     /// `.notice`. `afterKernelChange` is for fault-injection tests only.
     public static func attach(
@@ -138,6 +138,8 @@ public enum SandboxAttach {
                             ($0.element, number: $0.offset)
                         },
                         ctx)
+                    failingStep = "journal the tcfilter wiring"
+                    try TcFilterModel.intendWiring(endpoints.filter { settings.model(for: $0.name) == .tcfilter }, taps: &taps, ctx)
                     for (i, e) in endpoints.enumerated() {
                         failingStep = "\(settings.model(for: e.name)) for \(e.name)"
                         switch settings.model(for: e.name) {

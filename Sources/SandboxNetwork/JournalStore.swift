@@ -61,8 +61,8 @@ public struct JournalStore: Sendable {
     }
 
     /// The JSON of a journal without its steps, cut where the step list goes. An attach
-    /// writes the journal n + 3 times and between most of those writes only the steps
-    /// change, so its transaction keeps the frame and encodes the rest once (encoding the
+    /// writes the journal several times (rate shaping and the macvtap model once per step)
+    /// and between most of those writes only the steps change, so its transaction keeps the frame and encodes the rest once (encoding the
     /// whole journal was most of a write's CPU time).
     struct Frame {
         let head: Data
@@ -115,7 +115,7 @@ public struct JournalStore: Sendable {
     }
 
     /// `sandboxes/`, checked (made when missing) and kept open for a run of writes: an
-    /// attach writes its journal n + 3 times, and walking and checking the path for each
+    /// attach writes its journal several times, and walking and checking the path for each
     /// write was a fifth of a write's time. Files are opened relative to the descriptor
     /// (see `TrustedDirectory`), so every write goes into the directory that passed the
     /// checks, as with a fresh opening; a path swapped later means nothing to either.
