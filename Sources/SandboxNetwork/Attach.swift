@@ -23,6 +23,9 @@ struct ModelContext {
     var tag: UInt32 { group - SandboxLinkGroup.base }
     /// Links that had an ingress or clsact qdisc before the attach (tcfilter refuses them).
     let linksWithIngress: Set<Int32>
+    /// Whether vhost-net is usable here, probed once per attach: the probe opens the device
+    /// and claims it (VHOST_SET_OWNER starts a kernel worker), and each endpoint asked twice.
+    let vhostAvailable = VhostNet.isAvailable
 
     /// One qdisc dump per attach, and none when no endpoint uses tcfilter. Qdiscs this
     /// attach adds later are on links it has already checked.
@@ -48,8 +51,8 @@ struct ModelOutput {
 
 public enum SandboxAttach {
     /// `sandnet attach`: scans the namespace, plumbs every endpoint with its model,
-    /// journaling each change first (tcfilter: one intent for all taps, then one per
-    /// endpoint; see TcFilterModel and docs/exact-restore.md). On failure everything done so far is undone.
+    /// journaling each change first (tcfilter: one intent for all taps, then one for every
+    /// endpoint's wiring; see TcFilterModel and docs/attach-journal.md). On failure everything done so far is undone.
     /// Each kernel change is logged at `.debug`, a rollback and every link left out at
     /// `.notice`. `afterKernelChange` is for fault-injection tests only.
     public static func attach(
@@ -97,9 +100,11 @@ public enum SandboxAttach {
                             reason: "an ipvlan shares its parent's MAC, so a macvtap on it cannot take over the MAC; use tcfilter")
                     }
                 }
+                // The other journals of this namespace, read once for both checks below.
+                let peers = try store.journals(ofNamespace: identity, except: settings.sandbox)
                 // One owner per endpoint, decided before the first change (see EndpointOwnership).
-                try EndpointOwnership.check(endpoints, sandbox: settings.sandbox, identity: identity, store: store)
-                let group = try freeGroup(rt: rt, store: store, identity: identity, cookie: cookie)
+                try EndpointOwnership.check(endpoints, identity: identity, journals: peers)
+                let group = try freeGroup(links: scan.links, journals: peers, identity: identity, cookie: cookie)
                 let ingress = try ModelContext.linksWithIngress(
                     rt: rt, needed: endpoints.contains { settings.model(for: $0.name) == .tcfilter || NoneModel.needsIngress($0, settings) }
                 )
@@ -109,14 +114,15 @@ public enum SandboxAttach {
                 journal.endpoints = endpoints.map { EndpointClaim(name: $0.name, ifindex: $0.index) }
                 journal.ownerPID = getpid()
                 journal.ownerStartTime = ProcessIdentity.startTime(of: getpid())
-                try store.write(journal)
+                let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
+                // The first write, before any change; the writes that follow reuse its encoding.
+                try tx.write()
                 log.info(
                     "attach started",
                     metadata: [
                         "linkGroup": "\(group)", "endpoints": "\(endpoints.map(\.name).joined(separator: ","))",
                         "vcpus": "\(settings.vcpus)", "queues": "\(settings.queues.map(String.init) ?? "per vCPU")"
                     ])
-                let tx = Transaction(journal: journal, store: store, logger: log, afterKernelChange: afterKernelChange)
                 let ctx = ModelContext(rt: rt, namespace: ns, tx: tx, settings: settings, group: group, linksWithIngress: ingress)
                 var outputs: [ModelOutput] = []
                 var failingStep = "scan"
@@ -132,6 +138,8 @@ public enum SandboxAttach {
                             ($0.element, number: $0.offset)
                         },
                         ctx)
+                    failingStep = "journal the tcfilter wiring"
+                    try TcFilterModel.intendWiring(endpoints.filter { settings.model(for: $0.name) == .tcfilter }, taps: &taps, ctx)
                     for (i, e) in endpoints.enumerated() {
                         failingStep = "\(settings.model(for: e.name)) for \(e.name)"
                         switch settings.model(for: e.name) {
@@ -194,14 +202,14 @@ public enum SandboxAttach {
         }
     }
 
-    /// The lowest sandnet link group no link in the namespace and no journal for it uses.
-    static func freeGroup(rt: Rtnetlink, store: JournalStore, identity: NamespaceIdentity, cookie: UInt64?) throws -> UInt32 {
-        var used = Set(try rt.links().compactMap(\.group))
-        for id in try store.listSandboxes() {
-            if let j = try? store.read(sandbox: id, ifOfNamespace: identity), j.isNamespace(identity, cookie: cookie) {
-                used.insert(j.linkGroup)
-            }
-        }
+    /// The lowest sandnet link group no link of the scan and no journal of the namespace
+    /// (`journals`, from `JournalStore.journals(ofNamespace:except:)`) uses. The scan is
+    /// recent enough: it was made under the namespace lock this attach still holds.
+    static func freeGroup(
+        links: [ScannedLink], journals: [(id: String, journal: SandboxJournal)], identity: NamespaceIdentity, cookie: UInt64?
+    ) throws -> UInt32 {
+        var used = Set(links.map(\.group))
+        for (_, j) in journals where j.isNamespace(identity, cookie: cookie) { used.insert(j.linkGroup) }
         guard let g = SandboxLinkGroup.range.first(where: { !used.contains($0) }) else {
             throw SandboxError.invalidArgument("every sandnet link group is in use in this namespace")
         }

@@ -26,8 +26,15 @@ public struct EndpointClaim: Codable, Equatable, Sendable {
 enum EndpointOwnership {
     /// Throws `endpointHeld` for the first of `endpoints` another sandbox's journal claims.
     static func check(_ endpoints: [ScannedLink], sandbox: String, identity: NamespaceIdentity, store: JournalStore) throws {
-        for id in store.sandboxes().sorted() where id != sandbox {
-            guard let j = try? store.read(sandbox: id, ifOfNamespace: identity), j.isNamespace(identity) else { continue }
+        let journals = store.sandboxes().sorted().filter { $0 != sandbox }.compactMap { id in
+            (try? store.read(sandbox: id, ifOfNamespace: identity)).map { (id: id, journal: $0) }
+        }
+        try check(endpoints, identity: identity, journals: journals)
+    }
+
+    /// The same over journals already read (`JournalStore.journals(ofNamespace:except:)`).
+    static func check(_ endpoints: [ScannedLink], identity: NamespaceIdentity, journals: [(id: String, journal: SandboxJournal)]) throws {
+        for (id, j) in journals where j.isNamespace(identity) {
             for e in endpoints where j.claims(name: e.name, ifindex: e.index) {
                 throw SandboxError.endpointHeld(endpoint: e.name, sandbox: id, state: j.holderState)
             }

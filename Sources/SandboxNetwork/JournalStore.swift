@@ -21,8 +21,16 @@ public struct JournalStore: Sendable {
     public func path(of sandbox: String) -> String { "\(sandboxDirectory)/\(sandbox).json" }
 
     public static func validate(sandbox: String) throws {
+        // Byte by byte (every journal write checks it): ASCII letters, digits and "-_.".
         guard !sandbox.isEmpty, sandbox.utf8.count <= 128,
-            sandbox.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), sandbox.first != "."
+            sandbox.utf8.allSatisfy({
+                switch $0 {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    return true
+                default: return false
+                }
+            }), sandbox.utf8.first != UInt8(ascii: ".")
         else {
             throw SandboxError.invalidSandboxID(sandbox)
         }
@@ -38,42 +46,82 @@ public struct JournalStore: Sendable {
     }
 
     /// The JSON of one step, as `encode(_:encodedSteps:)` takes it.
-    public static func encode(step: JournalStep) throws -> Data { try makeEncoder().encode(step) }
+    public static func encode(step: JournalStep) throws -> Data { try step.directJSON ?? makeEncoder().encode(step) }
 
     /// The journal's JSON. With `encodedSteps` (the JSON of every step of `journal.steps`,
     /// in order) the steps are spliced in rather than encoded again: an attach rewrites the
     /// journal before each of its changes, so re-encoding every earlier step each time made
     /// the writes quadratic in the number of steps.
     public static func encode(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws -> Data {
-        let e = makeEncoder()
-        // Plugged endpoints carry `"steps"` keys of their own, which the splice below could hit.
-        guard let encodedSteps, encodedSteps.count == journal.steps.count, journal.plugged?.isEmpty ?? true else {
-            return try e.encode(journal)
+        // Plugged endpoints carry `"steps"` keys of their own, which the splice could hit.
+        guard let encodedSteps, encodedSteps.count == journal.steps.count, let frame = try frame(of: journal) else {
+            return try makeEncoder().encode(journal)
         }
+        return frame.journal(encodedSteps: encodedSteps)
+    }
+
+    /// The JSON of a journal without its steps, cut where the step list goes. An attach
+    /// writes the journal several times (rate shaping and the macvtap model once per step)
+    /// and between most of those writes only the steps change, so its transaction keeps the frame and encodes the rest once (encoding the
+    /// whole journal was most of a write's CPU time).
+    struct Frame {
+        let head: Data
+        let tail: Data
+
+        func journal(encodedSteps: [Data]) -> Data {
+            var out = Data(capacity: head.count + tail.count + encodedSteps.reduce(encodedSteps.count + 10) { $0 + $1.count })
+            out.append(head)
+            out.append(contentsOf: #""steps":["#.utf8)
+            for (i, step) in encodedSteps.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(step)
+            }
+            out.append(UInt8(ascii: "]"))
+            out.append(tail)
+            return out
+        }
+    }
+
+    /// `journal`'s frame, or nil when the steps cannot be spliced (plugged endpoints).
+    static func frame(of journal: SandboxJournal) throws -> Frame? {
+        guard journal.plugged?.isEmpty ?? true else { return nil }
         var rest = journal
         rest.steps = []
-        let base = try e.encode(rest)
+        let base = try makeEncoder().encode(rest)
         // String values are escaped, so this byte sequence can only be the top-level key.
         let emptySteps = Data(#""steps":[]"#.utf8)
-        guard let r = base.range(of: emptySteps) else { return try e.encode(journal) }
-        var out = Data(capacity: base.count + encodedSteps.reduce(encodedSteps.count) { $0 + $1.count })
-        out.append(base[..<r.lowerBound])
-        out.append(contentsOf: #""steps":["#.utf8)
-        for (i, step) in encodedSteps.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(step)
-        }
-        out.append(UInt8(ascii: "]"))
-        out.append(base[r.upperBound...])
-        return out
+        guard let r = base.range(of: emptySteps) else { return nil }
+        return Frame(head: Data(base[..<r.lowerBound]), tail: Data(base[r.upperBound...]))
     }
 
     /// Atomically replaces the sandbox's journal (`encodedSteps`: see `encode(_:encodedSteps:)`).
     public func write(_ journal: SandboxJournal, encodedSteps: [Data]? = nil) throws {
         try Self.validate(sandbox: journal.sandbox)
-        let data = try Self.encode(journal, encodedSteps: encodedSteps)
+        try write(try Self.encode(journal, encodedSteps: encodedSteps), of: journal.sandbox)
+    }
+
+    /// Atomically replaces the sandbox's journal in `directory` (see `openForWrites()`)
+    /// with `frame` around `encodedSteps`, or with the whole journal encoded when `frame`
+    /// is nil. The frame must be of the journal as it stands, the steps its steps, in order.
+    func write(_ journal: SandboxJournal, frame: Frame?, encodedSteps: [Data], in directory: OpenJournalDirectory) throws {
+        try Self.validate(sandbox: journal.sandbox)
+        let data = try frame.map { $0.journal(encodedSteps: encodedSteps) } ?? Self.encode(journal)
+        try Self.replace("\(journal.sandbox).json", in: directory.directory, with: data)
+    }
+
+    private func write(_ data: Data, of sandbox: String) throws {
         guard let dir = try journalDirectory(create: true) else { throw SandboxError.stateDirectory(sandboxDirectory, errno: ENOENT) }
-        try Self.replace("\(journal.sandbox).json", in: dir, with: data)
+        try Self.replace("\(sandbox).json", in: dir, with: data)
+    }
+
+    /// `sandboxes/`, checked (made when missing) and kept open for a run of writes: an
+    /// attach writes its journal several times, and walking and checking the path for each
+    /// write was a fifth of a write's time. Files are opened relative to the descriptor
+    /// (see `TrustedDirectory`), so every write goes into the directory that passed the
+    /// checks, as with a fresh opening; a path swapped later means nothing to either.
+    func openForWrites() throws -> OpenJournalDirectory {
+        guard let dir = try journalDirectory(create: true) else { throw SandboxError.stateDirectory(sandboxDirectory, errno: ENOENT) }
+        return OpenJournalDirectory(dir)
     }
 
     /// Reads a journal. A missing one is `nil`; one that is not the caller's regular 0600
@@ -101,6 +149,23 @@ public struct JournalStore: Sendable {
         let digits = Array(String(identity.inode).utf8)
         guard data.withUnsafeBytes({ Self.contains($0, digits) }) else { return nil }
         return try Self.decode(data, path: path(of: sandbox))
+    }
+
+    /// The journals of every sandbox but `sandbox` that may be of the namespace `identity`
+    /// (as `read(sandbox:ifOfNamespace:)` tells), in sandbox order, read through one opening
+    /// of the checked directory. A journal that cannot be read or trusted is left out, as
+    /// `read` would have refused it; a directory that cannot be listed throws.
+    func journals(ofNamespace identity: NamespaceIdentity, except sandbox: String) throws -> [(id: String, journal: SandboxJournal)] {
+        guard let dir = try journalDirectory(create: false) else { return [] }
+        let digits = Array(String(identity.inode).utf8)
+        var out: [(id: String, journal: SandboxJournal)] = []
+        for id in try Self.names(in: dir).filter({ $0.hasSuffix(".json") }).map({ String($0.dropLast(5)) }).sorted() where id != sandbox {
+            guard (try? Self.validate(sandbox: id)) != nil, let data = try? Self.contents(of: "\(id).json", in: dir),
+                data.withUnsafeBytes({ Self.contains($0, digits) }), let j = try? Self.decode(data, path: path(of: id))
+            else { continue }
+            out.append((id: id, journal: j))
+        }
+        return out
     }
 
     static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
@@ -186,4 +251,10 @@ public struct JournalStore: Sendable {
             return try result.get()
         }
     }
+}
+
+/// A checked journal directory held open by one transaction (`JournalStore.openForWrites()`).
+final class OpenJournalDirectory {
+    let directory: TrustedDirectory
+    init(_ directory: consuming TrustedDirectory) { self.directory = directory }
 }

@@ -12,9 +12,8 @@ enum Privilege {
     /// Whether CAP_NET_ADMIN is in this process's effective set (CapEff of
     /// /proc/self/status); nil when that cannot be read.
     static func hasNetAdmin() -> Bool? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        guard let status = ProcFile.bytes("/proc/self/status"), let value = ProcFile.field("CapEff:", in: status),
+            let mask = UInt64(value, radix: 16)
         else { return nil }
         return mask & (1 << UInt64(capNetAdmin)) != 0
     }

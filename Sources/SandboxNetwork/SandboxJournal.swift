@@ -96,9 +96,9 @@ public struct SandboxJournal: Codable, Equatable, Sendable {
 public enum ProcessIdentity {
     /// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or nil if no such process.
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return nil }
+        guard let bytes = ProcFile.bytes("/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
         // Fields after the command name (which may hold spaces): state is field 3.
         let rest = text[text.index(after: close)...].split(separator: " ")
         return rest.count > 19 ? UInt64(rest[19]) : nil

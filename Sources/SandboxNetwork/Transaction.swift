@@ -17,6 +17,11 @@ final class Transaction {
     private(set) var changes = 0
     /// The JSON of each journaled step, encoded once (see `JournalStore.encode(_:encodedSteps:)`).
     private var encodedSteps: [Data] = []
+    /// The journal's JSON around its steps, kept until something other than the steps
+    /// changes (`update(_:)`): most writes of an attach change only the steps.
+    private var frame: JournalStore.Frame?
+    /// The checked journal directory, opened at the first write (`JournalStore.openForWrites()`).
+    private var directory: OpenJournalDirectory?
     private let afterKernelChange: KernelChangeHook?
     /// Set by `confirm(_:_:)` until a journal write carries what it recorded.
     private var confirmationsPending = false
@@ -45,7 +50,7 @@ final class Transaction {
         }
         journal.steps.append(step)
         encodedSteps.append(try JournalStore.encode(step: step))
-        try store.write(journal, encodedSteps: encodedSteps)
+        try writeJournal()
         confirmationsPending = false
         return try body(self)
     }
@@ -66,9 +71,15 @@ final class Transaction {
         let first = journal.steps.count
         journal.steps += steps
         for step in steps { encodedSteps.append(try JournalStore.encode(step: step)) }
-        try store.write(journal, encodedSteps: encodedSteps)
+        try writeJournal()
         confirmationsPending = false
         return Array(first..<(first + steps.count))
+    }
+
+    /// Writes the journal as it stands (an attach's first write, before any change).
+    func write() throws {
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
+        confirmationsPending = false
     }
 
     /// The step at `position`, as it stands in memory.
@@ -93,7 +104,7 @@ final class Transaction {
     /// Writes confirmations not yet on disk (a rollback that leaves something for gc).
     func flush() throws {
         guard confirmationsPending else { return }
-        try store.write(journal, encodedSteps: pluggedIndex == nil ? encodedSteps : nil)
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
         confirmationsPending = false
     }
 
@@ -111,7 +122,7 @@ final class Transaction {
         guard !journal.steps.isEmpty else { return }
         journal.steps[journal.steps.count - 1] = step
         encodedSteps[encodedSteps.count - 1] = try JournalStore.encode(step: step)
-        try store.write(journal, encodedSteps: encodedSteps)
+        try writeJournal()
         confirmationsPending = false
     }
 
@@ -134,7 +145,20 @@ final class Transaction {
 
     func update(_ edit: (inout SandboxJournal) -> Void) throws {
         edit(&journal)
-        try store.write(journal, encodedSteps: pluggedIndex == nil && journal.steps.count == encodedSteps.count ? encodedSteps : nil)
+        frame = nil
+        if pluggedIndex == nil { try writeJournal() } else { try store.write(journal) }
         confirmationsPending = false
+    }
+
+    /// Writes the attach's journal (not a plug's): the kept frame, or a new one, around the
+    /// steps encoded so far (the whole journal encoded when those are not all its steps).
+    private func writeJournal() throws {
+        let dir = try directory ?? store.openForWrites()
+        directory = dir
+        guard encodedSteps.count == journal.steps.count else {
+            return try store.write(journal, frame: nil, encodedSteps: [], in: dir)
+        }
+        if frame == nil { frame = try JournalStore.frame(of: journal) }
+        try store.write(journal, frame: frame, encodedSteps: encodedSteps, in: dir)
     }
 }

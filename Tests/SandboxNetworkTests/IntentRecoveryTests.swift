@@ -5,8 +5,8 @@ import TestSupport
 import Testing
 
 extension SandboxIntegration {
-    /// Issue 17: a tcfilter attach writes one intent per endpoint and sends the endpoint's
-    /// requests together, so a kill can leave kernel changes the journal never confirmed.
+    /// Issue 17: a tcfilter attach writes one intent for every endpoint's wiring and sends
+    /// each endpoint's requests together, so a kill can leave kernel changes the journal never confirmed.
     /// Recovery must still restore exactly, going by the kernel's evidence, and never touch
     /// an object another tool added after the kill (docs/attach-journal.md).
     @Suite(.serialized) struct IntentRecoveryTests {
@@ -152,14 +152,16 @@ extension SandboxIntegration {
             }
         }
 
-        /// The end-of-endpoint record: with two endpoints, the second's intent write carries
-        /// the first's confirmations (added, handles). A kill after the second endpoint's tap
-        /// work finds the first endpoint confirmed on disk; gc restores exactly.
+        /// One intent for every endpoint: with two endpoints, the write after the taps holds
+        /// both endpoints' wiring, and nothing is written between their datagrams. A kill in
+        /// the first endpoint's datagram and one in the second's find the same steps on disk,
+        /// every add of both endpoints unconfirmed (the taps' ifindexes confirmed); gc
+        /// restores exactly from either, going by the kernel's evidence for the adds made.
         @Test(
             .enabled(if: TestEnvironment.isRoot, "needs root: creates network namespaces"),
             .enabled(if: SandnetBinary.exists, "the sandnet binary is not built (swift build)"),
             .enabled(if: LabBinary.exists, "the sandnet-lab binary is not built (swift build)"))
-        func theNextWriteConfirmsTheEndpointBefore() throws {
+        func oneIntentCoversEveryEndpointAndGcRestoresFromAnyDatagram() throws {
             try PodFixture.with { f in
                 try f.addEndpoint("eth0", .veth, number: 0)
                 try f.addEndpoint("eth1", .veth, number: 1)
@@ -168,22 +170,37 @@ extension SandboxIntegration {
                 let before = try f.snapshot()
                 let state = StateDirectory()
                 let store = JournalStore(directory: state.path)
+                var stepsAt: [Int: [JournalStep]] = [:]
                 // Changes: 1-2 the two taps, 3-7 eth0's datagram, 8-12 eth1's.
-                let r = try LabBinary.run(Self.attachArguments(f, state, sandbox: "two") + ["--kill-after", "8"])
-                try #require(r.killedBySignal, "\(r.stderr)")
-                let j = try #require(try store.read(sandbox: "two"))
-                let confirmed = j.steps.filter {
-                    switch $0 {
-                    case .addIngressQdisc(let l, _, let added): return l == "eth0" && added == true
-                    case .addRedirect(let from, _, _, _, _, let handle): return from == "eth0" && handle != nil
-                    default: return false
+                for n in [3, 8, 12] {
+                    let r = try LabBinary.run(Self.attachArguments(f, state, sandbox: "two") + ["--kill-after", "\(n)"])
+                    try #require(r.killedBySignal, "the attach finished before change \(n): \(r.stderr)")
+                    let j = try #require(try store.read(sandbox: "two"))
+                    let unconfirmed = j.steps.filter {
+                        switch $0 {
+                        case .addIngressQdisc(_, _, let added): return added == nil
+                        case .addRedirect(_, _, _, _, _, let handle): return handle == nil
+                        default: return false
+                        }
                     }
+                    #expect(unconfirmed.count == 8, "after change \(n) both endpoints' adds must be intents only: \(j.steps)")
+                    #expect(j.steps.prefix(2).allSatisfy { if case .createLink(_, _, let i) = $0 { i != nil } else { false } })
+                    // The taps' ifindexes differ run to run; the rest is the same intent every time.
+                    stepsAt[n] = j.steps.map { s in
+                        switch s {
+                        case .createLink(let n, let k, _): return .createLink(name: n, kind: k)
+                        case .addRedirect(let f, let t, _, _, let p, let h): return .addRedirect(from: f, to: t, priority: p, handle: h)
+                        case .addIngressQdisc(let l, _, let a): return .addIngressQdisc(link: l, added: a)
+                        default: return s
+                        }
+                    }
+                    let gc = try SandnetBinary.run(["gc", "--state-dir", state.path, "--json"])
+                    #expect(gc.status == 0, "gc after a kill at change \(n): \(gc.stderr)")
+                    let after = try f.snapshot()
+                    #expect(after == before, "killed after change \(n): \(firstDifference(before, after))")
+                    #expect(try store.read(sandbox: "two") == nil)
                 }
-                #expect(confirmed.count == 2, "eth0's qdisc and redirect must be confirmed by eth1's intent write: \(j.steps)")
-                let gc = try SandnetBinary.run(["gc", "--state-dir", state.path, "--json"])
-                #expect(gc.status == 0, "\(gc.stderr)")
-                let after = try f.snapshot()
-                #expect(after == before, "\(firstDifference(before, after))")
+                #expect(stepsAt[8] == stepsAt[3] && stepsAt[12] == stepsAt[3], "no write between the datagrams: \(stepsAt)")
             }
         }
     }

@@ -71,7 +71,7 @@ enum MacvtapModel {
         let nodeDirectory = try ctx.tx.store.deviceNodeDirectory()
         for i in pending {
             guard let index = outputs[i].macvtapIndex, let device = outputs[i].device, let number = numbers[index] else { continue }
-            let layout = try QueueLayout(queues: outputs[i].queues, vhost: VhostNet.isAvailable)
+            let layout = try QueueLayout(queues: outputs[i].queues, vhost: ctx.vhostAvailable)
             let queues = try Macvtap.openQueues(
                 name: device, index: index, number: number, count: layout.queueDescriptors,
                 nodeDirectory: nodeDirectory)

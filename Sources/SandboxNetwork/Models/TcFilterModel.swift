@@ -75,10 +75,46 @@ enum TcFilterModel {
         return TcFilterTaps(set: set, positions: byEndpoint, names: names, steps: steps)
     }
 
-    /// Wires `e` to its tap (made by `createTaps`): one journal write holds the intent for
-    /// all of it, then one datagram carries every request (tap up in sandnet's group,
-    /// ingress qdisc and redirect on each side) with the kernel's acknowledgements
-    /// collected, and the outcomes are confirmed in memory for the next write.
+    /// The steps of wiring `e` to its tap: txqueuelen (when the kernel will change it), then
+    /// ingress qdisc and redirect on the endpoint's side and on the tap's.
+    static func wiringSteps(_ e: ScannedLink, tapName: String, tapIndex: Int32) -> [JournalStep] {
+        var steps: [JournalStep] = []
+        // A qdisc on a link with txqueuelen 0 makes the kernel set it to 1000: given back
+        // on detach. The scan read it; the namespace lock keeps it from changing since.
+        if e.txQueueLength == 0 {
+            steps.append(.setTxQueueLength(link: e.name, ifindex: e.index, original: 0, replacement: Self.kernelTxQueueLength))
+        }
+        for (from, fromIndex, to, toIndex) in [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)] {
+            steps.append(.addIngressQdisc(link: from, ifindex: fromIndex))
+            steps.append(
+                .addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: RedirectFilter.priority))
+        }
+        return steps
+    }
+
+    /// One journal write holds the wiring intent of every endpoint of `endpoints` whose tap
+    /// `createTaps` made (and the taps' ifindexes it confirmed), before the first of their
+    /// datagrams: an attach writes 4 times in all, not once more per endpoint. A kill
+    /// between the datagrams leaves every endpoint's adds as intents, each undone by the
+    /// kernel's evidence as for the endpoint in flight (docs/attach-journal.md).
+    static func intendWiring(_ endpoints: [ScannedLink], taps: inout TcFilterTaps, _ ctx: ModelContext) throws {
+        var all: [JournalStep] = []
+        var ranges: [(String, Range<Int>)] = []
+        for e in endpoints {
+            guard let slot = taps.positions[e.name], let tapName = taps.names[e.name] else { continue }
+            let steps = wiringSteps(e, tapName: tapName, tapIndex: taps.set.taps[slot].index)
+            ranges.append((e.name, all.count..<(all.count + steps.count)))
+            all += steps
+        }
+        guard !all.isEmpty else { return }
+        let positions = try ctx.tx.intend(all)
+        for (name, r) in ranges { taps.intents[name] = Array(positions[r]) }
+    }
+
+    /// Wires `e` to its tap (made by `createTaps`): its intent is on disk (`intendWiring`,
+    /// else one write for it here), then one datagram carries every request (tap up in
+    /// sandnet's group, ingress qdisc and redirect on each side) with the kernel's
+    /// acknowledgements collected, and the outcomes are confirmed in memory for the next write.
     static func attach(_ e: ScannedLink, taps: inout TcFilterTaps, _ ctx: ModelContext) throws -> ModelOutput {
         let rt = ctx.rt
         guard let mac = e.mac, let slot = taps.positions[e.name], let tapName = taps.names[e.name] else {
@@ -91,18 +127,8 @@ enum TcFilterModel {
         do {
             vhost = try VhostDescriptors.open(layout)
             let prio = RedirectFilter.priority
-            var steps: [JournalStep] = []
-            // A qdisc on a link with txqueuelen 0 makes the kernel set it to 1000: given back
-            // on detach. The scan read it; the namespace lock keeps it from changing since.
-            if e.txQueueLength == 0 {
-                steps.append(.setTxQueueLength(link: e.name, ifindex: e.index, original: 0, replacement: Self.kernelTxQueueLength))
-            }
             let sides = [(e.name, e.index, tapName, tapIndex), (tapName, tapIndex, e.name, e.index)]
-            for (from, fromIndex, to, toIndex) in sides {
-                steps.append(.addIngressQdisc(link: from, ifindex: fromIndex))
-                steps.append(.addRedirect(from: from, to: to, fromIndex: fromIndex, toIndex: toIndex, priority: prio))
-            }
-            let positions = try ctx.tx.intend(steps)
+            let positions = try taps.intents[e.name] ?? ctx.tx.intend(wiringSteps(e, tapName: tapName, tapIndex: tapIndex))
             let first = e.txQueueLength == 0 ? 1 : 0
             // Safe to send together: the kernel goes on after a refusal, and each request is
             // harmless whatever became of those before it. A redirect whose qdisc add was
@@ -220,6 +246,8 @@ struct TcFilterTaps: ~Copyable {
     let names: [String: String]
     /// Endpoint name -> its tap's createLink step.
     let steps: [String: Int]
+    /// Endpoint name -> the positions of its wiring steps, once `intendWiring` wrote them.
+    var intents: [String: [Int]] = [:]
 }
 
 /// /dev/vhost-net descriptors, one per queue, when the device exists (it need not: no
