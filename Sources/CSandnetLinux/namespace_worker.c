@@ -85,7 +85,7 @@ void sandnet_handoff_wait_local(struct sandnet_handoff *h) {
     sandnet_wakeup_wait(&h->done);
 }
 
-int sandnet_wakeup_is_posted(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE) == 1; }
+int sandnet_handoff_done_posted(const struct sandnet_handoff *h) { return __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == 1; }
 
 int sandnet_current_cpu(void) { return sched_getcpu(); }
 

@@ -144,7 +144,7 @@ struct NamespaceThreadTests {
         handOffFinishedLate()
         #expect(h.pointee.backoff == 128 && h.pointee.skip == 128, "after a second lost yield: \(h.pointee)")
         // The post was consumed every time: nothing is left over for the next job.
-        #expect(sandnet_wakeup_is_posted(&h.pointee.done) == 0)
+        #expect(sandnet_handoff_done_posted(h) == 0)
     }
 
     /// Many short jobs in a row from one caller (the hand-off's fast path): every result is

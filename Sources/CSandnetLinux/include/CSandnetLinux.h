@@ -127,12 +127,12 @@ struct sandnet_handoff {
 void sandnet_handoff_post_mail(struct sandnet_handoff *h);
 void sandnet_handoff_wait_mail(struct sandnet_handoff *h);
 void sandnet_handoff_wait_done(struct sandnet_handoff *h);
+int sandnet_handoff_done_posted(const struct sandnet_handoff *h); // a post not yet consumed
 // Posts `done` after storing how long the job ran.
 void sandnet_handoff_finish(struct sandnet_handoff *h, uint64_t job_ns);
 // Waits for `done` after posting `mail` to a worker that is pinned to this CPU.
 void sandnet_handoff_wait_local(struct sandnet_handoff *h);
 uint64_t sandnet_monotonic_ns(void);
-int sandnet_wakeup_is_posted(const uint32_t *word);
 int sandnet_current_cpu(void);                   // sched_getcpu(), -1 when unknown
 // Starts a detached thread running entry(context); pinned to `cpu` when cpu >= 0 and the
 // process may run there (*pinned says whether it is). 0 or an errno.
